@@ -1,0 +1,3 @@
+"""coltec: the host library of coltec-codespaces (no CLI code here)."""
+
+from __future__ import annotations

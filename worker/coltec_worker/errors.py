@@ -1,0 +1,56 @@
+"""Typed errors and problems. They carry a location; rendering happens at the edges."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a declaration, with where it is and how to fix it."""
+
+    file: str
+    line: int | None
+    col: int | None
+    path: str
+    message: str
+    hint: str = ""
+    rule: str = ""
+
+    def location(self) -> str:
+        if self.line is None:
+            return self.file
+        return f"{self.file}:{self.line}:{self.col or 1}"
+
+    def format(self) -> str:
+        text = f"{self.location()}: {self.path}: {self.message}"
+        return f"{text}\n    hint: {self.hint}" if self.hint else text
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ColtecError(Exception):
+    """Root of every error the worker raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class ConfigError(ColtecError):
+    """The configuration cannot be used: unreadable, unparsable or invalid."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, problems: list[Problem] | None = None, hint: str = "") -> None:
+        super().__init__(message, hint)
+        self.problems = list(problems or [])
+
+
+class UnreadableError(ConfigError):
+    """The file cannot be read at all (missing, permissions, not text)."""
