@@ -1,0 +1,96 @@
+"""The workspace registry: what lives under codespaces/<org>/<name>/ and how targets resolve."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import WorkspaceNotFound
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SPEC_RELPATH = Path(".devcontainer") / "workspace-spec.yaml"
+DEVCONTAINER_RELPATH = Path(".devcontainer") / "devcontainer.json"
+ANSWERS_FILE = ".copier-answers.yml"
+
+
+def codespaces_dir() -> Path:
+    """COLTEC_CODESPACES_DIR, else codespaces/ in this repository."""
+    return Path(os.environ.get("COLTEC_CODESPACES_DIR") or REPO_ROOT / "codespaces")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    org: str
+    name: str
+    dir: Path
+
+    @property
+    def key(self) -> str:
+        return f"{self.org}/{self.name}"
+
+    @property
+    def spec_file(self) -> Path:
+        return self.dir / SPEC_RELPATH
+
+    @property
+    def devcontainer_file(self) -> Path:
+        return self.dir / DEVCONTAINER_RELPATH
+
+    @property
+    def answers_file(self) -> Path:
+        return self.dir / ANSWERS_FILE
+
+
+def all_workspaces(root: Path | None = None) -> list[Workspace]:
+    """Every codespaces/<org>/<name>/ holding a .devcontainer/, sorted by key."""
+    base = root or codespaces_dir()
+    if not base.is_dir():
+        return []
+    found = [Workspace(d.parent.name, d.name, d)
+             for d in base.glob("*/*") if (d / ".devcontainer").is_dir()]
+    return sorted(found, key=lambda w: w.key)
+
+
+def workspace(key: str, root: Path | None = None) -> Workspace:
+    """The workspace named `org/name` (existing or not — callers decide)."""
+    parts = key.strip("/").split("/")
+    if len(parts) != 2 or not all(parts):
+        raise WorkspaceNotFound(f"'{key}' is not of the form ORG/NAME",
+                                "name a workspace as org/name, e.g. acme/api-dev")
+    base = root or codespaces_dir()
+    return Workspace(parts[0], parts[1], base / parts[0] / parts[1])
+
+
+def existing_workspace(key: str, root: Path | None = None) -> Workspace:
+    ws = workspace(key, root)
+    if not (ws.dir / ".devcontainer").is_dir():
+        names = ", ".join(w.key for w in all_workspaces(root)[:5]) or "none yet"
+        raise WorkspaceNotFound(f"no workspace '{key}' under {ws.dir.parent.parent}",
+                                f"create it with `mise run cs:new {key}`; existing: {names}")
+    return ws
+
+
+def resolve_spec_files(targets: Iterable[str], root: Path | None = None) -> list[Path]:
+    """Spec files for targets: a spec file, a directory (searched), or ORG/NAME.
+
+    No targets means every workspace under codespaces/.
+    """
+    targets = list(targets)
+    if not targets:
+        return [w.spec_file for w in all_workspaces(root)]
+    files: list[Path] = []
+    for target in targets:
+        path = Path(target)
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            found = sorted(path.rglob("workspace-spec.yaml"))
+            if not found:
+                raise WorkspaceNotFound(f"{target}: no workspace-spec.yaml below this directory",
+                                        "point at a workspace or a spec file")
+            files.extend(found)
+        else:
+            files.append(existing_workspace(target, root).spec_file)
+    return files

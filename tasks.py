@@ -1,0 +1,125 @@
+"""coltec-codespaces tasks: the command-line edge. `invoke --list` shows them all.
+
+Each task parses its arguments, calls coltec.*, renders the result with rich and
+picks the exit code. Logic lives in coltec/ and coltec_worker/.
+Exit codes: 0 ok, 1 failed/invalid/conflicts, 2 bad usage or unreadable input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+from invoke import Context, Exit, task
+from rich.console import Console
+from rich.markup import escape
+
+from coltec.errors import ColtecError
+
+console = Console(stderr=False, highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def edge(fn: F) -> F:
+    """Render a ColtecError once, here, with its hint, and exit with its code."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ColtecError as exc:
+            err_console.print(f"[bold red]error:[/] {escape(exc.message)}", markup=True)
+            if exc.hint:
+                err_console.print(f"  [dim]hint:[/] {escape(exc.hint)}", markup=True)
+            raise Exit(code=exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+# -- validate --------------------------------------------------------------------
+
+@task(
+    iterable=["target"],
+    help={
+        "target": "workspace (org/name), directory or spec file; repeatable; none = all",
+        "json": "print a JSON report instead of text",
+        "user_config": "user.yaml to merge (default $COLTEC_USER_CONFIG or ~/.config/coltec)",
+    },
+)
+@edge
+def validate(c: Context, target: list[str] | None = None, json: bool = False,
+             user_config: str = "") -> None:
+    """Validate workspace specs: schema, semantic rules; all errors at once (exit 0/1/2)."""
+    from coltec.reporting import validate_files
+    from coltec.workspaces import resolve_spec_files
+    from coltec_worker.validate_cmd import report_json
+
+    flags = {"json": json}
+    targets = [*(target or []), *rest_args(c, flags)]
+    json = flags["json"]
+    files = resolve_spec_files(targets)
+    run = validate_files(files, Path(user_config) if user_config else None)
+    if json:
+        data = __import__("json").loads(report_json(run.reports))
+        data["unreadable"] = [p.to_dict() for p in run.unreadable]
+        data["valid"] = run.ok
+        _print_json(data)
+    else:
+        for problem in run.unreadable:
+            err_console.print(f"[red]{escape(problem.file)}[/]: {escape(problem.message)}",
+                              markup=True)
+        for report in run.reports:
+            for p in report.problems:
+                console.print(f"[bold]{escape(p.location())}[/]: [cyan]{escape(p.path)}[/]: "
+                              f"{escape(p.message)}", markup=True)
+                if p.hint:
+                    console.print(f"    [dim]hint:[/] {escape(p.hint)}", markup=True)
+        bad = sum(1 for r in run.reports if not r.ok) + len(run.unreadable)
+        colour = "green" if run.ok else "red"
+        console.print(f"[{colour}]{len(files) - bad}/{len(files)} valid, "
+                      f"{run.problem_count} problem(s)[/]", markup=True)
+    if run.exit_code():
+        raise Exit(code=run.exit_code())
+
+
+# -- helpers for mise: `mise run cs:x A B --flag` becomes `invoke x -- A B --flag` ---------
+
+def rest_args(c: Context, flags: dict[str, bool]) -> list[str]:
+    """Positionals from the text after `--`; known `--flag`s set in `flags` (in place)."""
+    import shlex
+
+    from coltec.errors import UsageError
+
+    positionals: list[str] = []
+    for token in shlex.split(c.remainder or ""):
+        name = token[2:].replace("-", "_") if token.startswith("--") else None
+        if name is not None and name in flags:
+            flags[name] = True
+        elif token.startswith("-"):
+            known = ", ".join("--" + f.replace("_", "-") for f in flags) or "none"
+            raise UsageError(f"unknown option {token}", f"options here: {known}")
+        else:
+            positionals.append(token)
+    return positionals
+
+
+# -- test ------------------------------------------------------------------------
+
+@task(help={"pytest_args": "extra arguments for pytest, e.g. '-k worker -x'",
+            "lint": "run ruff and mypy first (default: yes)"})
+def test(c: Context, pytest_args: str = "", lint: bool = True) -> None:
+    """Run ruff, mypy (strict) and the whole pytest suite (unit, integration, e2e)."""
+    if lint:
+        c.run("ruff check .", echo=True, pty=False)
+        c.run("ruff format --check .", echo=True, pty=False)
+        c.run("mypy", echo=True, pty=False)
+    c.run(f"pytest {pytest_args}", echo=True, pty=False)
