@@ -14,7 +14,9 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
-from invoke import Context, Exit, task
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import task
 from rich.console import Console
 from rich.markup import escape
 
@@ -47,6 +49,7 @@ def _print_json(data: Any) -> None:
 
 # -- validate --------------------------------------------------------------------
 
+
 @task(
     iterable=["target"],
     help={
@@ -56,12 +59,14 @@ def _print_json(data: Any) -> None:
     },
 )
 @edge
-def validate(c: Context, target: list[str] | None = None, json: bool = False,
-             user_config: str = "") -> None:
+def validate(
+    c: Context, target: list[str] | None = None, json: bool = False, user_config: str = ""
+) -> None:
     """Validate workspace specs: schema, semantic rules; all errors at once (exit 0/1/2)."""
+    from coltec_worker.validate_cmd import report_json
+
     from coltec.reporting import validate_files
     from coltec.workspaces import resolve_spec_files
-    from coltec_worker.validate_cmd import report_json
 
     flags = {"json": json}
     targets = [*(target or []), *rest_args(c, flags)]
@@ -75,23 +80,30 @@ def validate(c: Context, target: list[str] | None = None, json: bool = False,
         _print_json(data)
     else:
         for problem in run.unreadable:
-            err_console.print(f"[red]{escape(problem.file)}[/]: {escape(problem.message)}",
-                              markup=True)
+            err_console.print(
+                f"[red]{escape(problem.file)}[/]: {escape(problem.message)}", markup=True
+            )
         for report in run.reports:
             for p in report.problems:
-                console.print(f"[bold]{escape(p.location())}[/]: [cyan]{escape(p.path)}[/]: "
-                              f"{escape(p.message)}", markup=True)
+                console.print(
+                    f"[bold]{escape(p.location())}[/]: [cyan]{escape(p.path)}[/]: "
+                    f"{escape(p.message)}",
+                    markup=True,
+                )
                 if p.hint:
                     console.print(f"    [dim]hint:[/] {escape(p.hint)}", markup=True)
         bad = sum(1 for r in run.reports if not r.ok) + len(run.unreadable)
         colour = "green" if run.ok else "red"
-        console.print(f"[{colour}]{len(files) - bad}/{len(files)} valid, "
-                      f"{run.problem_count} problem(s)[/]", markup=True)
+        console.print(
+            f"[{colour}]{len(files) - bad}/{len(files)} valid, {run.problem_count} problem(s)[/]",
+            markup=True,
+        )
     if run.exit_code():
         raise Exit(code=run.exit_code())
 
 
 # -- helpers for mise: `mise run cs:x A B --flag` becomes `invoke x -- A B --flag` ---------
+
 
 def rest_args(c: Context, flags: dict[str, bool]) -> list[str]:
     """Positionals from the text after `--`; known `--flag`s set in `flags` (in place)."""
@@ -114,8 +126,13 @@ def rest_args(c: Context, flags: dict[str, bool]) -> list[str]:
 
 # -- test ------------------------------------------------------------------------
 
-@task(help={"pytest_args": "extra arguments for pytest, e.g. '-k worker -x'",
-            "lint": "run ruff and mypy first (default: yes)"})
+
+@task(
+    help={
+        "pytest_args": "extra arguments for pytest, e.g. '-k worker -x'",
+        "lint": "run ruff and mypy first (default: yes)",
+    }
+)
 def test(c: Context, pytest_args: str = "", lint: bool = True) -> None:
     """Run ruff, mypy (strict) and the whole pytest suite (unit, integration, e2e)."""
     if lint:

@@ -38,9 +38,11 @@ class DockerUnavailable(ColtecError):
 class ToolFailed(ColtecError):
     """An external program exited non-zero. The message shows argv, code and stderr tail."""
 
-    def __init__(self, argv: list[str], returncode: int, stdout: str, stderr: str,
-                 hint: str = "") -> None:
+    def __init__(
+        self, argv: list[str], returncode: int, stdout: str, stderr: str, hint: str = ""
+    ) -> None:
         tail = "\n".join((stderr or stdout).strip().splitlines()[-15:])
-        super().__init__(f"command failed (exit {returncode}): {' '.join(argv)}\n{tail}".rstrip(),
-                         hint)
+        super().__init__(
+            f"command failed (exit {returncode}): {' '.join(argv)}\n{tail}".rstrip(), hint
+        )
         self.argv, self.returncode, self.stdout, self.stderr = argv, returncode, stdout, stderr

@@ -46,22 +46,37 @@ def require(name: str, hint: str) -> str:
     return found
 
 
-def run(argv: Sequence[str], *, cwd: str | Path | None = None,
-        env: Mapping[str, str] | None = None, timeout: float | None = None,
-        check: bool = True, input: str | None = None, hint: str = "") -> Result:
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    check: bool = True,
+    input: str | None = None,
+    hint: str = "",
+) -> Result:
     """Run argv (never a shell string); raise ToolFailed on a non-zero exit when `check`."""
     args = list(argv)
     try:
-        proc = subprocess.run(args, cwd=cwd, env=dict(env) if env is not None else None,
-                              capture_output=True, text=True, timeout=timeout, input=input,
-                              check=False)
+        proc = subprocess.run(
+            args,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+            check=False,
+        )
     except FileNotFoundError:
         raise ToolMissing(f"{args[0]} is not installed", hint or "run ./dev setup") from None
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
         err = exc.stderr.decode() if isinstance(exc.stderr, bytes) else exc.stderr or ""
-        raise ToolFailed(redact(args), -1, out, f"timed out after {timeout}s\n{err}",
-                         hint) from None
+        raise ToolFailed(
+            redact(args), -1, out, f"timed out after {timeout}s\n{err}", hint
+        ) from None
     result = Result(args, proc.returncode, proc.stdout, proc.stderr)
     if check and proc.returncode != 0:
         raise ToolFailed(redact(args), proc.returncode, proc.stdout, proc.stderr, hint)

@@ -37,6 +37,7 @@ def validate_files(files: Iterable[Path], user_config: Path | None = None) -> Va
         try:
             run.reports.append(validate_file(path, user_config))
         except UnreadableError as exc:
-            run.unreadable.append(Problem(str(path), None, None, "$", exc.message, exc.hint,
-                                          "unreadable"))
+            run.unreadable.append(
+                Problem(str(path), None, None, "$", exc.message, exc.hint, "unreadable")
+            )
     return run

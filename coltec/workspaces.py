@@ -48,8 +48,11 @@ def all_workspaces(root: Path | None = None) -> list[Workspace]:
     base = root or codespaces_dir()
     if not base.is_dir():
         return []
-    found = [Workspace(d.parent.name, d.name, d)
-             for d in base.glob("*/*") if (d / ".devcontainer").is_dir()]
+    found = [
+        Workspace(d.parent.name, d.name, d)
+        for d in base.glob("*/*")
+        if (d / ".devcontainer").is_dir()
+    ]
     return sorted(found, key=lambda w: w.key)
 
 
@@ -57,8 +60,10 @@ def workspace(key: str, root: Path | None = None) -> Workspace:
     """The workspace named `org/name` (existing or not — callers decide)."""
     parts = key.strip("/").split("/")
     if len(parts) != 2 or not all(parts):
-        raise WorkspaceNotFound(f"'{key}' is not of the form ORG/NAME",
-                                "name a workspace as org/name, e.g. acme/api-dev")
+        raise WorkspaceNotFound(
+            f"'{key}' is not of the form ORG/NAME",
+            "name a workspace as org/name, e.g. acme/api-dev",
+        )
     base = root or codespaces_dir()
     return Workspace(parts[0], parts[1], base / parts[0] / parts[1])
 
@@ -67,8 +72,10 @@ def existing_workspace(key: str, root: Path | None = None) -> Workspace:
     ws = workspace(key, root)
     if not (ws.dir / ".devcontainer").is_dir():
         names = ", ".join(w.key for w in all_workspaces(root)[:5]) or "none yet"
-        raise WorkspaceNotFound(f"no workspace '{key}' under {ws.dir.parent.parent}",
-                                f"create it with `mise run cs:new {key}`; existing: {names}")
+        raise WorkspaceNotFound(
+            f"no workspace '{key}' under {ws.dir.parent.parent}",
+            f"create it with `mise run cs:new {key}`; existing: {names}",
+        )
     return ws
 
 
@@ -88,8 +95,10 @@ def resolve_spec_files(targets: Iterable[str], root: Path | None = None) -> list
         elif path.is_dir():
             found = sorted(path.rglob("workspace-spec.yaml"))
             if not found:
-                raise WorkspaceNotFound(f"{target}: no workspace-spec.yaml below this directory",
-                                        "point at a workspace or a spec file")
+                raise WorkspaceNotFound(
+                    f"{target}: no workspace-spec.yaml below this directory",
+                    "point at a workspace or a spec file",
+                )
             files.extend(found)
         else:
             files.append(existing_workspace(target, root).spec_file)

@@ -61,7 +61,11 @@ def resolve_checked(sync: SyncPath, values: dict[str, str]) -> tuple[str | None,
     try:
         names = placeholders_in(template)
     except ValueError as exc:
-        return None, f"remote path has {exc}", "write placeholders as {org}; a literal brace is '{{'"
+        return (
+            None,
+            f"remote path has {exc}",
+            "write placeholders as {org}; a literal brace is '{{'",
+        )
     unknown = [n for n in names if n not in PLACEHOLDERS]
     if unknown:
         known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
@@ -72,8 +76,11 @@ def resolve_checked(sync: SyncPath, values: dict[str, str]) -> tuple[str | None,
     for segment in resolved.split("/"):
         why = remote_segment_problem(segment)
         if why:
-            return None, f"remote path resolves to '{resolved}', which has {why}", \
-                "use slugs in remote paths: letters, digits, '-', '_', '.'"
+            return (
+                None,
+                f"remote path resolves to '{resolved}', which has {why}",
+                "use slugs in remote paths: letters, digits, '-', '_', '.'",
+            )
     return resolved, "", ""
 
 
@@ -81,9 +88,12 @@ def _nested(a: str, b: str) -> bool:
     return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
 
 
-def check_sync_paths(items: Sequence[SyncPath], base: str, values: dict[str, str],
-                     others: Sequence[tuple[str, SyncPath, str | None]] = ()
-                     ) -> Iterator[Finding]:
+def check_sync_paths(
+    items: Sequence[SyncPath],
+    base: str,
+    values: dict[str, str],
+    others: Sequence[tuple[str, SyncPath, str | None]] = (),
+) -> Iterator[Finding]:
     """Rules for a list of sync paths at json path `base` (e.g. '$.persistence.sync').
 
     `others` are already-checked paths (json path, item, resolved remote) from another
@@ -96,25 +106,43 @@ def check_sync_paths(items: Sequence[SyncPath], base: str, values: dict[str, str
         if local_bad:
             yield Finding(f"{here}.path", local_bad[0], local_bad[1], "local-path")
         if sync.interval < MIN_INTERVAL:
-            yield Finding(f"{here}.interval", f"interval {sync.interval}s is below {MIN_INTERVAL}s",
-                          f"use at least {MIN_INTERVAL} (seconds)", "interval")
+            yield Finding(
+                f"{here}.interval",
+                f"interval {sync.interval}s is below {MIN_INTERVAL}s",
+                f"use at least {MIN_INTERVAL} (seconds)",
+                "interval",
+            )
         resolved, message, hint = resolve_checked(sync, values)
         if resolved is None:
             yield Finding(f"{here}.remote_path", message, hint, "remote-path")
         for other_path, other, other_remote in seen:
             if other.name == sync.name:
-                yield Finding(f"{here}.name", f"sync name '{sync.name}' is already used by "
-                              f"{other_path}", "give every sync path its own name", "unique-name")
-            if not local_bad and _local_path_problem(other.path) is None and \
-                    _nested(sync.path, other.path):
+                yield Finding(
+                    f"{here}.name",
+                    f"sync name '{sync.name}' is already used by {other_path}",
+                    "give every sync path its own name",
+                    "unique-name",
+                )
+            if (
+                not local_bad
+                and _local_path_problem(other.path) is None
+                and _nested(sync.path, other.path)
+            ):
                 how = "the same as" if sync.path == other.path else "nested with"
-                yield Finding(f"{here}.path", f"local path {sync.path} is {how} {other.path} "
-                              f"({other_path})", "sync each folder once; merge them or use "
-                              "exclude", "local-overlap")
+                yield Finding(
+                    f"{here}.path",
+                    f"local path {sync.path} is {how} {other.path} ({other_path})",
+                    "sync each folder once; merge them or use exclude",
+                    "local-overlap",
+                )
             if resolved and other_remote and _nested(resolved, other_remote):
-                yield Finding(f"{here}.remote_path", f"remote path {resolved} shares or nests "
-                              f"the prefix of {other_path} ({other_remote})",
-                              "give each sync path its own remote prefix", "remote-overlap")
+                yield Finding(
+                    f"{here}.remote_path",
+                    f"remote path {resolved} shares or nests "
+                    f"the prefix of {other_path} ({other_remote})",
+                    "give each sync path its own remote prefix",
+                    "remote-overlap",
+                )
         seen.append((here, sync, resolved))
 
 
@@ -124,34 +152,50 @@ def check_spec(spec: WorkspaceSpec, user_id: str = "user") -> Iterator[Finding]:
     for key in ("org", "project"):
         value = getattr(meta, key)
         if not SLUG.match(value):
-            yield Finding(f"$.metadata.{key}", f"{key} '{value}' is not a slug",
-                          "use lowercase letters, digits and '-', starting with a letter or digit",
-                          "slug")
+            yield Finding(
+                f"$.metadata.{key}",
+                f"{key} '{value}' is not a slug",
+                "use lowercase letters, digits and '-', starting with a letter or digit",
+                "slug",
+            )
     pers = spec.persistence
     if pers.enabled and pers.mode == "replicated" and not pers.sync:
-        yield Finding("$.persistence.sync", "replicated persistence needs at least one sync path",
-                      "add an item under persistence.sync, or set persistence.enabled: false",
-                      "sync-required")
-    yield from check_sync_paths(pers.sync, "$.persistence.sync",
-                                spec.placeholder_values(user_id or "user"))
+        yield Finding(
+            "$.persistence.sync",
+            "replicated persistence needs at least one sync path",
+            "add an item under persistence.sync, or set persistence.enabled: false",
+            "sync-required",
+        )
+    yield from check_sync_paths(
+        pers.sync, "$.persistence.sync", spec.placeholder_values(user_id or "user")
+    )
     enc = pers.rclone_config.encryption
     if not ENV_NAME.match(enc.password_env):
         # Never echo the value: it may be the secret itself.
-        yield Finding("$.persistence.rclone_config.encryption.password_env",
-                      "password_env must name an environment variable, and this value does not "
-                      "look like one (it may be a literal secret; it is not shown)",
-                      "put the password in an environment variable, e.g. "
-                      "COLTEC_CRYPT_PASSWORD, and write that name here", "password-env")
+        yield Finding(
+            "$.persistence.rclone_config.encryption.password_env",
+            "password_env must name an environment variable, and this value does not "
+            "look like one (it may be a literal secret; it is not shown)",
+            "put the password in an environment variable, e.g. "
+            "COLTEC_CRYPT_PASSWORD, and write that name here",
+            "password-env",
+        )
     net = spec.networking
     for i, tag in enumerate(net.tags):
         if not TAG.match(tag):
-            yield Finding(f"$.networking.tags[{i}]", f"tag '{tag}' is not of the form tag:name",
-                          f"write it as tag:{tag.removeprefix('tag:').lower() or 'devcontainer'}",
-                          "tag")
+            yield Finding(
+                f"$.networking.tags[{i}]",
+                f"tag '{tag}' is not of the form tag:name",
+                f"write it as tag:{tag.removeprefix('tag:').lower() or 'devcontainer'}",
+                "tag",
+            )
     if net.enabled:
         host = net.hostname_prefix + spec.name
         if len(host) > 63 or not DNS_LABEL.match(host):
-            yield Finding("$.networking.hostname_prefix",
-                          f"hostname '{host}' is not a valid DNS label "
-                          f"({len(host)} chars; at most 63, letters, digits, '-', no '-' at ends)",
-                          "shorten hostname_prefix or the workspace name", "hostname")
+            yield Finding(
+                "$.networking.hostname_prefix",
+                f"hostname '{host}' is not a valid DNS label "
+                f"({len(host)} chars; at most 63, letters, digits, '-', no '-' at ends)",
+                "shorten hostname_prefix or the workspace name",
+                "hostname",
+            )

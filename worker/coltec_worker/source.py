@@ -41,8 +41,9 @@ class Document:
                 return self.values.get("$")
             probe = parent
 
-    def problem(self, path: str, message: str, hint: str = "", rule: str = "", *,
-                key: bool = False) -> Problem:
+    def problem(
+        self, path: str, message: str, hint: str = "", rule: str = "", *, key: bool = False
+    ) -> Problem:
         pos = self.position(path, key=key)
         line, col = pos if pos else (None, None)
         return Problem(self.file, line, col, path, message, hint, rule)
@@ -78,8 +79,17 @@ def _index(node: yaml.Node, path: str, doc: Document) -> None:
                 line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
                 raise ConfigError(
                     f"duplicate key '{key}'",
-                    [Problem(doc.file, line, col, sub, f"duplicate key '{key}'",
-                             "each key may appear once per mapping; remove one", "yaml")],
+                    [
+                        Problem(
+                            doc.file,
+                            line,
+                            col,
+                            sub,
+                            f"duplicate key '{key}'",
+                            "each key may appear once per mapping; remove one",
+                            "yaml",
+                        )
+                    ],
                 )
             seen.add(key)
             doc.keys[sub] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
@@ -102,8 +112,15 @@ def parse_yaml(text: str, file: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
         reason = exc.problem or exc.context or "invalid YAML"
-        problem = Problem(file, line, col, "$", f"YAML syntax error: {reason}",
-                          "check indentation and quoting around this line", "yaml")
+        problem = Problem(
+            file,
+            line,
+            col,
+            "$",
+            f"YAML syntax error: {reason}",
+            "check indentation and quoting around this line",
+            "yaml",
+        )
         raise ConfigError(f"{file}: YAML syntax error", [problem]) from None
     except yaml.YAMLError as exc:
         problem = Problem(file, None, None, "$", f"YAML error: {exc}", "", "yaml")
@@ -119,11 +136,13 @@ def load_yaml(path: str | Path) -> Document:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UnreadableError(f"{path}: no such file",
-                              hint="give the path of an existing YAML file") from None
+        raise UnreadableError(
+            f"{path}: no such file", hint="give the path of an existing YAML file"
+        ) from None
     except IsADirectoryError:
-        raise UnreadableError(f"{path}: is a directory",
-                              hint="give the path of the YAML file inside it") from None
+        raise UnreadableError(
+            f"{path}: is a directory", hint="give the path of the YAML file inside it"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UnreadableError(f"{path}: cannot read: {exc}") from None
     return parse_yaml(text, str(path))

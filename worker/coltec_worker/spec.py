@@ -129,12 +129,15 @@ def resolve_remote_path(template: str, values: Mapping[str, str]) -> str:
 
 # -- construction from plain data -------------------------------------------------
 
-def _get(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str,
-         default: Any) -> Any:
+
+def _get(
+    data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any
+) -> Any:
     value = data.get(key, default)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ConfigError(f"{where}.{key}: expected {getattr(kind, '__name__', kind)}, "
-                          f"got {type(value).__name__}")
+        raise ConfigError(
+            f"{where}.{key}: expected {getattr(kind, '__name__', kind)}, got {type(value).__name__}"
+        )
     return value
 
 
@@ -190,18 +193,25 @@ def spec_from_dict(data: Any) -> WorkspaceSpec:
         persistence=Persistence(
             enabled=_get(pers, "enabled", bool, "$.persistence", False),
             mode=_get(pers, "mode", str, "$.persistence", "replicated"),
-            sync=tuple(sync_path_from_dict(item, f"$.persistence.sync[{i}]")
-                       for i, item in enumerate(sync_items)),
+            sync=tuple(
+                sync_path_from_dict(item, f"$.persistence.sync[{i}]")
+                for i, item in enumerate(sync_items)
+            ),
             rclone_config=RcloneConfig(
                 remote_name=_get(rc, "remote_name", str, "$.persistence.rclone_config", "r2"),
                 type=_get(rc, "type", str, "$.persistence.rclone_config", "s3"),
                 options=dict(_mapping(rc.get("options"), "$.persistence.rclone_config.options")),
                 encryption=Encryption(
-                    enabled=_get(enc, "enabled", bool, "$.persistence.rclone_config.encryption",
-                                 False),
-                    password_env=_get(enc, "password_env", str,
-                                      "$.persistence.rclone_config.encryption",
-                                      "COLTEC_CRYPT_PASSWORD"),
+                    enabled=_get(
+                        enc, "enabled", bool, "$.persistence.rclone_config.encryption", False
+                    ),
+                    password_env=_get(
+                        enc,
+                        "password_env",
+                        str,
+                        "$.persistence.rclone_config.encryption",
+                        "COLTEC_CRYPT_PASSWORD",
+                    ),
                 ),
             ),
         ),
@@ -223,8 +233,8 @@ def user_config_from_dict(data: Any) -> UserConfig:
         user_id=_get(root, "user_id", str, "$", ""),
         dotfiles_repo=_get(root, "dotfiles_repo", str, "$", ""),
         dotfiles_install=_get(root, "dotfiles_install", str, "$", ""),
-        extra_sync_paths=tuple(sync_path_from_dict(item, f"$.extra_sync_paths[{i}]")
-                               for i, item in enumerate(items)),
+        extra_sync_paths=tuple(
+            sync_path_from_dict(item, f"$.extra_sync_paths[{i}]") for i, item in enumerate(items)
+        ),
         env={str(k): str(v) for k, v in env.items()},
     )
-

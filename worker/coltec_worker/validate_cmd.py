@@ -19,11 +19,16 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
 def report_json(reports: Sequence[Report]) -> str:
-    return json.dumps({
-        "valid": all(r.ok for r in reports),
-        "files": [{"file": r.file, "valid": r.ok,
-                   "problems": [p.to_dict() for p in r.problems]} for r in reports],
-    }, indent=2)
+    return json.dumps(
+        {
+            "valid": all(r.ok for r in reports),
+            "files": [
+                {"file": r.file, "valid": r.ok, "problems": [p.to_dict() for p in r.problems]}
+                for r in reports
+            ],
+        },
+        indent=2,
+    )
 
 
 def report_text(reports: Sequence[Report]) -> str:
@@ -33,16 +38,19 @@ def report_text(reports: Sequence[Report]) -> str:
     return "\n".join(lines)
 
 
-def validate_and_print(config: str | Path, *, as_json: bool = False,
-                       user_config: Path | None = None) -> int:
+def validate_and_print(
+    config: str | Path, *, as_json: bool = False, user_config: Path | None = None
+) -> int:
     try:
         report = validate_file(config, user_config)
     except UnreadableError as exc:
         if as_json:
             print(json.dumps({"valid": False, "error": exc.message, "hint": exc.hint}))
         else:
-            print(f"error: {exc.message}" + (f"\n    hint: {exc.hint}" if exc.hint else ""),
-                  file=sys.stderr)
+            print(
+                f"error: {exc.message}" + (f"\n    hint: {exc.hint}" if exc.hint else ""),
+                file=sys.stderr,
+            )
         return EXIT_USAGE
     print(report_json([report]) if as_json else report_text([report]))
     return EXIT_OK if report.ok else EXIT_INVALID
@@ -52,11 +60,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="coltec-validate",
         description="Validate a workspace-spec.yaml (JSON Schema + semantic rules). "
-                    "Exit 0 valid, 1 invalid, 2 unreadable file or bad usage.")
+        "Exit 0 valid, 1 invalid, 2 unreadable file or bad usage.",
+    )
     parser.add_argument("--file", required=True, help="path of the workspace-spec.yaml")
-    parser.add_argument("--user-config", type=Path, default=None,
-                        help="user.yaml to merge (default: $COLTEC_USER_CONFIG, "
-                             "else ~/.config/coltec/user.yaml if present)")
+    parser.add_argument(
+        "--user-config",
+        type=Path,
+        default=None,
+        help="user.yaml to merge (default: $COLTEC_USER_CONFIG, "
+        "else ~/.config/coltec/user.yaml if present)",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON report")
     args = parser.parse_args(argv)
     return validate_and_print(args.file, as_json=args.json, user_config=args.user_config)

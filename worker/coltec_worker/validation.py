@@ -85,8 +85,10 @@ def _known_keys(schema_node: dict[str, Any]) -> list[str]:
 def schema_problems(doc: Document, schema_name: str) -> list[Problem]:
     """Every JSON Schema error of `doc`, with a position and a hint."""
     out: list[Problem] = []
-    errors = sorted(_validator(schema_name).iter_errors(doc.data),
-                    key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    errors = sorted(
+        _validator(schema_name).iter_errors(doc.data),
+        key=lambda e: (list(map(str, e.absolute_path)), e.validator),
+    )
     for err in errors:
         path = json_path(err.absolute_path)
         kind = err.validator
@@ -95,8 +97,15 @@ def schema_problems(doc: Document, schema_name: str) -> list[Problem]:
             for key in sorted(set(err.instance) - set(known)):
                 close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.5)
                 hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
-                out.append(doc.problem(child_path(path, str(key)), f"unknown key '{key}'", hint,
-                                       "additionalProperties", key=True))
+                out.append(
+                    doc.problem(
+                        child_path(path, str(key)),
+                        f"unknown key '{key}'",
+                        hint,
+                        "additionalProperties",
+                        key=True,
+                    )
+                )
             continue
         message, hint = _describe(err)
         out.append(doc.problem(path, message, hint, str(kind)))
@@ -110,19 +119,27 @@ def _describe(err: Any) -> tuple[str, str]:
         name = missing[0] if missing else "?"
         return f"missing required key '{name}'", f"add '{name}:' here"
     if kind == "const":
-        return (f"{json.dumps(value)} is not supported; the only value is {json.dumps(expected)}",
-                f"write {expected}, or remove the key for the default")
+        return (
+            f"{json.dumps(value)} is not supported; the only value is {json.dumps(expected)}",
+            f"write {expected}, or remove the key for the default",
+        )
     if kind == "enum":
         choices = ", ".join(map(str, expected))
         close = difflib.get_close_matches(str(value), list(map(str, expected)), n=1)
-        return (f"{json.dumps(value)} is not one of: {choices}",
-                f"did you mean '{close[0]}'?" if close else f"use one of: {choices}")
+        return (
+            f"{json.dumps(value)} is not one of: {choices}",
+            f"did you mean '{close[0]}'?" if close else f"use one of: {choices}",
+        )
     if kind == "type":
-        return (f"expected {expected}, got {type(value).__name__} ({json.dumps(value)[:40]})",
-                "fix the value's type; quote strings that look like numbers")
+        return (
+            f"expected {expected}, got {type(value).__name__} ({json.dumps(value)[:40]})",
+            "fix the value's type; quote strings that look like numbers",
+        )
     if kind == "pattern":
-        return (f"{json.dumps(value)} does not match {expected}",
-                PATTERN_HINTS.get(expected, "change the value to match the pattern"))
+        return (
+            f"{json.dumps(value)} does not match {expected}",
+            PATTERN_HINTS.get(expected, "change the value to match the pattern"),
+        )
     if kind in ("minimum", "maximum"):
         word = "at least" if kind == "minimum" else "at most"
         return f"{value} is out of range", f"use a value {word} {expected}"
@@ -147,8 +164,11 @@ def default_user_config_path() -> Path | None:
 def check_document(doc: Document, schema_name: str) -> list[Problem]:
     """Schema problems, or [] — the data is then safe to build a model from."""
     if doc.data is None:
-        return [doc.problem("$", "the file is empty", "start from the template's "
-                            "workspace-spec.yaml", "empty")]
+        return [
+            doc.problem(
+                "$", "the file is empty", "start from the template's workspace-spec.yaml", "empty"
+            )
+        ]
     return schema_problems(doc, schema_name)
 
 
@@ -165,8 +185,9 @@ def validate_user_file(path: Path) -> tuple[UserConfig | None, list[Problem], Do
     return user_config_from_dict(doc.data), [], doc
 
 
-def validate_file(path: str | Path, user_config: Path | None = None,
-                  *, with_user: bool = True) -> Report:
+def validate_file(
+    path: str | Path, user_config: Path | None = None, *, with_user: bool = True
+) -> Report:
     """The verdict for one workspace-spec.yaml (merged with the user's config if any).
 
     Raises UnreadableError when the file cannot be read (exit 2 at the edge).
@@ -187,20 +208,28 @@ def validate_file(path: str | Path, user_config: Path | None = None,
         spec = None
     user: UserConfig | None = None
     user_doc: Document | None = None
-    user_path = user_config if user_config is not None else (
-        default_user_config_path() if with_user else None)
+    user_path = (
+        user_config
+        if user_config is not None
+        else (default_user_config_path() if with_user else None)
+    )
     if user_path is not None:
         user, user_problems, user_doc = validate_user_file(user_path)
         report.problems += user_problems
     if spec is None:
         return report
     reported = {p.path for p in report.problems}
-    report.problems += [p for p in rule_problems(doc, spec, user.user_id if user else "user")
-                        if p.path not in reported]
+    report.problems += [
+        p
+        for p in rule_problems(doc, spec, user.user_id if user else "user")
+        if p.path not in reported
+    ]
     if user and user_doc and user.extra_sync_paths:
         values = spec.placeholder_values(user.user_id or "user")
-        taken = [(f"{doc.file}::$.persistence.sync[{i}]", s,
-                  rules.resolve_checked(s, values)[0]) for i, s in enumerate(spec.persistence.sync)]
+        taken = [
+            (f"{doc.file}::$.persistence.sync[{i}]", s, rules.resolve_checked(s, values)[0])
+            for i, s in enumerate(spec.persistence.sync)
+        ]
         for f in rules.check_sync_paths(user.extra_sync_paths, "$.extra_sync_paths", values, taken):
             report.problems.append(user_doc.problem(f.path, f.message, f.hint, f.rule))
         spec = spec.with_extra_paths(user.extra_sync_paths)
