@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.s3"]  # fixture `s3`: a real S3 endpoint (rclone serve s3)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TOOL_PATH = f"{REPO_ROOT / '.venv' / 'bin'}{os.pathsep}{REPO_ROOT / 'node_modules' / '.bin'}"
 
