@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import posixpath
 import re
+import string
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -14,9 +16,20 @@ TAG = re.compile(r"^tag:[a-z0-9][a-z0-9-]*$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 MIN_INTERVAL = 30
-# Characters never allowed in a remote segment: rclone reads ':' as a remote
-# separator, whitespace and control characters break listings and filters.
-UNSAFE_SEGMENT = re.compile(r"[:\s\x00-\x1f\x7f]")
+
+
+def _is_control(char: str) -> bool:
+    """C0/C1 controls and invisible format characters (bidi overrides, zero-width)."""
+    return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
+
+
+def shown(value: str) -> str:
+    """`value` safe to print on one line: control characters escaped, e.g. '\\x1b'."""
+    if not any(_is_control(c) for c in value):
+        return value
+    return "".join(
+        c.encode("unicode_escape").decode("ascii") if _is_control(c) else c for c in value
+    )
 
 
 @dataclass(frozen=True)
@@ -30,8 +43,11 @@ class Finding:
 def _local_path_problem(path: str) -> tuple[str, str] | None:
     if not path.startswith("/"):
         return "local path must be absolute", f"write it from the root, e.g. /workspace/{path}"
-    if "\x00" in path:
-        return "local path contains a NUL character", "remove it"
+    if any(_is_control(c) for c in path):
+        return (
+            f"local path {shown(path)} contains a control character",
+            "remove it; name folders with printable characters",
+        )
     if ".." in path.split("/"):
         return "local path must not contain '..'", "write the resolved folder"
     if path == "/" or posixpath.normpath(path) == "/":
@@ -50,8 +66,12 @@ def remote_segment_problem(segment: str) -> str | None:
         return f"the segment '{segment}'"
     if segment.startswith("-"):
         return "a segment starting with '-' (rclone would read it as a flag)"
-    if UNSAFE_SEGMENT.search(segment):
-        return "a ':' , whitespace or control character"
+    # rclone reads ':' as a remote separator; whitespace and control characters
+    # break listings, filters and log lines.
+    if ":" in segment:
+        return "a ':' (rclone reads it as a remote separator)"
+    if any(c.isspace() or _is_control(c) for c in segment):
+        return "whitespace or a control character"
     return None
 
 
@@ -66,10 +86,24 @@ def resolve_checked(sync: SyncPath, values: dict[str, str]) -> tuple[str | None,
             f"remote path has {exc}",
             "write placeholders as {org}; a literal brace is '{{'",
         )
+    for _, name, spec, conversion in string.Formatter().parse(template):
+        if name is not None and (spec or conversion):
+            written = (
+                "{"
+                + name
+                + (f"!{conversion}" if conversion else "")
+                + (f":{spec}" if spec else "")
+                + "}"
+            )
+            return (
+                None,
+                f"placeholder {shown(written)} has a conversion or format spec",
+                f"write it plainly as {{{name}}}",
+            )
     unknown = [n for n in names if n not in PLACEHOLDERS]
     if unknown:
         known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-        return None, f"unknown placeholder {{{unknown[0]}}}", f"use only {known}"
+        return None, f"unknown placeholder {{{shown(unknown[0])}}}", f"use only {known}"
     if any(n == "" or not n.isidentifier() for n in names):
         return None, "empty or positional placeholder {}", "name the placeholder, e.g. {org}"
     resolved = template.format_map(values)
@@ -78,7 +112,7 @@ def resolve_checked(sync: SyncPath, values: dict[str, str]) -> tuple[str | None,
         if why:
             return (
                 None,
-                f"remote path resolves to '{resolved}', which has {why}",
+                f"remote path resolves to '{shown(resolved)}', which has {why}",
                 "use slugs in remote paths: letters, digits, '-', '_', '.'",
             )
     return resolved, "", ""
@@ -119,7 +153,7 @@ def check_sync_paths(
             if other.name == sync.name:
                 yield Finding(
                     f"{here}.name",
-                    f"sync name '{sync.name}' is already used by {other_path}",
+                    f"sync name '{shown(sync.name)}' is already used by {other_path}",
                     "give every sync path its own name",
                     "unique-name",
                 )
@@ -146,6 +180,13 @@ def check_sync_paths(
         seen.append((here, sync, resolved))
 
 
+def _tag_name(tag: str) -> str:
+    """The name part of a malformed tag, as a suggestion: 'Tag:My Team' -> 'my-team'."""
+    name = tag.lower().removeprefix("tag:")
+    name = re.sub(r"[^a-z0-9-]+", "-", name).strip("-")
+    return name or "devcontainer"
+
+
 def check_spec(spec: WorkspaceSpec, user_id: str = "user") -> Iterator[Finding]:
     """Every semantic rule of a workspace spec. `user_id` stands in for {user_id}."""
     meta = spec.metadata
@@ -154,7 +195,7 @@ def check_spec(spec: WorkspaceSpec, user_id: str = "user") -> Iterator[Finding]:
         if not SLUG.match(value):
             yield Finding(
                 f"$.metadata.{key}",
-                f"{key} '{value}' is not a slug",
+                f"{key} '{shown(value)}' is not a slug",
                 "use lowercase letters, digits and '-', starting with a letter or digit",
                 "slug",
             )
@@ -185,8 +226,8 @@ def check_spec(spec: WorkspaceSpec, user_id: str = "user") -> Iterator[Finding]:
         if not TAG.match(tag):
             yield Finding(
                 f"$.networking.tags[{i}]",
-                f"tag '{tag}' is not of the form tag:name",
-                f"write it as tag:{tag.removeprefix('tag:').lower() or 'devcontainer'}",
+                f"tag '{shown(tag)}' is not of the form tag:name",
+                f"write it as tag:{_tag_name(tag)}",
                 "tag",
             )
     if net.enabled:

@@ -34,6 +34,20 @@ PATTERN_HINTS = {
     "^[A-Za-z0-9_]+$": "use letters, digits and '_'",
     "^[A-Za-z0-9][A-Za-z0-9_.-]*$": "use letters, digits, '_', '.', '-'",
     "^[a-z0-9-]*$": "use lowercase letters, digits and '-'",
+    "^[a-z][a-z0-9_]*$": "use lowercase letters, digits and '_', starting with a letter",
+    "^[A-Za-z_][A-Za-z0-9_]*$": "use letters, digits and '_', not starting with a digit",
+    "^[a-z0-9][a-z0-9._-]*$": "use lowercase letters, digits, '.', '_' and '-'",
+}
+# Values under these keys may be secrets: messages never quote them.
+SECRET_KEYS = frozenset({"password_env"})
+JSON_TYPES = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
 }
 
 
@@ -94,7 +108,7 @@ def schema_problems(doc: Document, schema_name: str) -> list[Problem]:
         kind = err.validator
         if kind == "additionalProperties" and isinstance(err.instance, dict):
             known = _known_keys(err.schema)
-            for key in sorted(set(err.instance) - set(known)):
+            for key in sorted(set(err.instance) - set(known), key=str):
                 close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.5)
                 hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
                 out.append(
@@ -107,37 +121,69 @@ def schema_problems(doc: Document, schema_name: str) -> list[Problem]:
                     )
                 )
             continue
-        message, hint = _describe(err)
+        if "propertyNames" in err.relative_schema_path:
+            # The instance is the offending key itself: point at that key.
+            out.append(
+                doc.problem(
+                    child_path(path, str(err.instance)),
+                    f"key {_shown(err.instance)} does not match {err.validator_value}",
+                    PATTERN_HINTS.get(err.validator_value, "rename the key to match the pattern"),
+                    "propertyNames",
+                    key=True,
+                )
+            )
+            continue
+        secret = bool(err.absolute_path) and err.absolute_path[-1] in SECRET_KEYS
+        message, hint = _describe(err, secret=secret)
         out.append(doc.problem(path, message, hint, str(kind)))
     return out
 
 
-def _describe(err: Any) -> tuple[str, str]:
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value as JSON on one line (dates and other YAML-only types as strings)."""
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    text = rules.shown(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _type_name(value: Any) -> str:
+    return JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _describe(err: Any, *, secret: bool = False) -> tuple[str, str]:
     kind, value, expected = err.validator, err.instance, err.validator_value
+    if secret:  # never echo what may be a password
+        return (
+            f"invalid {_type_name(value)} value (not shown: it may be a secret)",
+            "write the name of an environment variable, e.g. COLTEC_CRYPT_PASSWORD",
+        )
     if kind == "required":
         missing = [k for k in expected if isinstance(value, dict) and k not in value]
         name = missing[0] if missing else "?"
         return f"missing required key '{name}'", f"add '{name}:' here"
     if kind == "const":
         return (
-            f"{json.dumps(value)} is not supported; the only value is {json.dumps(expected)}",
+            f"{_shown(value)} is not supported; the only value is {json.dumps(expected)}",
             f"write {expected}, or remove the key for the default",
         )
     if kind == "enum":
         choices = ", ".join(map(str, expected))
         close = difflib.get_close_matches(str(value), list(map(str, expected)), n=1)
         return (
-            f"{json.dumps(value)} is not one of: {choices}",
+            f"{_shown(value)} is not one of: {choices}",
             f"did you mean '{close[0]}'?" if close else f"use one of: {choices}",
         )
     if kind == "type":
         return (
-            f"expected {expected}, got {type(value).__name__} ({json.dumps(value)[:40]})",
-            "fix the value's type; quote strings that look like numbers",
+            f"expected {expected}, got {_type_name(value)}"
+            + ("" if value is None else f" ({_shown(value, 40)})"),
+            "fill in the value or remove the key"
+            if value is None
+            else "fix the value's type; quote strings that look like numbers or dates",
         )
     if kind == "pattern":
         return (
-            f"{json.dumps(value)} does not match {expected}",
+            f"{_shown(value)} does not match {expected}",
             PATTERN_HINTS.get(expected, "change the value to match the pattern"),
         )
     if kind in ("minimum", "maximum"):
@@ -164,11 +210,11 @@ def default_user_config_path() -> Path | None:
 def check_document(doc: Document, schema_name: str) -> list[Problem]:
     """Schema problems, or [] — the data is then safe to build a model from."""
     if doc.data is None:
-        return [
-            doc.problem(
-                "$", "the file is empty", "start from the template's workspace-spec.yaml", "empty"
-            )
-        ]
+        # An empty file has no node to point at; its first line stands for it.
+        hint = "start from the template's workspace-spec.yaml"
+        if schema_name == USER_SCHEMA:
+            hint = "write at least user_id: <you>, or remove the file"
+        return [Problem(doc.file, 1, 1, "$", "the file is empty", hint, "empty")]
     return schema_problems(doc, schema_name)
 
 

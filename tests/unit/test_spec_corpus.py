@@ -1,0 +1,57 @@
+"""Data-driven acceptance: every file in tests/specs/{valid,invalid} gets its verdict."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from coltec_worker.validate_cmd import report_json, report_text
+from coltec_worker.validation import validate_file
+from corpus_cases import INVALID, VALID, Case, load_case, unmatched
+
+
+def test_corpus_is_big_enough() -> None:
+    assert len(VALID) >= 5
+    assert len(INVALID) >= 30
+    for file in INVALID:
+        assert load_case(file).expects, f"{file.name} has no '# expect:' line"
+    for file in VALID:
+        assert not load_case(file).expects, f"{file.name} is valid but expects problems"
+
+
+@pytest.mark.parametrize("case", [load_case(f) for f in VALID], ids=lambda c: c.id)
+def test_valid_spec(case: Case) -> None:
+    report = validate_file(case.file, case.user_config)
+    assert report.ok, "\n".join(p.format() for p in report.problems)
+    assert report.spec is not None
+
+
+@pytest.mark.parametrize("case", [load_case(f) for f in INVALID], ids=lambda c: c.id)
+def test_invalid_spec(case: Case) -> None:
+    report = validate_file(case.file, case.user_config)
+    assert not report.ok
+    assert report.spec is None
+    missing, extra = unmatched(case, report.problems)
+    got = "\n".join(p.format() for p in report.problems)
+    assert not missing, f"expected but not reported: {[str(e) for e in missing]}\ngot:\n{got}"
+    assert not extra, f"reported but not expected:\n{got}"
+    for p in report.problems:
+        assert p.message and p.hint, f"every problem names a fix: {p.format()}"
+        assert p.line is not None, f"every problem has a line: {p.format()}"
+        assert "\n" not in p.message and "\n" not in p.hint, "one line each"
+    rendered = report_text([report]) + report_json([report])
+    for text in case.forbid:
+        assert text not in rendered, f"{text!r} must never be shown"
+
+
+def test_problems_are_in_file_order() -> None:
+    report = validate_file(next(f for f in INVALID if f.stem == "many-errors-at-once"))
+    lines = [(p.line, p.col) for p in report.problems]
+    assert lines == sorted(lines)  # type: ignore[type-var]
+
+
+def test_json_report_is_plain_data() -> None:
+    report = validate_file(next(f for f in INVALID if f.stem == "many-errors-at-once"))
+    data = json.loads(report_json([report]))
+    problem = data["files"][0]["problems"][0]
+    assert set(problem) == {"file", "line", "col", "path", "message", "hint", "rule"}
