@@ -9,6 +9,9 @@ from pathlib import Path
 from coltec_worker.errors import Problem, UnreadableError
 from coltec_worker.validation import Report, validate_file
 
+from .compliance import Exemption, check_spec_file
+from .policy import PolicyError, PolicyStore
+
 
 @dataclass
 class ValidationRun:
@@ -16,6 +19,8 @@ class ValidationRun:
 
     reports: list[Report] = field(default_factory=list)
     unreadable: list[Problem] = field(default_factory=list)
+    # Policy exceptions in force, by spec file (shown, never silent).
+    exemptions: dict[str, list[Exemption]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -32,12 +37,35 @@ class ValidationRun:
 
 
 def validate_files(files: Iterable[Path], user_config: Path | None = None) -> ValidationRun:
+    """Schema + semantic rules (coltec_worker.validation), then the org policy."""
     run = ValidationRun()
+    store = PolicyStore()
+    bad_policies: dict[str, Report] = {}
     for path in files:
         try:
-            run.reports.append(validate_file(path, user_config))
+            report = validate_file(path, user_config)
         except UnreadableError as exc:
             run.unreadable.append(
                 Problem(str(path), None, None, "$", exc.message, exc.hint, "unreadable")
             )
+            continue
+        run.reports.append(report)
+        try:
+            verdict = check_spec_file(path, store)
+        except PolicyError as exc:  # a broken policy file is reported once, as its own file
+            key = exc.problems[0].file if exc.problems else exc.message
+            if key not in bad_policies:
+                bad_policies[key] = Report(
+                    key,
+                    list(exc.problems)
+                    or [Problem(key, None, None, "$", exc.message, exc.hint, "policy")],
+                )
+                run.reports.append(bad_policies[key])
+            continue
+        seen = {(p.file, p.path) for p in report.problems}
+        report.problems += [p for p in verdict.problems if (p.file, p.path) not in seen]
+        if not report.ok:
+            report.spec = None
+        if verdict.exemptions:
+            run.exemptions[str(path)] = verdict.exemptions
     return run

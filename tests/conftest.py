@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,4 +19,10 @@ def _isolated_user_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's own ~/.config/coltec or codespaces/."""
     monkeypatch.setenv("COLTEC_USER_CONFIG", "")
     monkeypatch.setenv("COLTEC_CODESPACES_DIR", str(tmp_path / "codespaces"))
+    # Org policy: the repository's default layer only; example org files
+    # (policy/orgs/*.yaml) do not leak into tests that happen to use their org.
+    policy = tmp_path / "policy"
+    policy.mkdir(exist_ok=True)
+    shutil.copy(REPO_ROOT / "policy" / "default.yaml", policy / "default.yaml")
+    monkeypatch.setenv("COLTEC_POLICY_DIR", str(policy))
     monkeypatch.setenv("PATH", f"{TOOL_PATH}{os.pathsep}{os.environ.get('PATH', '')}")
