@@ -1,0 +1,86 @@
+"""`coltec-worker flush`: the final sync before `cs:down` stops the container.
+
+With a daemon running (it holds state/worker.pid), flush writes state/flush.request
+with a fresh token and sends SIGUSR1; the daemon finishes its current run, runs every
+path once, and answers in state/flush.done with the same token. Without a daemon,
+flush runs one pass itself (like --once). Exit 0 when every path synced, 1 when one
+failed or no answer came within --timeout, 2 on usage errors. `--stop` then sends
+SIGTERM and waits (bounded) for the daemon to exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+
+from .state import Layout, daemon_pid, read_json, write_json
+
+POLL = 0.2
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(POLL)
+    return bool(predicate())
+
+
+def flush_main(argv: Sequence[str]) -> int:
+    from .main import _common, _layout, main
+
+    parser = argparse.ArgumentParser(
+        prog="coltec-worker flush", description="Run every path once now and wait for it."
+    )
+    _common(parser)
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="give up after S seconds (default 600): exit 1",
+    )
+    parser.add_argument(
+        "--stop", action="store_true", help="then stop the daemon (SIGTERM) and wait for it to exit"
+    )
+    args = parser.parse_args(argv)
+    layout: Layout = _layout(args)
+    pid = daemon_pid(layout)
+    if pid is None:
+        print("coltec-worker flush: no daemon running; running one pass", file=sys.stderr)
+        once = ["--config", str(args.config), "--once", "--rclone-timeout", str(args.timeout)]
+        if args.state_dir:
+            once += ["--state-dir", str(args.state_dir)]
+        return main(once)
+    token = uuid.uuid4().hex
+    layout.flush_done.unlink(missing_ok=True)
+    write_json(layout.flush_request, {"token": token, "requested_by": os.getpid()})
+    os.kill(pid, signal.SIGUSR1)
+
+    def answered() -> bool:
+        done = read_json(layout.flush_done)
+        return isinstance(done, dict) and done.get("token") == token
+
+    if not _wait_for(answered, args.timeout):
+        print(
+            f"coltec-worker flush: no answer from pid {pid} within {args.timeout:.0f}s",
+            file=sys.stderr,
+        )
+        return 1
+    done = read_json(layout.flush_done)
+    outcomes = done.get("paths", {}) if isinstance(done, dict) else {}
+    for name, outcome in sorted(outcomes.items()):
+        print(f"{name}: {outcome}")
+    code = 0 if isinstance(done, dict) and done.get("ok") else 1
+    if args.stop:
+        os.kill(pid, signal.SIGTERM)
+        if not _wait_for(lambda: daemon_pid(layout) is None, args.timeout):
+            print(f"coltec-worker flush: pid {pid} did not exit", file=sys.stderr)
+            return 1
+    return code

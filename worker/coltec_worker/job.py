@@ -1,0 +1,293 @@
+"""One run of one sync path: facts -> plan -> guards -> rclone -> verdict -> status.
+
+Every run ends in a status file, whatever happened; nothing here raises to the loop
+except programming errors (the loop still catches those).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import plan as planning
+from . import runner
+from .errors import ColtecError
+from .log import Logger, Redactor
+from .remote import Remote
+from .spec import SyncPath, WorkspaceSpec
+from .state import (
+    Layout,
+    critical_listings,
+    has_listings,
+    marker_ok,
+    stale_bisync_locks,
+    write_marker,
+)
+from .status import FAILED_OUTCOMES, PathStatus, iso, load_status, save_status
+
+RETRYABLE, CONFIGURATION, FATAL = (1, 5), (2, 3, 4), (6, 7)
+BACKUP_COUNTS = ("deletes", "renames", "serverSideMoves", "serverSideCopies")
+
+
+@dataclass
+class Verdict:
+    status: PathStatus
+    retry: str  # "interval" | "backoff" | "halt" | "none"
+
+    @property
+    def ok(self) -> bool:
+        return self.status.outcome in ("ok", "recovered")
+
+
+def classify(code: int | None) -> str:
+    if code in RETRYABLE or code is None:
+        return "retryable"
+    if code in CONFIGURATION:
+        return "configuration"
+    if code in FATAL:
+        return "fatal"
+    return "retryable"
+
+
+@dataclass
+class Engine:
+    """Runs sync paths for one loaded configuration."""
+
+    spec: WorkspaceSpec
+    remote: Remote
+    layout: Layout
+    env: Mapping[str, str]  # the child's full environment (remote env merged in)
+    logger: Logger
+    redactor: Redactor
+    user_id: str = ""
+    rclone: str = "rclone"
+    timeout: float = 3600.0
+    grace: float = 30.0
+    wake_fd: int | None = None
+    stop_requested: Callable[[], bool] = lambda: False
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def plan(self, sync: SyncPath, *, recover: bool = False) -> planning.PathPlan:
+        stamp = self.clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        probe = planning.plan_path(
+            sync,
+            self.spec,
+            self.remote,
+            self.layout,
+            stamp=stamp,
+            user_id=self.user_id,
+            rclone=self.rclone,
+        )
+        first = sync.direction == "bidirectional" and not (
+            marker_ok(self.layout, sync.name, probe.local, probe.remote)
+            and has_listings(self.layout, sync.name)
+        )
+        if not first and not recover:
+            return probe
+        return planning.plan_path(
+            sync,
+            self.spec,
+            self.remote,
+            self.layout,
+            stamp=stamp,
+            first_run=first,
+            recover=recover,
+            user_id=self.user_id,
+            rclone=self.rclone,
+        )
+
+    def run(self, sync: SyncPath) -> Verdict:
+        status = load_status(self.layout, sync.name)
+        status.direction = sync.direction
+        try:
+            plan = self.plan(sync)
+        except ColtecError as exc:  # hostile or broken path: rejected before rclone starts
+            return self._finish(status, "failed", None, exc.message, "halt", level="error")
+        status.local, status.remote = plan.local, plan.remote
+        status.last_start, status.outcome = iso(self.clock()), "running"
+        save_status(self.layout, status)
+        refusal = self._refusal(plan)
+        if refusal:
+            return self._finish(status, "refused", None, refusal, "interval", level="error")
+        for lock in stale_bisync_locks(self.layout, sync.name):
+            self.logger.warning("stale_lock_removed", path=sync.name, lock=str(lock))
+            lock.unlink(missing_ok=True)
+        if plan.resync:
+            self.logger.info(
+                "first_run_resync",
+                path=sync.name,
+                reason="no marker or listings for this local/remote pair",
+            )
+        try:
+            result = self._execute(plan)
+        except runner.RcloneMissing as exc:
+            return self._finish(
+                status, "failed", None, f"{exc.message} ({exc.hint})", "backoff", level="error"
+            )
+        if result.returncode == 0 and not result.interrupted:
+            self._record_success(plan, result, status)
+            return self._finish(status, "ok", 0, None, "interval", result=result)
+        if result.interrupted:
+            return self._finish(
+                status,
+                "interrupted",
+                result.returncode,
+                "stopped by a signal; the next run recovers",
+                "none",
+                level="warning",
+                result=result,
+            )
+        if result.timed_out:
+            return self._finish(
+                status,
+                "timeout",
+                result.returncode,
+                f"rclone ran longer than {self.timeout:.0f}s",
+                "backoff",
+                level="error",
+                result=result,
+            )
+        message = "; ".join(result.errors[-3:]) or f"rclone exited with {result.returncode}"
+        if any("Safety abort" in e or "too many deletes" in e for e in result.errors):
+            return self._finish(
+                status,
+                "blocked",
+                result.returncode,
+                f"bisync safety abort, nothing changed: {message}",
+                "interval",
+                level="error",
+                result=result,
+            )
+        if sync.direction == "bidirectional" and (
+            result.returncode == 7 or critical_listings(self.layout, sync.name)
+        ):
+            return self._recover(sync, status, message, result.returncode)
+        kind = classify(result.returncode)
+        return self._finish(
+            status,
+            "failed",
+            result.returncode,
+            f"{kind}: {message}",
+            "interval" if kind == "fatal" else "backoff",
+            level="error",
+            result=result,
+        )
+
+    # -- pieces ---------------------------------------------------------------------
+
+    def _execute(self, plan: planning.PathPlan) -> runner.RunResult:
+        self.logger.info("run_start", path=plan.name, argv=list(plan.argv), resync=plan.resync)
+        return runner.run(
+            plan.argv,
+            self.env,
+            log_path=self.layout.rclone_log(plan.name),
+            timeout=self.timeout,
+            grace=self.grace,
+            wake_fd=self.wake_fd,
+            stop_requested=self.stop_requested,
+            redactor=self.redactor,
+        )
+
+    def _refusal(self, plan: planning.PathPlan) -> str | None:
+        """An empty one-way source over a non-empty destination: a lost mount, not a wish."""
+        source, dest = plan.source_location, plan.destination_location
+        if source is None or dest is None:
+            return None
+        skip = [str(self.layout.root)]
+        try:
+            if not runner.listing_empty(source, self.env, self.rclone, skip):
+                return None
+            if runner.listing_empty(dest, self.env, self.rclone, skip) is not False:
+                return None
+        except runner.RcloneMissing:
+            return None  # the run itself reports the missing binary
+        return (
+            f"refusing to sync: the source {source} is missing or empty while the "
+            f"destination {dest} has files (a lost mount or a wrong bucket?)"
+        )
+
+    def _record_success(
+        self, plan: planning.PathPlan, result: runner.RunResult, status: PathStatus
+    ) -> None:
+        if plan.sync.direction == "bidirectional":
+            write_marker(self.layout, plan.name, plan.local, plan.remote, self.clock())
+        if plan.backup_local and _non_empty(Path(plan.backup_local)):
+            status.add_backup(plan.backup_local)
+        if plan.backup_remote and any(result.stats.get(k) for k in BACKUP_COUNTS):
+            status.add_backup(plan.backup_remote)
+
+    def _recover(
+        self, sync: SyncPath, status: PathStatus, message: str, code: int | None
+    ) -> Verdict:
+        """A bisync critical state: say so loudly, then one resync in `newer` mode."""
+        self.logger.error("bisync_critical", path=sync.name, exit_code=code, error=message)
+        plan = self.plan(sync, recover=True)
+        for leftover in critical_listings(self.layout, sync.name):
+            leftover.unlink(missing_ok=True)
+        result = self._execute(plan)
+        if result.returncode == 0:
+            self._record_success(plan, result, status)
+            return self._finish(
+                status,
+                "recovered",
+                0,
+                f"recovered from a critical state by resync (newer wins, "
+                f"replaced files in backups): {message}",
+                "interval",
+                level="warning",
+                result=result,
+            )
+        return self._finish(
+            status,
+            "critical",
+            result.returncode,
+            f"critical, recovery resync failed; path halted until reload "
+            f"(SIGHUP) or restart: {message}",
+            "halt",
+            level="error",
+            result=result,
+        )
+
+    def _finish(
+        self,
+        status: PathStatus,
+        outcome: str,
+        code: int | None,
+        error: str | None,
+        retry: str,
+        *,
+        level: str = "info",
+        result: runner.RunResult | None = None,
+    ) -> Verdict:
+        status.outcome, status.exit_code, status.error = outcome, code, error
+        status.last_end = iso(self.clock())
+        if outcome in FAILED_OUTCOMES:
+            status.consecutive_failures += 1
+        elif outcome != "interrupted":
+            status.consecutive_failures = 0
+        if result is not None:
+            status.duration = round(result.duration, 3)
+            status.stats = {
+                k: result.stats[k]
+                for k in ("transfers", "bytes", "deletes", "renames", "checks", "errors")
+                if k in result.stats
+            }
+        self.logger.log(
+            level,
+            "run_end",
+            path=status.name,
+            outcome=outcome,
+            exit_code=code,
+            duration=status.duration if result else None,
+            error=error,
+            **status.stats,
+            failures=status.consecutive_failures or None,
+        )
+        return Verdict(status, retry)
+
+
+def _non_empty(folder: Path) -> bool:
+    return folder.is_dir() and any(files for _, _, files in os.walk(folder))

@@ -1,0 +1,92 @@
+"""JSON-lines logging with secrets redacted. The worker's only log format.
+
+One line per event: {"time", "level", "event", ...fields}. Any string value that
+contains the value of a secret-looking environment variable is redacted before it
+is written, so an rclone stderr tail or an argv can be logged safely.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any, TextIO
+
+SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASS|TOKEN|KEY|CREDENTIAL|SESSION)", re.I)
+MIN_SECRET_LEN = 4
+REDACTED = "***"
+LEVELS = ("debug", "info", "warning", "error")
+
+
+class Redactor:
+    """Replaces known secret values in text. Built from an environment mapping."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = sorted(
+            {s for s in secrets if len(s) >= MIN_SECRET_LEN}, key=len, reverse=True
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], extra: Iterable[str] = ()) -> Redactor:
+        values = [v for k, v in env.items() if SECRET_NAME.search(k)]
+        return cls([*values, *extra])
+
+    def add(self, secret: str) -> None:
+        if len(secret) >= MIN_SECRET_LEN and secret not in self._secrets:
+            self._secrets = sorted([*self._secrets, secret], key=len, reverse=True)
+
+    def text(self, value: str) -> str:
+        for secret in self._secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {str(k): self.value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(v) for v in value]
+        return value
+
+
+class Logger:
+    """Writes one JSON object per line to `stream` (stderr by default)."""
+
+    def __init__(
+        self, stream: TextIO | None = None, redactor: Redactor | None = None, level: str = "info"
+    ) -> None:
+        self.stream = stream or sys.stderr
+        self.redactor = redactor or Redactor()
+        self.min_level = LEVELS.index(level)
+
+    def log(self, level: str, event: str, **fields: Any) -> None:
+        if LEVELS.index(level) < self.min_level:
+            return
+        record: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z",
+            "level": level,
+            "event": event,
+        }
+        record.update({k: v for k, v in fields.items() if v is not None})
+        line = json.dumps(self.redactor.value(record), default=str, separators=(",", ":"))
+        try:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except (OSError, ValueError):  # a closed or full log must never stop the worker
+            pass
+
+    def debug(self, event: str, **fields: Any) -> None:
+        self.log("debug", event, **fields)
+
+    def info(self, event: str, **fields: Any) -> None:
+        self.log("info", event, **fields)
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self.log("warning", event, **fields)
+
+    def error(self, event: str, **fields: Any) -> None:
+        self.log("error", event, **fields)

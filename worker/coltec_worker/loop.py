@@ -1,0 +1,305 @@
+"""The daemon: one thread, one schedule.Scheduler, one job per sync path.
+
+The loop sleeps exactly until the next due job (select on the signal wake-up fd
+with `idle_seconds` as timeout: no polling). Signals only set flags; the loop acts
+on them between runs, and the runner forwards a stop to a running rclone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import select
+import signal
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import schedule
+
+from . import config as configuration
+from . import runner
+from .errors import ColtecError, ConfigError
+from .job import Engine, Verdict
+from .log import Logger, Redactor
+from .remote import remote_from_env
+from .spec import SyncPath
+from .state import Layout, read_json, write_json
+from .status import PathStatus, iso, load_status, save_status
+
+
+@dataclass
+class Options:
+    only: tuple[str, ...] = ()
+    rclone: str = "rclone"
+    timeout: float = 3600.0  # one rclone run
+    grace: float = 30.0  # after the one SIGINT, before SIGKILL
+    start_delay: float = 60.0  # at most; spreads many containers' first runs
+    backoff_base: float = 15.0
+
+
+def backoff(failures: int, base: float, interval: int) -> float:
+    """15, 30, 60, ... seconds, capped at the path's interval."""
+    return float(min(interval, base * 2 ** max(0, failures - 1)))
+
+
+@dataclass
+class Worker:
+    config: Path
+    layout: Layout
+    logger: Logger
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    home: Path = field(default_factory=Path.home)
+    options: Options = field(default_factory=Options)
+    clock: Callable[[], datetime] = datetime.now  # naive local time, like schedule's
+    rng: Callable[[float, float], float] = random.uniform
+
+    def __post_init__(self) -> None:
+        self.scheduler = schedule.Scheduler()
+        self.jobs: dict[str, schedule.Job] = {}
+        self.paths: dict[str, SyncPath] = {}
+        self.engine: Engine | None = None
+        self.stopping = False
+        self.reload_requested = False
+        self.run_all_requested = False
+        self.wake_fd: int | None = None
+        self._verdicts: dict[str, Verdict] = {}
+
+    # -- configuration ------------------------------------------------------------------
+
+    def configure(self) -> None:
+        """Load, check and apply the configuration. Raises ConfigError, keeping the old."""
+        loaded = configuration.load(self.config, self.env, self.home)
+        spec = loaded.spec
+        unknown = [n for n in self.options.only if n not in {s.name for s in spec.persistence.sync}]
+        if unknown:
+            raise ConfigError(
+                f"--only {unknown[0]}: no sync path of that name",
+                hint="names: " + ", ".join(s.name for s in spec.persistence.sync),
+            )
+        remote = remote_from_env(spec, self.env, self.home)
+        child_env = {**self.env, **remote.env}
+        redactor = Redactor.from_env(self.env)
+        if remote.crypt_password_env:
+            secret = self.env[remote.crypt_password_env]
+            obscured = runner.obscure(secret, self.env, self.options.rclone)
+            redactor.add(secret)
+            redactor.add(obscured)
+            child_env[remote.crypt_password_var] = obscured
+        self.logger.redactor = redactor
+        if remote.builtin:
+            Path(remote.root if remote.root.startswith("/") else "/").mkdir(
+                parents=True, exist_ok=True
+            )
+            self.logger.warning(
+                "builtin_remote",
+                remote=remote.description,
+                hint="set RCLONE_REMOTE_NAME, RCLONE_BUCKET and "
+                "RCLONE_CONFIG_<NAME>_* to sync to S3/R2",
+            )
+        paths = [
+            s for s in spec.persistence.sync if not self.options.only or s.name in self.options.only
+        ]
+        if not spec.persistence.enabled:
+            self.logger.warning(
+                "persistence_disabled",
+                config=str(self.config),
+                hint="set persistence.enabled: true to sync",
+            )
+            paths = []
+        self.engine = Engine(
+            spec,
+            remote,
+            self.layout,
+            child_env,
+            self.logger,
+            redactor,
+            user_id=loaded.user.user_id,
+            rclone=self.options.rclone,
+            timeout=self.options.timeout,
+            grace=self.options.grace,
+            wake_fd=self.wake_fd,
+            stop_requested=lambda: self.stopping,
+        )
+        self.paths = {s.name: s for s in paths}
+        self.logger.info(
+            "configured",
+            config=str(self.config),
+            remote=remote.description,
+            state_dir=str(self.layout.root),
+            paths=list(self.paths),
+        )
+
+    def schedule_jobs(self, *, delay: float) -> None:
+        """One job per path; the first run after a random delay of at most `delay` seconds."""
+        old = {name: job.next_run for name, job in self.jobs.items()}
+        self.scheduler.clear()
+        self.jobs = {}
+        now = self.clock()
+        for name, sync in self.paths.items():
+            job = self.scheduler.every(sync.interval).seconds.do(self._job, name)
+            first = old.get(name) or now + timedelta(
+                seconds=self.rng(0.0, min(delay, float(sync.interval))) if delay > 0 else 0.0
+            )
+            job.next_run = first
+            self.jobs[name] = job
+            self._save_next_run(name)
+
+    def reload(self) -> None:
+        self.reload_requested = False
+        try:
+            self.configure()
+        except ColtecError as exc:
+            self.logger.error(
+                "reload_failed", error=exc.message, hint=exc.hint, kept="the previous configuration"
+            )
+            return
+        self.schedule_jobs(delay=self.options.start_delay)
+        self.logger.info("reloaded", paths=list(self.paths))
+
+    # -- running ----------------------------------------------------------------------
+
+    def _job(self, name: str) -> None:
+        """The schedule job: never raises, so the loop and the job's schedule survive."""
+        try:
+            assert self.engine is not None
+            self._verdicts[name] = self.engine.run(self.paths[name])
+        except Exception as exc:
+            self.logger.error(
+                "job_crashed", path=name, error=repr(exc), traceback=traceback.format_exc(limit=5)
+            )
+            status = PathStatus(name, outcome="failed", error=f"internal error: {exc!r}")
+            self._verdicts[name] = Verdict(status, "backoff")
+
+    def run_path(self, name: str) -> Verdict:
+        """Run one path now and reschedule it by its verdict."""
+        job = self.jobs.get(name)
+        if job is not None:
+            job.run()  # type: ignore[no-untyped-call]
+        else:
+            self._job(name)
+        verdict = self._verdicts.pop(name)
+        failures = verdict.status.consecutive_failures
+        if job is not None:
+            if verdict.retry == "backoff":
+                wait = backoff(failures, self.options.backoff_base, self.paths[name].interval)
+                job.next_run = self.clock() + timedelta(seconds=wait)
+            elif verdict.retry == "halt":
+                self.scheduler.cancel_job(job)
+                del self.jobs[name]
+        verdict.status.next_run = iso(job.next_run) if name in self.jobs and job else None
+        save_status(self.layout, verdict.status)
+        return verdict
+
+    def due(self) -> list[str]:
+        """Names of the due paths, highest priority first."""
+        now = self.clock()
+        ready = [(n, j) for n, j in self.jobs.items() if j.next_run and j.next_run <= now]
+        ready.sort(key=lambda item: (-self.paths[item[0]].priority, item[1].next_run))
+        return [n for n, _ in ready]
+
+    def run_due(self) -> list[Verdict]:
+        verdicts: list[Verdict] = []
+        while not self.stopping:
+            due = self.due()
+            if not due:
+                break
+            verdicts.append(self.run_path(due[0]))
+        return verdicts
+
+    def run_all(self) -> list[Verdict]:
+        """Every path now, highest priority first (SIGUSR1, flush and --once)."""
+        order = sorted(self.paths.values(), key=lambda s: -s.priority)
+        verdicts: list[Verdict] = []
+        for sync in order:
+            if self.stopping:
+                break
+            verdicts.append(self.run_path(sync.name))
+        return verdicts
+
+    def _save_next_run(self, name: str) -> None:
+        status = load_status(self.layout, name)
+        job = self.jobs.get(name)
+        status.next_run = iso(job.next_run) if job and job.next_run else None
+        save_status(self.layout, status)
+
+    # -- the daemon -------------------------------------------------------------------
+
+    def install_signals(self) -> None:
+        read_fd, write_fd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        self.wake_fd = read_fd
+
+        def stop(signum: int, _frame: Any) -> None:
+            self.stopping = True
+
+        def hup(_signum: int, _frame: Any) -> None:
+            self.reload_requested = True
+
+        def usr1(_signum: int, _frame: Any) -> None:
+            self.run_all_requested = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, hup)
+        signal.signal(signal.SIGUSR1, usr1)
+
+    def wait(self, timeout: float | None) -> None:
+        """Sleep until `timeout` passes or a signal arrives."""
+        if self.wake_fd is None:
+            return
+        select.select([self.wake_fd], [], [], None if timeout is None else max(0.0, timeout))
+        with contextlib.suppress(BlockingIOError, InterruptedError):
+            while os.read(self.wake_fd, 512):
+                pass
+
+    def idle_seconds(self) -> float | None:
+        if not self.jobs:
+            return None
+        nxt = min(j.next_run for j in self.jobs.values() if j.next_run)
+        return (nxt - self.clock()).total_seconds()
+
+    def serve(self) -> None:
+        """Run until SIGTERM/SIGINT. configure() must have succeeded."""
+        self.schedule_jobs(delay=self.options.start_delay)
+        self.logger.info(
+            "started",
+            pid=os.getpid(),
+            paths=list(self.paths),
+            first_runs={n: iso(j.next_run) for n, j in self.jobs.items()},
+        )
+        while not self.stopping:
+            if self.reload_requested:
+                self.reload()
+            if self.run_all_requested:
+                self.run_all_requested = False
+                self._flush()
+            self.run_due()
+            if self.stopping or self.reload_requested or self.run_all_requested:
+                continue
+            self.wait(self.idle_seconds())
+        self.logger.info("stopped", pid=os.getpid())
+
+    def _flush(self) -> None:
+        request = read_json(self.layout.flush_request)
+        self.layout.flush_request.unlink(missing_ok=True)
+        self.logger.info("run_all", reason="flush" if request else "SIGUSR1")
+        verdicts = self.run_all()
+        if isinstance(request, dict):
+            complete = len(verdicts) == len(self.paths)
+            write_json(
+                self.layout.flush_done,
+                {
+                    "token": request.get("token"),
+                    "ok": complete and all(v.ok for v in verdicts),
+                    "paths": {v.status.name: v.status.outcome for v in verdicts},
+                },
+            )
+
+
+def overall_ok(verdicts: Iterable[Verdict]) -> bool:
+    return all(v.ok for v in verdicts)

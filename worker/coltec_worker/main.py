@@ -1,0 +1,214 @@
+"""`coltec-worker`: the command-line edge of the worker. Parses, renders, picks exit codes.
+
+    coltec-worker [--config PATH] [--once] [--dry-run] [--only NAME]... [--validate-only]
+    coltec-worker status [--json]
+    coltec-worker flush [--timeout S] [--stop]
+
+Exit codes: 0 ok; 1 a sync failed (--once, flush); 2 invalid configuration or usage.
+The daemon imports only the standard library, pyyaml and schedule: `--validate-only`
+(full JSON Schema validation) loads jsonschema in its own short process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .config import DEFAULT_CONFIG
+from .errors import ColtecError, ConfigError
+from .log import Logger, Redactor
+from .loop import Options, Worker, overall_ok
+from .state import AlreadyRunning, Layout, PidLock, default_state_dir
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        default=os.environ.get("COLTEC_CONFIG", DEFAULT_CONFIG),
+        help=f"workspace-spec.yaml (default: {DEFAULT_CONFIG})",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="state directory (default: $COLTEC_STATE_DIR, else "
+        "<workspace>/.coltec/state next to .devcontainer/)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coltec-worker",
+        description="Keep the workspace's declared folders in S3/R2 with rclone. "
+        "Subcommands: status [--json], flush [--timeout S] [--stop]. "
+        "Exit 0 ok, 1 a sync failed (--once), 2 invalid configuration or usage.",
+    )
+    _common(parser)
+    parser.add_argument("--once", action="store_true", help="one pass of every path, then exit")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print each path's planned rclone command (JSON lines); run nothing",
+    )
+    parser.add_argument(
+        "--validate-only",
+        action="store_true",
+        help="full validation (schema + rules + user config), then exit",
+    )
+    parser.add_argument("--json", action="store_true", help="with --validate-only: JSON report")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this sync path (repeatable)",
+    )
+    parser.add_argument(
+        "--log-file", type=Path, default=None, help="append JSON-lines log here (default: stderr)"
+    )
+    parser.add_argument(
+        "--start-delay",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="spread first runs over at most S seconds (default 60; 0: none)",
+    )
+    parser.add_argument(
+        "--rclone-timeout",
+        type=float,
+        default=3600.0,
+        metavar="S",
+        help="stop one rclone run after S seconds (default 3600)",
+    )
+    parser.add_argument("--version", action="version", version=f"coltec-worker {__version__}")
+    return parser
+
+
+def _layout(args: argparse.Namespace) -> Layout:
+    return Layout(args.state_dir or default_state_dir(Path(args.config), os.environ))
+
+
+def _open_log(path: Path | None) -> TextIO:
+    if path is None:
+        return sys.stderr
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "a", encoding="utf-8", buffering=1)
+
+
+def _options(args: argparse.Namespace) -> Options:
+    return Options(
+        only=tuple(args.only),
+        timeout=args.rclone_timeout,
+        start_delay=args.start_delay,
+        backoff_base=float(os.environ.get("COLTEC_BACKOFF_BASE", "15")),
+    )
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    layout = _layout(args)
+    logger = Logger(_open_log(args.log_file), Redactor.from_env(os.environ))
+    worker = Worker(Path(args.config), layout, logger, options=_options(args))
+    if args.dry_run:
+        return dry_run(worker)
+    lock = PidLock(layout.pidfile)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        if args.once:
+            logger.error(
+                "already_running",
+                pid=exc.pid,
+                hint="a daemon owns this state directory; use `coltec-worker flush`",
+            )
+            return EXIT_USAGE
+        logger.info("already_running", pid=exc.pid, pidfile=str(layout.pidfile))
+        return EXIT_OK
+    try:
+        worker.install_signals()
+        try:
+            worker.configure()
+        except ColtecError as exc:
+            logger.error(
+                "invalid_configuration",
+                error=exc.message,
+                hint=exc.hint,
+                problems=[p.format() for p in getattr(exc, "problems", [])] or None,
+            )
+            return EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILED
+        if args.once:
+            verdicts = worker.run_all()
+            return EXIT_OK if overall_ok(verdicts) else EXIT_FAILED
+        worker.serve()
+        return EXIT_OK
+    finally:
+        lock.release()
+
+
+def dry_run(worker: Worker) -> int:
+    try:
+        worker.configure()
+        assert worker.engine is not None
+        for sync in sorted(worker.paths.values(), key=lambda s: -s.priority):
+            p = worker.engine.plan(sync)
+            print(
+                json.dumps(
+                    {
+                        "path": p.name,
+                        "direction": sync.direction,
+                        "resync": p.resync,
+                        "argv": worker.logger.redactor.value(list(p.argv)),
+                    }
+                )
+            )
+    except ColtecError as exc:
+        print(
+            f"error: {exc.message}" + (f"\n    hint: {exc.hint}" if exc.hint else ""),
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def status_main(argv: Sequence[str]) -> int:
+    from .status import collect, render_text
+
+    parser = argparse.ArgumentParser(
+        prog="coltec-worker status", description="Show the worker's per-path status."
+    )
+    _common(parser)
+    parser.add_argument("--json", action="store_true", help="machine-readable (for cs:list)")
+    args = parser.parse_args(argv)
+    data = collect(_layout(args))
+    print(json.dumps(data, indent=2) if args.json else render_text(data))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["status"]:
+        return status_main(argv[1:])
+    if argv[:1] == ["flush"]:
+        from .flush import flush_main
+
+        return flush_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    if args.validate_only:
+        from .validate_cmd import validate_and_print
+
+        return validate_and_print(args.config, as_json=args.json)
+    try:
+        return run_worker(args)
+    except KeyboardInterrupt:  # pragma: no cover - --once interrupted at a terminal
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

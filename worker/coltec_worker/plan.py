@@ -1,0 +1,195 @@
+"""Planning: spec + remote + facts -> the rclone argv of each sync path. Pure.
+
+Nothing here runs a process or touches the disk; the facts it needs (is this the
+path's first run? is this a recovery?) come in as arguments, so every rule about
+which flags a path gets is tested without running anything.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import rules
+from .errors import ConfigError
+from .remote import BACKUP_ROOT, Remote, backup_path
+from .spec import SyncPath, WorkspaceSpec
+from .state import Layout
+
+COMMON_FLAGS = ("--fast-list", "--transfers", "8", "--checkers", "16")
+# Final stats as one JSON line at NOTICE level: counts without per-file log lines.
+LOG_FLAGS = ("--use-json-log", "--stats-log-level", "NOTICE")
+BISYNC_FLAGS = (
+    "--resilient",
+    "--recover",
+    "--max-lock",
+    "2m",
+    "--conflict-resolve",
+    "newer",
+    "--conflict-loser",
+    "num",
+)
+RESYNC_FLAGS = ("--resync", "--resync-mode", "newer")
+
+
+@dataclass(frozen=True)
+class PathPlan:
+    """Everything needed to run one sync path once."""
+
+    sync: SyncPath
+    local: str
+    remote: str
+    argv: tuple[str, ...]
+    backup_local: str | None
+    backup_remote: str | None
+    resync: bool = False
+    # One-way syncs only: which side is the source ("local" or "remote"); an empty
+    # source over a non-empty destination is refused before rclone starts.
+    source: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.sync.name
+
+    @property
+    def source_location(self) -> str | None:
+        return {"local": self.local, "remote": self.remote}.get(self.source or "")
+
+    @property
+    def destination_location(self) -> str | None:
+        return {"local": self.remote, "remote": self.local}.get(self.source or "")
+
+
+def resolve_remote(sync: SyncPath, values: Mapping[str, str]) -> str:
+    """The resolved remote path, or ConfigError for anything hostile."""
+    resolved, message, hint = rules.resolve_checked(sync, dict(values))
+    if resolved is None:
+        raise ConfigError(f"sync path '{sync.name}': {message}", hint=hint)
+    if resolved.split("/", 1)[0] == BACKUP_ROOT:
+        raise ConfigError(
+            f"sync path '{sync.name}': remote path {resolved} is inside the "
+            f"backup folder {BACKUP_ROOT}",
+            hint="choose another prefix",
+        )
+    return resolved
+
+
+def excludes(sync: SyncPath, state_dir: Path) -> list[str]:
+    """The spec's excludes, plus the state directory when it lies inside the path."""
+    out: list[str] = []
+    for pattern in sync.exclude:
+        out += ["--exclude", pattern]
+    local = posixpath.normpath(sync.path)
+    state = posixpath.normpath(str(state_dir))
+    if state == local or state.startswith(local.rstrip("/") + "/"):
+        rel = posixpath.relpath(state, local)
+        out += ["--exclude", "/**" if rel == "." else f"/{rel}/**"]
+    return out
+
+
+def plan_path(
+    sync: SyncPath,
+    spec: WorkspaceSpec,
+    remote: Remote,
+    layout: Layout,
+    *,
+    stamp: str,
+    first_run: bool = False,
+    recover: bool = False,
+    user_id: str = "",
+    rclone: str = "rclone",
+) -> PathPlan:
+    """The plan of one run of `sync`. `stamp` names this run's backup folders."""
+    findings = list(rules.check_sync_paths([sync], "$", spec.placeholder_values(user_id)))
+    if findings:
+        raise ConfigError(f"sync path '{sync.name}': {findings[0].message}", hint=findings[0].hint)
+    resolved = resolve_remote(sync, spec.placeholder_values(user_id))
+    local = sync.path
+    dest = remote.join(resolved)
+    backup_local = os.path.join(layout.backups(sync.name), stamp)
+    backup_remote = backup_path(remote, resolved, stamp)
+    filters = excludes(sync, layout.root)
+    if sync.direction == "bidirectional":
+        resync = first_run or recover
+        argv = [
+            rclone,
+            "bisync",
+            local,
+            dest,
+            "--workdir",
+            str(layout.workdir(sync.name)),
+            *BISYNC_FLAGS,
+            "--backup-dir1",
+            backup_local,
+            "--backup-dir2",
+            backup_remote,
+            *COMMON_FLAGS,
+            *LOG_FLAGS,
+            *filters,
+        ]
+        if resync:
+            argv += RESYNC_FLAGS
+        return PathPlan(sync, local, dest, tuple(argv), backup_local, backup_remote, resync)
+    if sync.direction == "push-only":
+        argv = [
+            rclone,
+            "sync",
+            local,
+            dest,
+            "--backup-dir",
+            backup_remote,
+            *COMMON_FLAGS,
+            *LOG_FLAGS,
+            *filters,
+        ]
+        return PathPlan(sync, local, dest, tuple(argv), None, backup_remote, source="local")
+    if sync.direction == "pull-only":
+        argv = [
+            rclone,
+            "sync",
+            dest,
+            local,
+            "--backup-dir",
+            backup_local,
+            *COMMON_FLAGS,
+            *LOG_FLAGS,
+            *filters,
+        ]
+        return PathPlan(sync, local, dest, tuple(argv), backup_local, None, source="remote")
+    raise ConfigError(
+        f"sync path '{sync.name}': unknown direction {sync.direction!r}",
+        hint="use bidirectional, push-only or pull-only",
+    )
+
+
+def plan_all(
+    spec: WorkspaceSpec,
+    remote: Remote,
+    layout: Layout,
+    *,
+    stamp: str,
+    first_runs: Mapping[str, bool] | None = None,
+    user_id: str = "",
+    only: Sequence[str] = (),
+    rclone: str = "rclone",
+) -> list[PathPlan]:
+    """Plans of every sync path (or those named in `only`), highest priority first."""
+    paths = [s for s in spec.persistence.sync if not only or s.name in only]
+    paths.sort(key=lambda s: -s.priority)
+    firsts = first_runs or {}
+    return [
+        plan_path(
+            s,
+            spec,
+            remote,
+            layout,
+            stamp=stamp,
+            first_run=firsts.get(s.name, False),
+            user_id=user_id,
+            rclone=rclone,
+        )
+        for s in paths
+    ]

@@ -1,0 +1,210 @@
+"""The state directory: where the worker keeps what must survive a container rebuild.
+
+Default: $COLTEC_STATE_DIR, else `<workspace>/.coltec/state`, where <workspace> is the
+folder that holds `.devcontainer/` (for /workspace/.devcontainer/workspace-spec.yaml:
+/workspace/.coltec/state). It is excluded from every sync path. Layout:
+
+    worker.pid              pidfile, flock-ed by the running daemon (one copy only)
+    status/<name>.json      per-path status, written atomically (read by `status`)
+    bisync/<name>/          rclone bisync --workdir (listings, lock files)
+    markers/<name>.json     first-run marker: written after the first successful run
+    backups/<name>/<stamp>/ local side of --backup-dir / --backup-dir1 (never synced)
+    logs/<name>.rclone.log  the last rclone run's stderr (JSON lines from rclone)
+    flush.request / flush.done   the `coltec-worker flush` handshake
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+
+def default_state_dir(config: Path, env: Mapping[str, str]) -> Path:
+    explicit = env.get("COLTEC_STATE_DIR")
+    if explicit:
+        return Path(explicit)
+    folder = config.resolve().parent
+    workspace = folder.parent if folder.name == ".devcontainer" else folder
+    return workspace / ".coltec" / "state"
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    @property
+    def pidfile(self) -> Path:
+        return self.root / "worker.pid"
+
+    @property
+    def flush_request(self) -> Path:
+        return self.root / "flush.request"
+
+    @property
+    def flush_done(self) -> Path:
+        return self.root / "flush.done"
+
+    def status(self, name: str) -> Path:
+        return self.root / "status" / f"{name}.json"
+
+    def workdir(self, name: str) -> Path:
+        return self.root / "bisync" / name
+
+    def marker(self, name: str) -> Path:
+        return self.root / "markers" / f"{name}.json"
+
+    def backups(self, name: str) -> Path:
+        return self.root / "backups" / name
+
+    def rclone_log(self, name: str) -> Path:
+        return self.root / "logs" / f"{name}.rclone.log"
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Atomic: a reader sees the old file or the new one, never half of either."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, default=str)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def read_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+# -- first-run markers ----------------------------------------------------------
+
+
+def marker_ok(layout: Layout, name: str, local: str, remote: str) -> bool:
+    """True when this exact pair (local, remote) has completed a run before."""
+    data = read_json(layout.marker(name))
+    return isinstance(data, dict) and data.get("local") == local and data.get("remote") == remote
+
+
+def write_marker(layout: Layout, name: str, local: str, remote: str, when: datetime) -> None:
+    write_json(layout.marker(name), {"local": local, "remote": remote, "since": when.isoformat()})
+
+
+def has_listings(layout: Layout, name: str) -> bool:
+    workdir = layout.workdir(name)
+    return workdir.is_dir() and any(
+        p.name.endswith((".path1.lst", ".path2.lst")) for p in workdir.iterdir()
+    )
+
+
+def critical_listings(layout: Layout, name: str) -> list[Path]:
+    """bisync leaves `.lst-err` files when it stopped in a critical state."""
+    workdir = layout.workdir(name)
+    if not workdir.is_dir():
+        return []
+    return sorted(p for p in workdir.iterdir() if p.name.endswith(".lst-err"))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stale_bisync_locks(layout: Layout, name: str) -> list[Path]:
+    """Lock files left by a killed bisync: their PID no longer runs rclone.
+
+    Only called while this worker holds the pidfile lock, so no other worker can own them.
+    """
+    workdir = layout.workdir(name)
+    if not workdir.is_dir():
+        return []
+    stale: list[Path] = []
+    for lock in workdir.glob("*.lck"):
+        data = read_json(lock)
+        try:
+            pid = int(data.get("PID") or 0) if isinstance(data, dict) else 0
+        except (TypeError, ValueError):
+            pid = 0
+        comm = ""
+        with contextlib.suppress(OSError):
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        if pid <= 0 or not _pid_alive(pid) or (comm and comm != "rclone"):
+            stale.append(lock)
+    return stale
+
+
+# -- the pidfile lock: one daemon per state directory --------------------------------
+
+
+class AlreadyRunning(Exception):
+    def __init__(self, pid: int | None) -> None:
+        super().__init__(f"a worker is already running (pid {pid})")
+        self.pid = pid
+
+
+class PidLock:
+    """flock on worker.pid for the life of the process; the kernel drops it on death."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise AlreadyRunning(read_pid(self.path)) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def daemon_pid(layout: Layout) -> int | None:
+    """The pid of the running daemon, or None (nobody holds the pidfile lock)."""
+    if not layout.pidfile.exists():
+        return None
+    try:
+        fd = os.open(layout.pidfile, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return read_pid(layout.pidfile)
+    finally:
+        os.close(fd)
+    return None
