@@ -36,7 +36,7 @@ PATTERN_HINTS = {
     "^[a-z0-9-]*$": "use lowercase letters, digits and '-'",
     "^[a-z][a-z0-9_]*$": "use lowercase letters, digits and '_', starting with a letter",
     "^[A-Za-z_][A-Za-z0-9_]*$": "use letters, digits and '_', not starting with a digit",
-    "^[a-z0-9][a-z0-9._-]*$": "use lowercase letters, digits, '.', '_' and '-'",
+    "^([a-z0-9][a-z0-9._-]*)?$": "use lowercase letters, digits, '.', '_' and '-'",
 }
 # Values under these keys may be secrets: messages never quote them.
 SECRET_KEYS = frozenset({"password_env"})

@@ -1,0 +1,366 @@
+"""The schema is a valid 2020-12 schema, agrees with the spec model both ways, and every
+command-line entry point gives the same verdict and the same error lines for the corpus."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+import typing
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from coltec_worker import spec as model
+from coltec_worker.validation import SPEC_SCHEMA, USER_SCHEMA, load_schema
+from corpus_cases import ALL_CASES, SPECS, Case
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = REPO / ".venv" / "bin"
+SCHEMAS = {SPEC_SCHEMA: load_schema(SPEC_SCHEMA), USER_SCHEMA: load_schema(USER_SCHEMA)}
+JSON_TYPE = {str: "string", int: "integer", bool: "boolean", float: "number"}
+
+
+# -- the schema itself --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_schema_is_valid_2020_12(name: str) -> None:
+    schema = SCHEMAS[name]
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_repository_schema_is_the_one_validation_loads() -> None:
+    for name, schema in SCHEMAS.items():
+        assert json.loads((REPO / "schema" / name).read_text(encoding="utf-8")) == schema
+
+
+def _objects(node: Any, where: str = "#") -> typing.Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        if "properties" in node:
+            yield where, node
+        for key, value in node.items():
+            yield from _objects(value, f"{where}/{key}")
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMAS))
+def test_every_property_is_documented_defaulted_and_closed(name: str) -> None:
+    for where, obj in _objects(SCHEMAS[name]):
+        assert obj.get("additionalProperties") is False or where == "#", where
+        assert SCHEMAS[name]["additionalProperties"] is False
+        for prop, sub in obj["properties"].items():
+            if "$ref" in sub:
+                continue
+            assert sub.get("description"), f"{where}/properties/{prop}: no description"
+            assert "default" in sub, f"{where}/properties/{prop}: no default"
+            # An object's default {} stands for "each member at its own default", so
+            # its `required` does not apply to it; everything else must hold.
+            check = {k: v for k, v in sub.items() if k != "required"}
+            jsonschema.Draft202012Validator(check).validate(sub["default"])
+
+
+# -- schema <-> dataclass model, both ways, recursively ------------------------------
+
+
+def _resolve(node: dict[str, Any], root: str) -> tuple[dict[str, Any], str]:
+    """Follow a $ref (local or into the other schema file); returns (node, its root)."""
+    ref = node.get("$ref")
+    if ref is None:
+        return node, root
+    file, _, pointer = ref.partition("#")
+    root = file or root
+    target: Any = SCHEMAS[root]
+    for part in pointer.strip("/").split("/"):
+        target = target[part]
+    return target, root
+
+
+def _dataclass_in(hint: Any) -> tuple[type | None, bool]:
+    """(dataclass, is_sequence) for `X` or `tuple[X, ...]`; (None, _) for a leaf."""
+    if dataclasses.is_dataclass(hint):
+        return typing.cast(type, hint), False
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is tuple and args and dataclasses.is_dataclass(args[0]):
+        return typing.cast(type, args[0]), True
+    return None, False
+
+
+def _default(field: dataclasses.Field[Any]) -> Any:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return dataclasses.MISSING
+
+
+def _leaf_type_agrees(hint: Any, sub: dict[str, Any]) -> bool:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint in JSON_TYPE:
+        return sub.get("type") == JSON_TYPE[hint]
+    if origin is tuple:
+        return sub.get("type") == "array" and sub["items"].get("type") == JSON_TYPE[args[0]]
+    if origin in (Mapping, dict):
+        return sub.get("type") == "object" and "additionalProperties" in sub
+    return False
+
+
+def _compare(schema: dict[str, Any], root: str, cls: type, where: str, seen: set[str]) -> list[str]:
+    """Every disagreement between one schema object and one dataclass, recursively."""
+    errors: list[str] = []
+    props: dict[str, Any] = schema["properties"]
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls, vars(model))
+    errors += [f"{where}.{p}: in the schema, not in {cls.__name__}" for p in props.keys() - fields]
+    errors += [f"{where}.{f}: in {cls.__name__}, not in the schema" for f in fields.keys() - props]
+    no_default = {n for n, f in fields.items() if _default(f) is dataclasses.MISSING}
+    if set(schema.get("required", [])) != no_default:
+        errors.append(
+            f"{where}: schema requires {sorted(schema.get('required', []))}, "
+            f"{cls.__name__} has no default for {sorted(no_default)}"
+        )
+    for name in sorted(props.keys() & fields.keys()):
+        raw = props[name]
+        if "$ref" in raw:
+            seen.add(raw["$ref"].rpartition("/")[2])
+        sub, sub_root = _resolve(raw, root)
+        here, field, hint = f"{where}.{name}", fields[name], hints[name]
+        nested, is_sequence = _dataclass_in(hint)
+        default = _default(field)
+        if nested and is_sequence:
+            ref = sub["items"].get("$ref", "")
+            seen.add(ref.rpartition("/")[2])
+            item, item_root = _resolve(sub["items"], sub_root)
+            errors += _compare(item, item_root, nested, f"{here}[]", seen)
+            schema_default: Any = tuple(sub.get("default", []))
+        elif nested:
+            errors += _compare(sub, sub_root, nested, here, seen)
+            # An object's default {} means "all of its own defaults".
+            schema_default = sub.get("default")
+            if schema_default == {} and default is not dataclasses.MISSING:
+                schema_default = nested()
+        else:
+            if not _leaf_type_agrees(hint, sub):
+                errors.append(f"{here}: schema type {sub.get('type')} vs model {hint}")
+            schema_default = sub.get("default")
+            if isinstance(schema_default, list):
+                schema_default = tuple(schema_default)
+        if default is not dataclasses.MISSING and default != schema_default:
+            errors.append(
+                f"{here}: default {schema_default!r} in the schema, {default!r} in {cls.__name__}"
+            )
+    return errors
+
+
+@pytest.mark.parametrize(
+    ("name", "cls"), [(SPEC_SCHEMA, model.WorkspaceSpec), (USER_SCHEMA, model.UserConfig)]
+)
+def test_schema_and_model_agree(name: str, cls: type) -> None:
+    seen: set[str] = set()
+    errors = _compare(SCHEMAS[name], name, cls, "$", seen)
+    assert not errors, "\n".join(errors)
+    if name == SPEC_SCHEMA:  # every $def is reached from a model class
+        assert seen >= set(SCHEMAS[name]["$defs"]), set(SCHEMAS[name]["$defs"]) - seen
+
+
+def test_model_enums_match_the_schema() -> None:
+    sync = SCHEMAS[SPEC_SCHEMA]["$defs"]["syncPath"]["properties"]
+    assert tuple(sync["direction"]["enum"]) == model.DIRECTIONS
+    mode = SCHEMAS[SPEC_SCHEMA]["properties"]["persistence"]["properties"]["mode"]
+    assert mode["const"] == model.Persistence().mode
+    placeholders = re.findall(r"\{(\w+)\}", sync["remote_path"]["description"])
+    assert tuple(placeholders) == model.PLACEHOLDERS
+
+
+def test_comparison_catches_a_disagreement() -> None:
+    """The agreement check is not vacuous: a model with a renamed field fails it."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Drifted:
+        enabled: bool = True  # default differs
+        hostname: str = "dev-"  # renamed
+        tags: tuple[str, ...] = ()
+
+    net = SCHEMAS[SPEC_SCHEMA]["properties"]["networking"]
+    errors = _compare(net, SPEC_SCHEMA, Drifted, "$.networking", set())
+    text = "\n".join(errors)
+    assert "hostname_prefix: in the schema, not in Drifted" in text
+    assert "hostname: in Drifted, not in the schema" in text
+    assert "enabled: default False in the schema, True in Drifted" in text
+
+
+# -- every command gives the same verdict and the same lines -------------------------
+
+
+# Org policy is a host-only layer (coltec.policy); the spec verdict compared here
+# is the part every command shares, so the policy folder is empty.
+NO_POLICY = REPO / "tests" / "specs" / "no-policy-here"  # does not exist: no layer loads
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("NO_COLOR", None)
+    env.update(COLUMNS="500", TERM="dumb", COLTEC_POLICY_DIR=str(NO_POLICY))
+    return env
+
+
+def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, capture_output=True, text=True, cwd=REPO, env=_env(), timeout=120, check=False
+    )
+
+
+def _problem_lines(output: str, file: Path) -> list[str]:
+    """The `FILE:LINE:COL: $.path: message` lines (and their hints) about `file`."""
+    lines = output.splitlines()
+    out: list[str] = []
+    prefix = f"{file}:"
+    for i, line in enumerate(lines):
+        if line.startswith(prefix) and ": $" in line:
+            out.append(line)
+            if i + 1 < len(lines) and lines[i + 1].startswith("    hint: "):
+                out.append(lines[i + 1])
+    return out
+
+
+def _user_args(case: Case, flag: str) -> list[str]:
+    return [flag, str(case.user_config)] if case.user_config else []
+
+
+def test_validate_commands_agree_on_the_corpus() -> None:
+    cases = ALL_CASES
+
+    def single(case: Case) -> subprocess.CompletedProcess[str]:
+        return _run(
+            [
+                str(BIN / "coltec-validate"),
+                "--file",
+                str(case.file),
+                *_user_args(case, "--user-config"),
+            ]
+        )
+
+    groups: dict[Path | None, list[Case]] = {}
+    for case in cases:
+        groups.setdefault(case.user_config, []).append(case)
+
+    def batch(user: Path | None) -> subprocess.CompletedProcess[str]:
+        targets = [a for c in groups[user] for a in ("-t", str(c.file))]
+        user_args = ["--user-config", str(user)] if user else []
+        return _run([str(BIN / "invoke"), "validate", *user_args, *targets])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        singles = dict(zip([c.file for c in cases], pool.map(single, cases), strict=True))
+        batches = dict(zip(groups, pool.map(batch, groups), strict=True))
+
+    for user, result in batches.items():
+        expected_rc = 0 if all(not c.expects for c in groups[user]) else 1
+        assert result.returncode == expected_rc, result.stdout + result.stderr
+    for case in cases:
+        one = singles[case.file]
+        assert one.returncode == (1 if case.expects else 0), one.stdout + one.stderr
+        many = batches[case.user_config].stdout
+        lines = _problem_lines(one.stdout, case.file)
+        user_lines = _problem_lines(one.stdout, case.user_config) if case.user_config else []
+        if case.expects:
+            assert lines or user_lines, f"{case.id}: no problem line:\n{one.stdout}"
+        else:
+            assert one.stdout.strip() == f"{case.file}: valid"
+        assert _problem_lines(many, case.file) == lines, case.id
+        many_user = _problem_lines(many, case.user_config) if case.user_config else []
+        assert all(line in many_user for line in user_lines), case.id
+
+
+def test_error_line_format() -> None:
+    case = next(c for c in ALL_CASES if c.file.stem == "interval-too-short")
+    out = _run([str(BIN / "coltec-validate"), "--file", str(case.file)]).stdout
+    assert out.splitlines() == [
+        f"{case.file}:9:17: $.persistence.sync[0].interval: interval 29s is below 30s",
+        "    hint: use at least 30 (seconds)",
+    ]
+
+
+# -- exit codes and --json ------------------------------------------------------------
+
+
+def test_exit_codes(tmp_path: Path) -> None:
+    valid = SPECS / "valid" / "minimal.yaml"
+    invalid = SPECS / "invalid" / "sync-required.yaml"
+    unreadable = tmp_path / "locked.yaml"
+    unreadable.write_text("name: x\n")
+    unreadable.chmod(0)
+    not_text = tmp_path / "binary.yaml"
+    not_text.write_bytes(b"\xff\xfe\x00garbage")
+    cv = str(BIN / "coltec-validate")
+    inv = [str(BIN / "invoke"), "validate"]
+    cases: list[tuple[list[str], int]] = [
+        ([cv, "--file", str(valid)], 0),
+        ([cv, "--file", str(invalid)], 1),
+        ([cv, "--file", str(tmp_path / "missing.yaml")], 2),
+        ([cv, "--file", str(tmp_path)], 2),
+        ([cv, "--file", str(not_text)], 2),
+        ([cv], 2),  # --file is required
+        ([cv, "--file", str(valid), "--bogus"], 2),
+        ([*inv, "-t", str(valid)], 0),
+        ([*inv, "-t", str(valid), "-t", str(invalid)], 1),
+        ([*inv, "-t", str(not_text)], 2),
+        ([*inv, "-t", "no-such-org/no-such-ws"], 2),
+        ([*inv, "-t", "not-a-workspace-key"], 2),
+        ([*inv, "--", str(valid), "--bogus"], 2),
+        ([*inv, "--", str(valid), "--json"], 0),
+    ]
+    if os.geteuid() != 0:  # root reads a mode-000 file anyway
+        cases += [([cv, "--file", str(unreadable)], 2), ([*inv, "-t", str(unreadable)], 2)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda c: _run(c[0]), cases))
+    for (argv, code), result in zip(cases, results, strict=True):
+        shown = " ".join(Path(a).name if "/" in a else a for a in argv)
+        assert result.returncode == code, f"{shown}: {result.stdout}{result.stderr}"
+        if code == 2:
+            assert result.stderr.strip() or result.stdout.strip(), f"{shown}: says nothing"
+
+
+def test_json_output_shape() -> None:
+    invalid = SPECS / "invalid" / "many-errors-at-once.yaml"
+    valid = SPECS / "valid" / "full.yaml"
+    one = _run([str(BIN / "coltec-validate"), "--file", str(invalid), "--json"])
+    both = _run([str(BIN / "invoke"), "validate", "--json", "-t", str(valid), "-t", str(invalid)])
+    assert one.returncode == both.returncode == 1
+    single, multi = json.loads(one.stdout), json.loads(both.stdout)
+    assert single["valid"] is False and multi["valid"] is False
+    assert multi["unreadable"] == []
+    assert [f["file"] for f in multi["files"]] == [str(valid), str(invalid)]
+    assert multi["files"][0] == {"file": str(valid), "valid": True, "problems": []}
+    assert multi["files"][1] == single["files"][0]
+    problems = single["files"][0]["problems"]
+    assert len(problems) == 5
+    for p in problems:
+        assert set(p) == {"file", "line", "col", "path", "message", "hint", "rule"}
+        assert isinstance(p["line"], int) and isinstance(p["col"], int)
+        assert p["path"].startswith("$")
+    assert {p["rule"] for p in problems} == {
+        "additionalProperties",
+        "local-path",
+        "remote-path",
+        "interval",
+        "tag",
+    }
+
+
+def test_json_output_for_an_unreadable_file(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.yaml"
+    one = _run([str(BIN / "coltec-validate"), "--file", str(missing), "--json"])
+    assert one.returncode == 2
+    data = json.loads(one.stdout)
+    assert data["valid"] is False and "no such file" in data["error"]
+
+
+def test_python_is_the_venv() -> None:
+    """The subprocess tests above run the installed entry points of this checkout."""
+    assert (BIN / "coltec-validate").exists(), sys.prefix
