@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from .spec import PLACEHOLDERS, SyncPath, WorkspaceSpec, placeholders_in
 
+# Used with fullmatch: in Python, '$' also matches before a trailing newline.
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 TAG = re.compile(r"^tag:[a-z0-9][a-z0-9-]*$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -24,11 +25,11 @@ def _is_control(char: str) -> bool:
 
 
 def shown(value: str) -> str:
-    """`value` safe to print on one line: control characters escaped, e.g. '\\x1b'."""
-    if not any(_is_control(c) for c in value):
+    """`value` safe to print on one line: non-printable characters escaped, e.g. '\\x1b'."""
+    if value.isprintable():
         return value
     return "".join(
-        c.encode("unicode_escape").decode("ascii") if _is_control(c) else c for c in value
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in value
     )
 
 
@@ -50,9 +51,11 @@ def _local_path_problem(path: str) -> tuple[str, str] | None:
         )
     if ".." in path.split("/"):
         return "local path must not contain '..'", "write the resolved folder"
-    if path == "/" or posixpath.normpath(path) == "/":
-        return "syncing '/' is not allowed", "name the folder to sync, e.g. /workspace"
     norm = posixpath.normpath(path)
+    if norm.startswith("//"):  # POSIX keeps a leading '//'; for us it is just '/'
+        norm = "/" + norm.lstrip("/")
+    if norm == "/":
+        return "syncing '/' is not allowed", "name the folder to sync, e.g. /workspace"
     if norm != path:
         return "local path is not normalized", f"write it as {norm}"
     return None
@@ -192,7 +195,7 @@ def check_spec(spec: WorkspaceSpec, user_id: str = "user") -> Iterator[Finding]:
     meta = spec.metadata
     for key in ("org", "project"):
         value = getattr(meta, key)
-        if not SLUG.match(value):
+        if not SLUG.fullmatch(value):
             yield Finding(
                 f"$.metadata.{key}",
                 f"{key} '{shown(value)}' is not a slug",
@@ -211,7 +214,7 @@ def check_spec(spec: WorkspaceSpec, user_id: str = "user") -> Iterator[Finding]:
         pers.sync, "$.persistence.sync", spec.placeholder_values(user_id or "user")
     )
     enc = pers.rclone_config.encryption
-    if not ENV_NAME.match(enc.password_env):
+    if not ENV_NAME.fullmatch(enc.password_env):
         # Never echo the value: it may be the secret itself.
         yield Finding(
             "$.persistence.rclone_config.encryption.password_env",
@@ -223,7 +226,7 @@ def check_spec(spec: WorkspaceSpec, user_id: str = "user") -> Iterator[Finding]:
         )
     net = spec.networking
     for i, tag in enumerate(net.tags):
-        if not TAG.match(tag):
+        if not TAG.fullmatch(tag):
             yield Finding(
                 f"$.networking.tags[{i}]",
                 f"tag '{shown(tag)}' is not of the form tag:name",
@@ -232,7 +235,7 @@ def check_spec(spec: WorkspaceSpec, user_id: str = "user") -> Iterator[Finding]:
             )
     if net.enabled:
         host = net.hostname_prefix + spec.name
-        if len(host) > 63 or not DNS_LABEL.match(host):
+        if len(host) > 63 or not DNS_LABEL.fullmatch(host):
             yield Finding(
                 "$.networking.hostname_prefix",
                 f"hostname '{host}' is not a valid DNS label "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -88,8 +89,26 @@ def _validator(name: str) -> Any:
     for other in (SPEC_SCHEMA, USER_SCHEMA):
         schema = load_schema(other)
         registry = registry.with_resource(schema["$id"], Resource.from_contents(schema))
-    cls = jsonschema.validators.validator_for(load_schema(name))
+    base = jsonschema.validators.validator_for(load_schema(name))
+    cls = jsonschema.validators.extend(base, {"pattern": _ecma_pattern})  # type: ignore[no-untyped-call]
     return cls(load_schema(name), registry=registry)
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    """`pattern` with ECMA-262 anchors, as JSON Schema specifies and ajv does.
+
+    Python's '$' also matches before a final newline, so "acme\n" would pass
+    ^[a-z0-9-]*$; an unescaped '$' here means the end of the string only.
+    """
+    import jsonschema
+
+    if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
 
 
 def _known_keys(schema_node: dict[str, Any]) -> list[str]:
