@@ -56,11 +56,17 @@ def _print_json(data: Any) -> None:
         "target": "workspace (org/name), directory or spec file; repeatable; none = all",
         "json": "print a JSON report instead of text",
         "user_config": "user.yaml to merge (default $COLTEC_USER_CONFIG or ~/.config/coltec)",
+        "explain": "TARGET: show each effective value and the layer (workspace/org/default) "
+        "that set it",
     },
 )
 @edge
 def validate(
-    c: Context, target: list[str] | None = None, json: bool = False, user_config: str = ""
+    c: Context,
+    target: list[str] | None = None,
+    json: bool = False,
+    user_config: str = "",
+    explain: str = "",
 ) -> None:
     """Validate workspace specs: schema, semantic rules; all errors at once (exit 0/1/2)."""
     from coltec_worker.validate_cmd import report_json
@@ -68,15 +74,20 @@ def validate(
     from coltec.reporting import validate_files
     from coltec.workspaces import resolve_spec_files
 
-    flags = {"json": json}
-    targets = [*(target or []), *rest_args(c, flags)]
+    flags = {"json": json, "explain": False}
+    targets = [*(target or []), *rest_args(c, flags), *([explain] if explain else [])]
     json = flags["json"]
     files = resolve_spec_files(targets)
+    if explain or flags["explain"]:
+        return _explain(files, as_json=json)
     run = validate_files(files, Path(user_config) if user_config else None)
     if json:
         data = __import__("json").loads(report_json(run.reports))
         data["unreadable"] = [p.to_dict() for p in run.unreadable]
         data["valid"] = run.ok
+        data["policy_exceptions"] = {
+            f: [e.__dict__ for e in found] for f, found in run.exemptions.items()
+        }
         _print_json(data)
     else:
         for problem in run.unreadable:
@@ -92,6 +103,7 @@ def validate(
                 )
                 if p.hint:
                     console.print(f"    [dim]hint:[/] {escape(p.hint)}", markup=True)
+        _print_exemptions(run.exemptions)
         bad = sum(1 for r in run.reports if not r.ok) + len(run.unreadable)
         colour = "green" if run.ok else "red"
         console.print(
@@ -100,6 +112,112 @@ def validate(
         )
     if run.exit_code():
         raise Exit(code=run.exit_code())
+
+
+def _print_exemptions(exemptions: dict[str, list[Any]]) -> None:
+    for file, found in exemptions.items():
+        for e in found:
+            console.print(
+                f"[bold]{escape(e.where)}[/]: [yellow]policy exception[/] "
+                f"'{escape(e.rule)}' for {escape(file)}: {escape(e.reason)} "
+                f"(waives {e.waived} violation(s))",
+                markup=True,
+            )
+
+
+def _explain(files: list[Path], *, as_json: bool) -> None:
+    from coltec.explain import explain
+    from coltec.policy import PolicyStore
+
+    store = PolicyStore()
+    result = {str(f): explain(f, store) for f in files}
+    if as_json:
+        _print_json({f: [r.to_dict() for r in rows] for f, rows in result.items()})
+        return
+    for file, rows in result.items():
+        console.print(f"[bold]{escape(file)}[/]", markup=True)
+        for r in rows:
+            where = r.where.replace(file + ":", "line ") if r.where else ""
+            console.print(
+                f"  [cyan]{escape(r.field)}[/] = {escape(str(r.value))}  "
+                f"[dim]<-[/] [bold]{escape(r.layer)}[/]" + (f" ({escape(where)})" if where else ""),
+                markup=True,
+            )
+            if r.note:
+                console.print(f"      [dim]{escape(r.note)}[/]", markup=True)
+
+
+# -- org policy, user config, discovery -------------------------------------------------
+
+
+@task(help={"json": "print JSON", "user_config": "user.yaml to show (default: as validate)"})
+@edge
+def user(c: Context, json: bool = False, user_config: str = "") -> None:
+    """Show the effective user configuration and check it against every workspace."""
+    from coltec.usercfg import describe
+
+    flags = {"json": json}
+    rest_args(c, flags)
+    view = describe(user_config)
+    if flags["json"]:
+        _print_json(view.to_dict())
+    else:
+        console.print(f"[bold]user config:[/] {escape(view.path or '(none)')}", markup=True)
+        for r in view.rows:
+            console.print(
+                f"  {r.field:<17} {escape(str(r.value))}  [dim]{escape(r.source)}[/]", markup=True
+            )
+        for note in view.notes:
+            console.print(f"[yellow]note:[/] {escape(note)}", markup=True)
+        for p in view.problems:
+            console.print(
+                f"[bold]{escape(p.location())}[/]: [cyan]{escape(p.path)}[/]: {escape(p.message)}",
+                markup=True,
+            )
+            if p.hint:
+                console.print(f"    [dim]hint:[/] {escape(p.hint)}", markup=True)
+        verdict = "[green]valid[/]" if view.ok else f"[red]{len(view.problems)} problem(s)[/]"
+        console.print(
+            f"{verdict} (checked against {view.checked_workspaces} workspace(s))", markup=True
+        )
+    if not view.ok:
+        raise Exit(code=1)
+
+
+@task(
+    iterable=["tag"],
+    help={"json": "print JSON", "tag": "devcontainer tag to look for (default tag:devcontainer)"},
+)
+@edge
+def discover(c: Context, json: bool = False, tag: list[str] | None = None) -> None:
+    """List the workspaces on the tailnet: hostname, IPs, online, last seen, OS, workspace."""
+    from rich.table import Table
+
+    from coltec.discovery import DEFAULT_TAGS
+    from coltec.discovery import discover as find_peers
+
+    flags = {"json": json}
+    rest_args(c, flags)
+    peers = find_peers(tuple(tag or DEFAULT_TAGS))
+    if flags["json"]:
+        _print_json([p.to_dict() for p in peers])
+        return
+    if not peers:
+        console.print("no workspace on the tailnet (tags: " + ", ".join(tag or DEFAULT_TAGS) + ")")
+        return
+    table = Table(show_edge=False)
+    for col in ("hostname", "workspace", "online", "tailnet IPs", "last seen", "OS"):
+        table.add_column(col)
+    for p in peers:
+        table.add_row(
+            escape(p.hostname) + (" (this machine)" if p.is_self else ""),
+            escape(p.workspace or "-"),
+            "[green]yes[/]" if p.online else "[red]no[/]",
+            escape(" ".join(p.ips)),
+            escape(p.last_seen or "-"),
+            escape(p.os),
+        )
+    console.print(table)
 
 
 # -- helpers for mise: `mise run cs:x A B --flag` becomes `invoke x -- A B --flag` ---------

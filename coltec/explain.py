@@ -50,7 +50,11 @@ def _spec_rows(verdict: Verdict) -> list[Row]:
             if default is not None and _same(default.value, value):
                 rows.append(
                     Row(
-                        field, value, default.layer, default.where, f"written in the spec at {here}"
+                        field,
+                        value,
+                        default.layer,
+                        default.where,
+                        f"same value written in the spec, line {here.rsplit(':', 1)[-1]}",
                     )
                 )
             else:

@@ -40,7 +40,7 @@ def validate_files(files: Iterable[Path], user_config: Path | None = None) -> Va
     """Schema + semantic rules (coltec_worker.validation), then the org policy."""
     run = ValidationRun()
     store = PolicyStore()
-    bad_policies: dict[str, Report] = {}
+    bad_policies: set[str] = set()
     for path in files:
         try:
             report = validate_file(path, user_config)
@@ -52,15 +52,26 @@ def validate_files(files: Iterable[Path], user_config: Path | None = None) -> Va
         run.reports.append(report)
         try:
             verdict = check_spec_file(path, store)
-        except PolicyError as exc:  # a broken policy file is reported once, as its own file
+        except PolicyError as exc:  # the policy file's own problems, shown once
             key = exc.problems[0].file if exc.problems else exc.message
-            if key not in bad_policies:
-                bad_policies[key] = Report(
-                    key,
-                    list(exc.problems)
-                    or [Problem(key, None, None, "$", exc.message, exc.hint, "policy")],
+            if key in bad_policies:
+                report.problems.append(
+                    Problem(
+                        str(path),
+                        None,
+                        None,
+                        "$",
+                        f"org policy {key} is invalid (see above): the policy cannot be checked",
+                        exc.hint,
+                        "policy",
+                    )
                 )
-                run.reports.append(bad_policies[key])
+            else:
+                bad_policies.add(key)
+                report.problems += exc.problems or [
+                    Problem(key, None, None, "$", exc.message, exc.hint, "policy")
+                ]
+            report.spec = None
             continue
         seen = {(p.file, p.path) for p in report.problems}
         report.problems += [p for p in verdict.problems if (p.file, p.path) not in seen]
