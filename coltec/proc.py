@@ -81,3 +81,25 @@ def run(
     if check and proc.returncode != 0:
         raise ToolFailed(redact(args), proc.returncode, proc.stdout, proc.stderr, hint)
     return result
+
+
+def run_attached(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    hint: str = "",
+) -> int:
+    """Run argv on this terminal (stdin/stdout/stderr inherited); its exit code.
+
+    For commands the user watches or types into (`cs:exec`, `cs:logs --follow`).
+    """
+    args = list(argv)
+    try:
+        return subprocess.run(
+            args, cwd=cwd, env=dict(env) if env is not None else None, check=False
+        ).returncode
+    except FileNotFoundError:
+        raise ToolMissing(f"{args[0]} is not installed", hint or "run ./dev setup") from None
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,252 @@
+"""Workspace lifecycle: up (devcontainer up), down (flush, then stop), exec, logs.
+
+The devcontainer CLI creates and starts containers; it has no stop, down or list, so
+those use docker with coltec's labels: `coltec.workspace=ORG/NAME` and
+`coltec.config-hash=<hash of .devcontainer/>`. Both are id-labels of `devcontainer up`,
+so the CLI finds the container again by them. A container whose configuration has
+drifted is therefore started as it is (with its own hash), and reported as drifted;
+`up --rebuild` removes it and creates a new one from the current files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import proc
+from .docker import LABEL_CONFIG_HASH, LABEL_WORKSPACE, Container, Engine, by_workspace
+from .docker import containers as list_containers
+from .drift import config_hash
+from .errors import ColtecError
+from .reporting import validate_files
+from .secrets import secret_env
+from .workspaces import Workspace
+
+UP_TIMEOUT = 3600.0  # a first build can pull and install a lot
+FLUSH_TIMEOUT = 300
+STOP_TIMEOUT = 20
+CONTAINER_WORKSPACE = "/workspace"
+WORKER_LOG = f"{CONTAINER_WORKSPACE}/.coltec/state/worker.log"
+HOST_WORKER_LOG = Path(".coltec") / "state" / "worker.log"
+
+
+class LifecycleError(ColtecError):
+    """devcontainer up failed, no container exists, or the final flush failed."""
+
+
+@dataclass(frozen=True)
+class UpResult:
+    workspace: str
+    container_id: str
+    remote_user: str
+    config_hash: str
+    drifted: bool  # an existing container kept its older configuration
+    rebuilt: bool
+
+
+@dataclass(frozen=True)
+class DownResult:
+    workspace: str
+    container_id: str
+    flushed: bool  # the worker's final sync succeeded
+    flush_message: str
+    stopped: bool
+    removed: bool
+
+
+def container_for(engine: Engine, ws: Workspace) -> Container | None:
+    return by_workspace(list_containers(engine, ws.key)).get(ws.key)
+
+
+def require_container(engine: Engine, ws: Workspace, *, running: bool = False) -> Container:
+    found = container_for(engine, ws)
+    if found is None:
+        raise LifecycleError(
+            f"{ws.key} has no container on {engine.where}",
+            f"start it with `mise run cs:up {ws.key}`",
+        )
+    if running and not found.running:
+        raise LifecycleError(
+            f"{ws.key}'s container is {found.state}, not running",
+            f"start it with `mise run cs:up {ws.key}`",
+        )
+    return found
+
+
+def validate_workspace(ws: Workspace) -> None:
+    """The same check as `cs:validate`; refuse to start an invalid workspace."""
+    run = validate_files([ws.spec_file])
+    if run.ok:
+        return
+    problems = [p for r in run.reports for p in r.problems] + list(run.unreadable)
+    lines = "\n".join("  " + p.format().replace("\n", "\n  ") for p in problems)
+    raise LifecycleError(
+        f"{ws.key} is invalid; not starting it\n{lines}", f"see `mise run cs:validate {ws.key}`"
+    )
+
+
+def up_argv(devcontainer: str, ws: Workspace, label_hash: str, *, rebuild: bool) -> list[str]:
+    argv = [
+        devcontainer,
+        "up",
+        "--workspace-folder",
+        str(ws.dir),
+        "--id-label",
+        f"{LABEL_WORKSPACE}={ws.key}",
+        "--id-label",
+        f"{LABEL_CONFIG_HASH}={label_hash}",
+    ]
+    if rebuild:
+        argv += ["--remove-existing-container", "--build-no-cache"]
+    return argv
+
+
+def parse_outcome(stdout: str) -> dict[str, object]:
+    """The JSON outcome line `devcontainer up` prints last on stdout ({} if none)."""
+    for line in reversed(stdout.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(data, dict) and "outcome" in data:
+                return data
+    return {}
+
+
+def up(engine: Engine, ws: Workspace, *, rebuild: bool = False) -> UpResult:
+    """Validate, then `devcontainer up` with coltec's labels; the outcome, plainly."""
+    from .docker import ping
+
+    validate_workspace(ws)
+    ping(engine)
+    devcontainer = proc.require("devcontainer", "run ./dev setup (installs @devcontainers/cli)")
+    current = config_hash(ws)
+    existing = container_for(engine, ws)
+    if rebuild and existing is not None:
+        # Its /workspace is a bind mount and the worker's state lives there, so nothing
+        # is lost by removing it; the flush is a courtesy to the remote's freshness.
+        down(engine, ws, remove=True, force=True)
+        existing = None
+    label_hash = existing.config_hash if existing and existing.config_hash else current
+    env = engine.env(secret_env(cwd=str(ws.dir)))
+    result = proc.run(
+        up_argv(devcontainer, ws, label_hash, rebuild=rebuild),
+        env=env,
+        timeout=UP_TIMEOUT,
+        check=False,
+    )
+    outcome = parse_outcome(result.stdout)
+    if outcome.get("outcome") != "success":
+        message = str(outcome.get("message") or f"devcontainer up exited {result.returncode}")
+        description = str(outcome.get("description") or "")
+        tail = "\n".join(result.stderr.strip().splitlines()[-12:])
+        where = (
+            (
+                f" (container {str(outcome['containerId'])[:12]} is running; see "
+                f"`mise run cs:logs {ws.key}`)"
+            )
+            if outcome.get("containerId")
+            else ""
+        )
+        raise LifecycleError(
+            f"{ws.key}: {message}{where}\n{description}\n{tail}".rstrip(),
+            "the lines above are devcontainer's log; fix the cause and run cs:up again",
+        )
+    return UpResult(
+        ws.key,
+        str(outcome.get("containerId", "")),
+        str(outcome.get("remoteUser", "")),
+        label_hash,
+        drifted=label_hash != current,
+        rebuilt=rebuild,
+    )
+
+
+def flush(engine: Engine, container: Container, timeout: int = FLUSH_TIMEOUT) -> tuple[bool, str]:
+    """Ask the worker for a final sync of every path and wait (bounded) for it."""
+    result = engine.run(
+        ["exec", container.id, "coltec-worker", "flush", "--timeout", str(timeout), "--stop"],
+        timeout=timeout + 30,
+        check=False,
+    )
+    text = "\n".join((result.stdout + result.stderr).strip().splitlines()[-10:])
+    return result.returncode == 0, text
+
+
+def down(
+    engine: Engine,
+    ws: Workspace,
+    *,
+    remove: bool = False,
+    force: bool = False,
+    timeout: int = FLUSH_TIMEOUT,
+) -> DownResult:
+    """Flush the worker, then stop (and with `remove`, remove) the container.
+
+    A failed flush keeps the container running, unless `force`.
+    """
+    from .docker import ping
+
+    ping(engine)
+    container = require_container(engine, ws)
+    flushed, message = False, "container not running: nothing to flush"
+    if container.running:
+        try:
+            flushed, message = flush(engine, container, timeout)
+        except ColtecError as exc:
+            flushed, message = False, exc.message
+        if not flushed and not force:
+            raise LifecycleError(
+                f"{ws.key}: the final sync failed; the container keeps running so nothing "
+                f"is lost\n{message}".rstrip(),
+                f"see `mise run cs:logs {ws.key}`; fix the remote, or stop anyway with "
+                f"`mise run cs:down {ws.key} --force`",
+            )
+        engine.run(["stop", "--time", str(STOP_TIMEOUT), container.id], timeout=STOP_TIMEOUT + 60)
+    if remove:
+        engine.run(["rm", "--force", "--volumes", container.id], timeout=120)
+    return DownResult(ws.key, container.id, flushed, message, stopped=True, removed=remove)
+
+
+def exec_argv(
+    docker: str, container: Container, command: Sequence[str], *, interactive: bool, tty: bool
+) -> list[str]:
+    argv = [docker, "exec", "--workdir", CONTAINER_WORKSPACE]
+    if interactive:
+        argv.append("--interactive")
+    if tty:
+        argv.append("--tty")
+    return [*argv, container.id, *(command or ["bash", "-l"])]
+
+
+def exec_in(
+    engine: Engine, ws: Workspace, command: Sequence[str], *, interactive: bool, tty: bool
+) -> int:
+    """Run a command in the running container, attached to this terminal; its exit code."""
+    container = require_container(engine, ws, running=True)
+    argv = exec_argv(engine.docker(), container, command, interactive=interactive, tty=tty)
+    return proc.run_attached(argv, env=engine.env())
+
+
+def logs_argv(engine: Engine, ws: Workspace, *, follow: bool, lines: int) -> list[str] | None:
+    """`docker exec ... tail` of the worker's log when the container runs, else None."""
+    container = container_for(engine, ws)
+    if container is None or not container.running:
+        return None
+    argv = [engine.docker(), "exec", container.id, "tail", "-n", str(lines)]
+    return [*argv, *(["-F"] if follow else []), WORKER_LOG]
+
+
+def host_log_tail(ws: Workspace, lines: int) -> str:
+    """The last lines of the worker's log from the bind-mounted state directory."""
+    local = ws.dir / HOST_WORKER_LOG
+    if not local.is_file():
+        raise LifecycleError(
+            f"{ws.key}: no worker log yet ({local} does not exist)",
+            f"start the workspace with `mise run cs:up {ws.key}`",
+        )
+    return "\n".join(local.read_text(errors="replace").splitlines()[-lines:])
