@@ -1,0 +1,70 @@
+"""`--data KEY=VALUE` answers: parsing, checking keys against the template's questions.
+
+Values stay strings (copier casts them by the question's type), except for list
+questions: `--data run_args=--network=host --data run_args=--init` builds a list,
+and a YAML list (`run_args=["--network=host"]`) is taken as written.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UsageError
+
+
+def load_questions(template_root: Path | None) -> dict[str, dict[str, Any]] | None:
+    """Questions of a local template's copier.yaml (name -> settings); None if unreadable."""
+    if template_root is None:
+        return None
+    try:
+        data = yaml.safe_load((template_root / "copier.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return {
+        k: (v if isinstance(v, dict) else {})
+        for k, v in data.items()
+        if isinstance(k, str) and not k.startswith("_")
+    }
+
+
+def _is_list_question(settings: Mapping[str, Any]) -> bool:
+    return settings.get("type") == "yaml" and isinstance(settings.get("default"), list)
+
+
+def parse_data(
+    items: Iterable[str], questions: Mapping[str, Mapping[str, Any]] | None
+) -> dict[str, Any]:
+    """{'key': value} from KEY=VALUE strings; unknown keys are a usage error."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(
+                f"--data {item!r} is not KEY=VALUE",
+                "write it as --data description='My API' (one --data per answer)",
+            )
+        if questions is not None and key not in questions:
+            close = difflib.get_close_matches(key, list(questions), n=1)
+            raise UsageError(
+                f"--data {key}: the template asks no question '{key}'",
+                f"did you mean '{close[0]}'?" if close else f"questions: {', '.join(questions)}",
+            )
+        settings = (questions or {}).get(key, {})
+        if _is_list_question(settings):
+            try:
+                parsed = yaml.safe_load(value) if value.lstrip().startswith("[") else value
+            except yaml.YAMLError:
+                parsed = value
+            previous = out.get(key, [])
+            out[key] = [*previous, *(parsed if isinstance(parsed, list) else [parsed])]
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,208 @@
+"""The copier wrapper: where the template comes from, rendering, and copier's errors.
+
+The template source is this repository at its current commit unless COLTEC_TEMPLATE
+names another copier source (a path or git URL); COLTEC_TEMPLATE_REF pins a tag,
+branch or commit. HEAD is resolved to a commit id before copier sees it: copier
+would otherwise fold uncommitted changes of a local template into a throw-away
+commit, record that commit, and every later update of the workspace would fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import proc
+from .errors import ColtecError, UsageError
+from .workspaces import ANSWERS_FILE, REPO_ROOT
+
+TEMPLATE_ENV = "COLTEC_TEMPLATE"
+TEMPLATE_REF_ENV = "COLTEC_TEMPLATE_REF"
+
+
+class TemplateError(ColtecError):
+    """copier refused or failed (bad answer, unreadable template, no version...)."""
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    """A copier source and the ref to render (None: copier picks the newest tag)."""
+
+    url: str
+    ref: str | None
+
+    @property
+    def local_repo(self) -> Path | None:
+        """The source as a local git checkout, when it is one (for cheap git queries)."""
+        path = Path(self.url.removeprefix("file://")).expanduser()
+        return path if path.is_absolute() and (path / ".git").exists() else None
+
+
+def git_head(repo: Path) -> str:
+    git = proc.require("git", "install git")
+    return proc.run(
+        [git, "rev-parse", "HEAD"],
+        cwd=repo,
+        hint=f"{repo} must be a git repository with at least one commit",
+    ).stdout.strip()
+
+
+def is_default_source(url: str) -> bool:
+    try:
+        return Path(url.removeprefix("file://")).resolve() == REPO_ROOT.resolve()
+    except OSError:
+        return False
+
+
+def source_for_new() -> TemplateSource:
+    """COLTEC_TEMPLATE (+ COLTEC_TEMPLATE_REF), else this repository at HEAD's commit."""
+    url = os.environ.get(TEMPLATE_ENV) or str(REPO_ROOT)
+    return TemplateSource(url, target_ref(url))
+
+
+def target_ref(url: str) -> str | None:
+    """The ref an update of a workspace rendered from `url` moves to."""
+    pinned = os.environ.get(TEMPLATE_REF_ENV)
+    if pinned:
+        return pinned
+    if is_default_source(url):
+        # This repository is its own template: "newest" is the current commit.
+        return git_head(REPO_ROOT)
+    return None
+
+
+def read_answers(ws_dir: Path) -> dict[str, Any]:
+    """The workspace's .copier-answers.yml as a mapping ({} when there is none)."""
+    path = ws_dir / ANSWERS_FILE
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise TemplateError(
+            f"{path}: cannot read the answers file ({exc})",
+            "restore it from git, or re-create it with `mise run cs:adopt`",
+        ) from None
+    if not isinstance(data, dict):
+        raise TemplateError(
+            f"{path}: the answers file is not a mapping",
+            "restore it from git, or re-create it with `mise run cs:adopt`",
+        )
+    return data
+
+
+def user_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Answers without copier's private keys (_src_path, _commit)."""
+    return {k: v for k, v in answers.items() if not k.startswith("_")}
+
+
+_VALIDATION = re.compile(r"Validation error for question '(?P<q>[^']+)': (?P<msg>.*)", re.S)
+
+
+@contextmanager
+def copier_errors(action: str, where: Path | str) -> Iterator[None]:
+    """Turn copier's exceptions into one TemplateError that says what to do."""
+    from copier.errors import CopierError, InteractiveSessionError, UserMessageError
+    from plumbum.commands.processes import ProcessExecutionError
+
+    with warnings.catch_warnings():
+        # Copier's warnings (dirty local template, old template version...) are
+        # about situations this wrapper already avoids or reports itself.
+        warnings.simplefilter("ignore")
+        try:
+            yield
+        except InteractiveSessionError:
+            raise TemplateError(
+                f"{action} {where}: copier needs answers but no terminal is attached",
+                "pass --defaults and/or --data KEY=VALUE",
+            ) from None
+        except KeyboardInterrupt:
+            raise TemplateError(
+                f"{action} {where}: interrupted", "nothing was committed; run the command again"
+            ) from None
+        except ProcessExecutionError as exc:
+            tail = "\n".join(str(exc.stderr).strip().splitlines()[-8:])
+            raise TemplateError(
+                f"{action} {where}: git failed: {' '.join(map(str, exc.argv))}\n{tail}",
+                "check that the template source is a git repository and the ref exists",
+            ) from None
+        except (UserMessageError, CopierError, ValueError, TypeError) as exc:
+            text = str(exc).strip() or type(exc).__name__
+            match = _VALIDATION.search(text)
+            if match:
+                raise UsageError(
+                    f"{action} {where}: answer '{match['q']}' is invalid: "
+                    f"{' '.join(match['msg'].split())}",
+                    f"fix it with --data {match['q']}=VALUE",
+                ) from None
+            raise TemplateError(
+                f"{action} {where}: {text}",
+                "check COLTEC_TEMPLATE / COLTEC_TEMPLATE_REF and the answers file",
+            ) from None
+
+
+def copy(
+    source: TemplateSource,
+    dst: Path,
+    data: Mapping[str, Any],
+    *,
+    defaults: bool,
+    user_defaults: Mapping[str, Any] | None = None,
+    quiet: bool = True,
+) -> None:
+    """Render the template into `dst` (copier copy); prompts unless `defaults`."""
+    from copier import run_copy
+
+    with copier_errors("rendering", dst):
+        run_copy(
+            source.url,
+            dst,
+            data=dict(data),
+            vcs_ref=source.ref,
+            defaults=defaults,
+            user_defaults=dict(user_defaults or {}),
+            quiet=quiet,
+            overwrite=False,
+            skip_tasks=True,
+            cleanup_on_error=True,
+        )
+
+
+def render_answers(answers: Mapping[str, Any], dst: Path) -> None:
+    """Render the template exactly as recorded in `answers` (same source, same commit)."""
+    from copier import run_copy
+
+    src, commit = answers.get("_src_path"), answers.get("_commit")
+    if not isinstance(src, str) or not isinstance(commit, str):
+        raise TemplateError(
+            "the answers file records no template source or version",
+            "bring the workspace under the template with `mise run cs:adopt`",
+        )
+    with copier_errors("rendering", dst):
+        run_copy(
+            src,
+            dst,
+            data=user_answers(answers),
+            vcs_ref=commit,
+            defaults=True,
+            quiet=True,
+            overwrite=True,
+            skip_tasks=True,
+        )
+
+
+def rendered_files(root: Path) -> dict[str, bytes]:
+    """Every file below `root` by POSIX relative path (what a render produced)."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.parts
+    }
