@@ -258,3 +258,524 @@ def test(c: Context, pytest_args: str = "", lint: bool = True) -> None:
         c.run("ruff format --check .", echo=True, pty=False)
         c.run("mypy", echo=True, pty=False)
     c.run(f"pytest {pytest_args}", echo=True, pty=False)
+
+
+# -- template: new, update, outdated, adopt --------------------------------------------
+
+
+def _remainder(c: Context) -> list[str]:
+    """The words after `--`, quoting intact (invoke's remainder is re-joined with spaces)."""
+    import shlex
+
+    if "--" in sys.argv:
+        tail = sys.argv[sys.argv.index("--") + 1 :]
+        if " ".join(tail) == (c.remainder or ""):
+            return tail
+    return shlex.split(c.remainder or "")
+
+
+def rest_options(c: Context, flags: dict[str, bool], lists: dict[str, list[str]]) -> list[str]:
+    """rest_args plus repeatable `--name VALUE` / `--name=VALUE` options (appended in place)."""
+    from coltec.errors import UsageError
+
+    words, positionals = _remainder(c), []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if not word.startswith("--"):
+            if word.startswith("-") and word != "-":
+                raise UsageError(f"unknown option {word}", "options are spelled out: --name")
+            positionals.append(word)
+            continue
+        name, eq, value = word[2:].partition("=")
+        name = name.replace("-", "_")
+        if name in flags and not eq:
+            flags[name] = True
+        elif name in lists:
+            if not eq:
+                if i >= len(words):
+                    raise UsageError(f"--{name.replace('_', '-')} needs a value", "e.g. --data k=v")
+                value, i = words[i], i + 1
+            lists[name].append(value)
+        else:
+            known = ", ".join("--" + f.replace("_", "-") for f in [*flags, *lists]) or "none"
+            raise UsageError(f"unknown option {word}", f"options here: {known}")
+    return positionals
+
+
+def _one_target(positionals: list[str], given: str, what: str) -> str:
+    from coltec.errors import UsageError
+
+    targets = [t for t in [given, *positionals] if t]
+    if len(targets) != 1:
+        raise UsageError(
+            f"expected one {what}, got {len(targets)}", f"e.g. `mise run cs:new {what}`"
+        )
+    return targets[0]
+
+
+@task(
+    iterable=["data"],
+    help={
+        "workspace": "ORG/NAME of the new workspace (or give it after `--`)",
+        "data": "answer KEY=VALUE, repeatable (e.g. project_type=python, run_args=--network=host)",
+        "defaults": "use the default for every unanswered question (no prompts)",
+    },
+)
+@edge
+def new(
+    c: Context, workspace: str = "", data: list[str] | None = None, defaults: bool = False
+) -> None:
+    """Create codespaces/ORG/NAME from the template and validate it (exit 0 ok, 1 invalid)."""
+    from coltec.create import new_workspace
+
+    flags, lists = {"defaults": defaults}, {"data": list(data or [])}
+    key = _one_target(rest_options(c, flags, lists), workspace, "ORG/NAME")
+    created = new_workspace(key, lists["data"], defaults=flags["defaults"])
+    source = created.source
+    where = f"{source.url}@{source.ref}" if source.ref else source.url
+    run = created.validation
+    for report in run.reports:
+        for p in report.problems:
+            console.print(f"[bold]{escape(p.location())}[/]: {escape(p.message)}", markup=True)
+            if p.hint:
+                console.print(f"    [dim]hint:[/] {escape(p.hint)}", markup=True)
+    if not run.ok:
+        err_console.print(
+            f"[red]created {created.workspace.key} at {escape(str(created.workspace.dir))}, but "
+            f"its declaration is invalid ({run.problem_count} problem(s))[/]\n  [dim]hint:[/] "
+            f"fix the answers and re-create it (delete the folder first), or edit the files",
+            markup=True,
+        )
+        raise Exit(code=1)
+    console.print(
+        f"[green]created {created.workspace.key}[/] at {escape(str(created.workspace.dir))} "
+        f"from {escape(where)}; declaration valid",
+        markup=True,
+    )
+    console.print(f"  next: git add and commit it, then `mise run cs:up {created.workspace.key}`")
+
+
+_OUTCOME_STYLE = {
+    "updated": "green",
+    "current": "dim",
+    "conflicts": "bold red",
+    "skipped": "yellow",
+    "failed": "red",
+}
+
+
+def _update_line(r: Any) -> str:
+    style = _OUTCOME_STYLE[r.outcome]
+    label = f"would be {r.outcome}" if r.dry_run and r.outcome != "skipped" else r.outcome
+    versions = f" {r.from_version} -> {r.to_version}" if r.to_version else ""
+    files = f": {', '.join(r.files)}" if r.files and r.outcome in ("updated", "conflicts") else ""
+    reason = f" — {r.reason}" if r.reason else ""
+    return f"[{style}]{label:>9}[/] {escape(r.workspace)}{versions}{escape(files)}{escape(reason)}"
+
+
+@task(
+    help={
+        "workspace": "ORG/NAME to update (or give it after `--`)",
+        "all_": "update every workspace under codespaces/ (progress bar, summary table)",
+        "dry_run": "say what would change and what would conflict; change nothing",
+        "json": "print the outcomes as JSON",
+    }
+)
+@edge
+def update(
+    c: Context, workspace: str = "", all_: bool = False, dry_run: bool = False, json: bool = False
+) -> None:
+    """copier update one or --all workspaces; exit 1 on conflicts or failures, never hides them."""
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from coltec.errors import UsageError
+    from coltec.update import update_workspace
+    from coltec.workspaces import all_workspaces, existing_workspace
+
+    flags = {"all": all_, "dry_run": dry_run, "json": json}
+    positionals = rest_options(c, flags, {})
+    if flags["all"]:
+        if positionals or workspace:
+            raise UsageError("give either --all or one ORG/NAME", "e.g. `mise run cs:update --all`")
+        targets = all_workspaces()
+        if not targets:
+            raise UsageError(
+                "no workspaces to update", "create one with `mise run cs:new ORG/NAME`"
+            )
+    else:
+        targets = [existing_workspace(_one_target(positionals, workspace, "ORG/NAME"))]
+    results = []
+    if flags["all"] and not flags["json"]:
+        with Progress(console=err_console, transient=True) as progress:
+            bar = progress.add_task("updating", total=len(targets))
+            for ws in targets:
+                progress.update(bar, description=f"updating {ws.key}")
+                results.append(update_workspace(ws, dry_run=flags["dry_run"]))
+                progress.advance(bar)
+    else:
+        results = [update_workspace(ws, dry_run=flags["dry_run"]) for ws in targets]
+    if flags["json"]:
+        _print_json([r.to_dict() for r in results])
+    else:
+        for r in results:
+            console.print(_update_line(r), markup=True)
+        if flags["all"]:
+            table = Table(title="cs:update" + (" --dry-run" if flags["dry_run"] else ""))
+            table.add_column("outcome")
+            table.add_column("workspaces", justify="right")
+            for outcome, style in _OUTCOME_STYLE.items():
+                count = sum(1 for r in results if r.outcome == outcome)
+                if count:
+                    table.add_row(f"[{style}]{outcome}[/]", str(count))
+            console.print(table)
+        if any(r.outcome == "conflicts" for r in results) and not flags["dry_run"]:
+            err_console.print(
+                "[dim]hint:[/] conflicts are marked <<<<<<< before updating / >>>>>>> after "
+                "updating; edit them, `git add` the files and commit",
+                markup=True,
+            )
+    if not all(r.ok for r in results):
+        raise Exit(code=1)
+
+
+@task(
+    help={
+        "json": "print the report as JSON",
+        "no_edits": "skip the hand-edit check (no render per workspace; faster)",
+    }
+)
+@edge
+def outdated(c: Context, json: bool = False, no_edits: bool = False) -> None:
+    """Template version of every workspace vs the newest, and its hand-edited files."""
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from coltec.outdated import check_drift
+    from coltec.workspaces import all_workspaces
+
+    flags = {"json": json, "no_edits": no_edits}
+    rest_options(c, flags, {})
+    targets = all_workspaces()
+    with Progress(console=err_console, transient=True) as progress:
+        bar = progress.add_task("checking", total=len(targets))
+        drifts = []
+        for ws in targets:
+            drifts.append(check_drift(ws, edits=not flags["no_edits"]))
+            progress.advance(bar)
+    if flags["json"]:
+        _print_json([d.to_dict() for d in drifts])
+        return
+    table = Table(title="cs:outdated")
+    for column in ("workspace", "version", "newest", "outdated", "hand edits"):
+        table.add_column(column)
+    for d in drifts:
+        state = "?" if d.outdated is None else ("[yellow]yes[/]" if d.outdated else "no")
+        edits = ", ".join(d.edited + [f"{m} (missing)" for m in d.missing]) or "-"
+        if d.error:
+            state, edits = "[red]error[/]", d.error
+        elif flags["no_edits"]:
+            edits = "(not checked)"
+        table.add_row(
+            escape(d.workspace), escape(d.current), escape(d.latest), state, escape(edits)
+        )
+    console.print(table)
+
+
+@task(
+    help={
+        "path": "workspace folder (or ORG/NAME) with .devcontainer/ (or give it after `--`)",
+        "apply": "write .copier-answers.yml (nothing else is ever written)",
+    }
+)
+@edge
+def adopt(c: Context, path: str = "", apply: bool = False) -> None:
+    """Bring a hand-made workspace under the template: infer answers, show the render's diff."""
+    import yaml
+
+    from coltec.adopt import adopt as adopt_workspace
+    from coltec.workspaces import existing_workspace
+
+    flags = {"apply": apply}
+    target = _one_target(rest_options(c, flags, {}), path, "PATH")
+    folder = Path(target) if Path(target).is_dir() else existing_workspace(target).dir
+    result = adopt_workspace(folder, apply=flags["apply"])
+    console.print("[bold]inferred answers[/]", markup=True)
+    console.print(escape(yaml.safe_dump(result.answers, sort_keys=False, allow_unicode=True)))
+    if result.diff:
+        console.print(
+            f"[bold]a render would change {len(result.changed_files)} file(s)[/] "
+            "(kept as your edits by cs:update):",
+            markup=True,
+        )
+        for line in result.diff:
+            style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+            text = escape(line.rstrip("\n"))
+            console.print(f"[{style}]{text}[/]" if style else text, markup=True)
+    else:
+        console.print("a render with these answers reproduces the files exactly")
+    if result.applied:
+        console.print(
+            f"[green]wrote {escape(str(folder / '.copier-answers.yml'))}[/]; commit "
+            "it, then `mise run cs:update` works for this workspace",
+            markup=True,
+        )
+    else:
+        console.print(
+            "[dim]nothing written; re-run with --apply to write .copier-answers.yml[/]", markup=True
+        )
+
+
+# -- lifecycle: up, up-rebuild, down, list, exec, logs ------------------------------------
+
+_DOCKER_HOST_HELP = "Docker engine to use (default: $DOCKER_HOST, else the local socket)"
+
+
+def _lifecycle_target(
+    c: Context, workspace: str, docker_host: str, flags: dict[str, bool] | None = None
+) -> tuple[Any, Any]:
+    """(Engine, Workspace) from the task's arguments and the words after `--`."""
+    from coltec.docker import Engine
+    from coltec.errors import UsageError
+    from coltec.workspaces import workspace as named_workspace
+
+    lists: dict[str, list[str]] = {"docker_host": []}
+    positionals = rest_options(c, flags if flags is not None else {}, lists)
+    targets = [t for t in [workspace, *positionals] if t]
+    if len(targets) != 1:
+        raise UsageError(
+            f"expected one workspace ORG/NAME, got {len(targets)}",
+            "e.g. `mise run cs:up acme/api-dev`",
+        )
+    host = (lists["docker_host"] or [docker_host])[-1]
+    return Engine.from_option(host), named_workspace(targets[0])
+
+
+def _up(c: Context, workspace: str, docker_host: str, rebuild: bool) -> None:
+    from coltec.lifecycle import up as do_up
+    from coltec.workspaces import existing_workspace
+
+    engine, ws = _lifecycle_target(c, workspace, docker_host)
+    ws = existing_workspace(ws.key)
+    verb = "rebuilding" if rebuild else "starting"
+    err_console.print(
+        f"[dim]{verb} {ws.key} on {escape(engine.where)} "
+        f"(devcontainer up; a first build takes a while)...[/]",
+        markup=True,
+    )
+    result = do_up(engine, ws, rebuild=rebuild)
+    console.print(
+        f"[green]{ws.key} is up[/]: container {result.container_id[:12]}, "
+        f"user {escape(result.remote_user)}, config {result.config_hash}",
+        markup=True,
+    )
+    if result.drifted:
+        console.print(
+            f"[yellow]its configuration changed since the container was created; "
+            f"it runs the old one[/]\n  [dim]hint:[/] apply the new one with "
+            f"`mise run cs:up-rebuild {ws.key}`",
+            markup=True,
+        )
+    console.print(f"  next: `mise run cs:exec {ws.key} -- bash`, `mise run cs:logs {ws.key}`")
+
+
+@task(help={"workspace": "ORG/NAME (or give it after `--`)", "docker_host": _DOCKER_HOST_HELP})
+@edge
+def up(c: Context, workspace: str = "", docker_host: str = "") -> None:
+    """Validate, then start a workspace's container (devcontainer up); exit 0 up, 1 failed."""
+    _up(c, workspace, docker_host, rebuild=False)
+
+
+@task(help={"workspace": "ORG/NAME (or give it after `--`)", "docker_host": _DOCKER_HOST_HELP})
+@edge
+def up_rebuild(c: Context, workspace: str = "", docker_host: str = "") -> None:
+    """Like up, but remove the container and rebuild its image without cache first."""
+    _up(c, workspace, docker_host, rebuild=True)
+
+
+@task(
+    help={
+        "workspace": "ORG/NAME (or give it after `--`)",
+        "rm": "also remove the container (its /workspace is on the host and stays)",
+        "force": "stop even when the final sync fails (the last edits may not be in S3)",
+        "timeout": "seconds to wait for the final sync (default 300)",
+        "docker_host": _DOCKER_HOST_HELP,
+    }
+)
+@edge
+def down(
+    c: Context,
+    workspace: str = "",
+    rm: bool = False,
+    force: bool = False,
+    timeout: int = 300,
+    docker_host: str = "",
+) -> None:
+    """Flush the worker (final sync), then stop the container; exit 1 if the flush fails."""
+    from coltec.lifecycle import down as do_down
+
+    flags = {"rm": rm, "force": force}
+    engine, ws = _lifecycle_target(c, workspace, docker_host, flags)
+    err_console.print(f"[dim]final sync of {ws.key} (at most {timeout}s)...[/]", markup=True)
+    result = do_down(engine, ws, remove=flags["rm"], force=flags["force"], timeout=timeout)
+    if result.flushed:
+        console.print("[green]final sync done[/]", markup=True)
+    elif "not running" not in result.flush_message:
+        err_console.print(
+            f"[yellow]final sync FAILED (stopping anyway: --force)[/]\n"
+            f"{escape(result.flush_message)}",
+            markup=True,
+        )
+    action = "stopped and removed" if result.removed else "stopped"
+    console.print(
+        f"[green]{ws.key} {action}[/] (container {result.container_id[:12]})", markup=True
+    )
+
+
+def _sync_cell(row: Any) -> str:
+    if row.container != "running":
+        return ""
+    if not row.paths:
+        return "worker not running" if row.worker_running is False else "no sync yet"
+    cells = []
+    for p in row.paths:
+        age = "" if p.age_seconds is None else f" {_age(p.age_seconds)} ago"
+        colour = (
+            "green"
+            if p.outcome in ("ok", "recovered")
+            else ("dim" if p.outcome in ("never", "running") else "red")
+        )
+        cells.append(f"{escape(p.name)}: [{colour}]{escape(p.outcome)}[/]{age}")
+    return "\n".join(cells)
+
+
+def _age(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@task(name="list", help={"json": "print JSON instead of a table", "docker_host": _DOCKER_HOST_HELP})
+@edge
+def list_(c: Context, json: bool = False, docker_host: str = "") -> None:
+    """Every workspace: template version, container state, config drift, last sync per path."""
+    from rich.table import Table
+
+    from coltec.docker import Engine
+    from coltec.fleet import list_fleet
+
+    flags, lists = {"json": json}, {"docker_host": [docker_host] if docker_host else []}
+    if rest_options(c, flags, lists):
+        from coltec.errors import UsageError
+
+        raise UsageError("cs:list takes no workspace names", "it lists every workspace")
+    fleet = list_fleet(Engine.from_option((lists["docker_host"] or [""])[-1]))
+    if flags["json"]:
+        _print_json(fleet.to_dict())
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("WORKSPACE", "PROJECT", "ENV", "TEMPLATE", "CONTAINER", "DRIFT", "LAST SYNC"):
+        table.add_column(column)
+    na = "[dim]n/a[/]"
+    for row in fleet.rows:
+        version = escape(row.template_version[:12]) or "[dim]?[/]"
+        if row.outdated:
+            version += " [yellow](outdated)[/]"
+        drift = {
+            "drifted": "[yellow]drifted[/]",
+            "current": "current",
+            "unknown": "[dim]unknown[/]",
+        }.get(row.drift or "", "")
+        table.add_row(
+            escape(row.workspace),
+            escape(row.project),
+            escape(row.env),
+            version,
+            escape(row.container or "") if fleet.docker else na,
+            drift if fleet.docker else na,
+            _sync_cell(row),
+        )
+    if fleet.rows:
+        console.print(table)
+    else:
+        console.print("no workspaces yet: create one with `mise run cs:new ORG/NAME`")
+    for row in fleet.rows:
+        if row.note:
+            console.print(f"[yellow]{escape(row.workspace)}[/]: {escape(row.note)}", markup=True)
+    if not fleet.docker:
+        err_console.print(
+            f"[yellow]container columns unavailable:[/] {escape(fleet.docker_error)}", markup=True
+        )
+
+
+@task(
+    name="exec",
+    help={
+        "workspace": "ORG/NAME; everything after it is the command",
+        "docker_host": _DOCKER_HOST_HELP,
+    },
+)
+@edge
+def exec_(c: Context, workspace: str = "", docker_host: str = "") -> None:
+    """Run a command in a running workspace (default: a login shell); its exit code."""
+    from coltec.docker import Engine
+    from coltec.errors import UsageError
+    from coltec.lifecycle import exec_in
+    from coltec.workspaces import existing_workspace
+
+    words = _remainder(c)
+    while words[:1] == ["--docker-host"] and len(words) > 1:
+        docker_host, words = words[1], words[2:]
+    if not workspace:
+        if not words:
+            raise UsageError(
+                "expected a workspace ORG/NAME", "e.g. `mise run cs:exec acme/api-dev -- ls -la`"
+            )
+        workspace, words = words[0], words[1:]
+    if words[:1] == ["--"]:
+        words = words[1:]
+    ws = existing_workspace(workspace)
+    tty = sys.stdin.isatty() and sys.stdout.isatty()
+    code = exec_in(Engine.from_option(docker_host), ws, words, interactive=True, tty=tty)
+    if code:
+        raise Exit(code=code)
+
+
+@task(
+    help={
+        "workspace": "ORG/NAME (or give it after `--`)",
+        "follow": "keep printing new lines",
+        "lines": "how many last lines (default 200)",
+        "docker_host": _DOCKER_HOST_HELP,
+    }
+)
+@edge
+def logs(
+    c: Context, workspace: str = "", follow: bool = False, lines: int = 200, docker_host: str = ""
+) -> None:
+    """The sync worker's log (JSON lines), from the container or the workspace's state dir."""
+    from coltec import proc
+    from coltec.lifecycle import host_log_tail, logs_argv
+
+    flags = {"follow": follow}
+    engine, ws = _lifecycle_target(c, workspace, docker_host, flags)
+    argv = None
+    try:
+        argv = logs_argv(engine, ws, follow=flags["follow"], lines=lines)
+    except ColtecError as exc:  # no engine: the log is on the host too
+        err_console.print(f"[dim]{escape(exc.message)}; reading the host copy[/]", markup=True)
+    if argv is None:
+        if flags["follow"]:
+            raise Exit(
+                f"{ws.key}: the container is not running; nothing to follow "
+                f"(drop --follow to see the last lines)",
+                code=1,
+            )
+        sys.stdout.write(host_log_tail(ws, lines) + "\n")
+        return
+    code = proc.run_attached(argv, env=engine.env())
+    if code and code != 130:
+        raise Exit(code=code)
