@@ -211,23 +211,60 @@ def load_policy(org: str, root: Path | None = None) -> Policy:
     return PolicyStore(root).for_org(org)
 
 
-def new_workspace_data(org: str, questions: set[str], root: Path | None = None) -> dict[str, Any]:
-    """Policy defaults as copier --data for the template questions that exist.
+def template_questions() -> dict[str, Any]:
+    """copier.yaml's questions and their (unrendered) defaults."""
+    import yaml
 
-    A new workspace is born with the org's defaults written into its spec.
+    data = yaml.safe_load((REPO_ROOT / "copier.yaml").read_text(encoding="utf-8")) or {}
+    return {
+        k: (v.get("default") if isinstance(v, dict) else v)
+        for k, v in data.items()
+        if not k.startswith("_")
+    }
+
+
+def new_workspace_data(org: str, root: Path | None = None) -> dict[str, Any]:
+    """copier --data that makes a new workspace of `org` born compliant.
+
+    Policy defaults (only those a policy layer sets) for the template questions that
+    exist, with required excludes and network tags added and the interval kept within
+    the org's bounds. Answers the user gives on the command line should win over these.
     """
     policy = load_policy(org, root)
-    candidates = {
-        "persistence_enabled": policy.setting("defaults.persistence_enabled").value,
-        "remote_name": policy.setting("defaults.remote_name").value,
-        "sync_interval": policy.setting("defaults.sync.interval").value,
-        "sync_direction": policy.setting("defaults.sync.direction").value,
-        "sync_exclude": policy.setting("defaults.sync.exclude").value,
-        "networking_enabled": policy.setting("defaults.networking_enabled").value,
-        "hostname_prefix": policy.setting("defaults.hostname_prefix").value,
-        "network_tags": policy.setting("defaults.network_tags").value,
-    }
-    return {k: v for k, v in candidates.items() if k in questions}
+    questions = template_questions()
+    data: dict[str, Any] = {}
+
+    def set_by_policy(dotted: str) -> Setting | None:
+        s = policy.setting(dotted)
+        return s if s.layer != "built-in" else None
+
+    for question, dotted in (
+        ("persistence_enabled", "defaults.persistence_enabled"),
+        ("networking_enabled", "defaults.networking_enabled"),
+        ("base_image", "defaults.base_image"),
+    ):
+        if (s := set_by_policy(dotted)) is not None:
+            data[question] = s.value
+    interval = set_by_policy("defaults.sync.interval")
+    value = interval.value if interval else questions.get("sync_interval")
+    if isinstance(value, int):
+        lo, hi = policy.setting("rules.interval.min"), policy.setting("rules.interval.max")
+        clamped = min(max(value, lo.value), hi.value)
+        if interval is not None or clamped != value:
+            data["sync_interval"] = clamped
+    excludes = set_by_policy("defaults.sync.exclude")
+    extra = [
+        *(excludes.value if excludes else []),
+        *(s.value for s in policy.items("rules.required_excludes")),
+    ]
+    if extra:
+        data["extra_excludes"] = list(dict.fromkeys(extra))
+    tags_default = set_by_policy("defaults.network_tags")
+    required_tags = [s.value for s in policy.items("rules.required_network_tags")]
+    if tags_default or required_tags:
+        base = tags_default.value if tags_default else questions.get("network_tags") or []
+        data["network_tags"] = list(dict.fromkeys([*base, *required_tags]))
+    return {k: v for k, v in data.items() if k in questions}
 
 
 def check_workspace(ws: Workspace) -> list[Problem]:

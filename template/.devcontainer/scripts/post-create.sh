@@ -45,4 +45,6 @@ case "$project_type" in
         ;;
 esac
 
+try "${COLTEC_WORKER_PYTHON:-/opt/coltec/bin/python3}" -m coltec_worker.usersetup --workspace "$PWD"  # org tools/env, dotfiles
+
 log "done ($project_type)"
