@@ -1,5 +1,7 @@
 """The schema is a valid 2020-12 schema, agrees with the spec model both ways, and every
-command-line entry point gives the same verdict and the same error lines for the corpus."""
+command-line entry point (`coltec-validate --file`, `coltec-worker --validate-only
+--config`, `invoke validate`) gives the same verdict and the same error lines for the
+corpus."""
 
 from __future__ import annotations
 
@@ -10,14 +12,16 @@ import re
 import subprocess
 import sys
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from coltec_worker import main as worker_main
 from coltec_worker import spec as model
+from coltec_worker import validate_cmd
 from coltec_worker.validation import SPEC_SCHEMA, USER_SCHEMA, load_schema
 from corpus_cases import ALL_CASES, SPECS, Case
 
@@ -210,9 +214,15 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+def _run(argv: list[str], **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        argv, capture_output=True, text=True, cwd=REPO, env=_env(), timeout=120, check=False
+        argv,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**_env(), **env},
+        timeout=120,
+        check=False,
     )
 
 
@@ -233,19 +243,20 @@ def _user_args(case: Case, flag: str) -> list[str]:
     return [flag, str(case.user_config)] if case.user_config else []
 
 
-def test_validate_commands_agree_on_the_corpus() -> None:
+def _in_process(
+    main: Callable[[list[str]], int], argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    code = main(argv)
+    return code, capsys.readouterr().out
+
+
+def test_validate_commands_agree_on_the_corpus(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """coltec-validate and coltec-worker --validate-only run in process (their console
+    scripts are exercised by test_exit_codes); invoke validate as the real CLI, one call
+    per user config, all corpus files at once."""
     cases = ALL_CASES
-
-    def single(case: Case) -> subprocess.CompletedProcess[str]:
-        return _run(
-            [
-                str(BIN / "coltec-validate"),
-                "--file",
-                str(case.file),
-                *_user_args(case, "--user-config"),
-            ]
-        )
-
     groups: dict[Path | None, list[Case]] = {}
     for case in cases:
         groups.setdefault(case.user_config, []).append(case)
@@ -255,23 +266,33 @@ def test_validate_commands_agree_on_the_corpus() -> None:
         user_args = ["--user-config", str(user)] if user else []
         return _run([str(BIN / "invoke"), "validate", *user_args, *targets])
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        singles = dict(zip([c.file for c in cases], pool.map(single, cases), strict=True))
+    with ThreadPoolExecutor(max_workers=4) as pool:
         batches = dict(zip(groups, pool.map(batch, groups), strict=True))
 
     for user, result in batches.items():
         expected_rc = 0 if all(not c.expects for c in groups[user]) else 1
         assert result.returncode == expected_rc, result.stdout + result.stderr
     for case in cases:
-        one = singles[case.file]
-        assert one.returncode == (1 if case.expects else 0), one.stdout + one.stderr
+        code, out = _in_process(
+            validate_cmd.main,
+            ["--file", str(case.file), *_user_args(case, "--user-config")],
+            capsys,
+        )
+        assert code == (1 if case.expects else 0), out
+        # the worker reads the user config from the environment, as in a container
+        monkeypatch.setenv("COLTEC_USER_CONFIG", str(case.user_config or ""))
+        in_container = _in_process(
+            worker_main.main, ["--validate-only", "--config", str(case.file)], capsys
+        )
+        monkeypatch.setenv("COLTEC_USER_CONFIG", "")
+        assert in_container == (code, out), case.id
         many = batches[case.user_config].stdout
-        lines = _problem_lines(one.stdout, case.file)
-        user_lines = _problem_lines(one.stdout, case.user_config) if case.user_config else []
+        lines = _problem_lines(out, case.file)
+        user_lines = _problem_lines(out, case.user_config) if case.user_config else []
         if case.expects:
-            assert lines or user_lines, f"{case.id}: no problem line:\n{one.stdout}"
+            assert lines or user_lines, f"{case.id}: no problem line:\n{out}"
         else:
-            assert one.stdout.strip() == f"{case.file}: valid"
+            assert out.strip() == f"{case.file}: valid"
         assert _problem_lines(many, case.file) == lines, case.id
         many_user = _problem_lines(many, case.user_config) if case.user_config else []
         assert all(line in many_user for line in user_lines), case.id
@@ -298,6 +319,7 @@ def test_exit_codes(tmp_path: Path) -> None:
     not_text = tmp_path / "binary.yaml"
     not_text.write_bytes(b"\xff\xfe\x00garbage")
     cv = str(BIN / "coltec-validate")
+    cw = str(BIN / "coltec-worker")
     inv = [str(BIN / "invoke"), "validate"]
     cases: list[tuple[list[str], int]] = [
         ([cv, "--file", str(valid)], 0),
@@ -307,6 +329,11 @@ def test_exit_codes(tmp_path: Path) -> None:
         ([cv, "--file", str(not_text)], 2),
         ([cv], 2),  # --file is required
         ([cv, "--file", str(valid), "--bogus"], 2),
+        ([cw, "--validate-only", "--config", str(valid)], 0),
+        ([cw, "--validate-only", "--config", str(invalid)], 1),
+        ([cw, "--validate-only", "--config", str(tmp_path / "missing.yaml")], 2),
+        ([cw, "--validate-only", "--config", str(not_text)], 2),
+        ([cw, "--validate-only", "--bogus"], 2),
         ([*inv, "-t", str(valid)], 0),
         ([*inv, "-t", str(valid), "-t", str(invalid)], 1),
         ([*inv, "-t", str(not_text)], 2),
@@ -330,6 +357,10 @@ def test_json_output_shape() -> None:
     invalid = SPECS / "invalid" / "many-errors-at-once.yaml"
     valid = SPECS / "valid" / "full.yaml"
     one = _run([str(BIN / "coltec-validate"), "--file", str(invalid), "--json"])
+    worker = _run(
+        [str(BIN / "coltec-worker"), "--validate-only", "--config", str(invalid), "--json"]
+    )
+    assert (worker.returncode, worker.stdout) == (one.returncode, one.stdout)
     both = _run([str(BIN / "invoke"), "validate", "--json", "-t", str(valid), "-t", str(invalid)])
     assert one.returncode == both.returncode == 1
     single, multi = json.loads(one.stdout), json.loads(both.stdout)
