@@ -100,6 +100,20 @@ def resolve_spec_files(targets: Iterable[str], root: Path | None = None) -> list
                     "point at a workspace or a spec file",
                 )
             files.extend(found)
+        elif _looks_like_path(target):
+            raise WorkspaceNotFound(
+                f"{target}: no such file or directory",
+                "give a workspace as org/name, a directory, or a spec file",
+            )
         else:
             files.append(existing_workspace(target, root).spec_file)
     return files
+
+
+def _looks_like_path(target: str) -> bool:
+    """A file-system path rather than ORG/NAME: absolute, relative-dotted, or a file name."""
+    return (
+        target.startswith(("/", "./", "../", "~"))
+        or target.count("/") != 1
+        or target.endswith((".yaml", ".yml"))
+    )
