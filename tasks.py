@@ -470,7 +470,7 @@ def outdated(c: Context, json: bool = False, no_edits: bool = False) -> None:
         return
     table = Table(title="cs:outdated")
     for column in ("workspace", "version", "newest", "outdated", "hand edits"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for d in drifts:
         state = "?" if d.outdated is None else ("[yellow]yes[/]" if d.outdated else "no")
         edits = ", ".join(d.edited + [f"{m} (missing)" for m in d.missing]) or "-"

@@ -11,6 +11,7 @@ drifted is therefore started as it is (with its own hash), and reported as drift
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from .docker import LABEL_CONFIG_HASH, LABEL_WORKSPACE, Container, Engine, by_wo
 from .docker import containers as list_containers
 from .drift import config_hash
 from .errors import ColtecError
+from .policy import write_org_install
 from .reporting import validate_files
 from .secrets import secret_env
 from .workspaces import Workspace
@@ -98,6 +100,11 @@ def up_argv(devcontainer: str, ws: Workspace, label_hash: str, *, rebuild: bool)
         "--id-label",
         f"{LABEL_CONFIG_HASH}={label_hash}",
     ]
+    if os.geteuid() == 0:
+        # devcontainer maps the container user's UID to the caller's; uid 0 is always
+        # taken in the image, so for root the mapping is a no-op that still costs an
+        # image build (a full filesystem copy on some storage drivers). Skip it.
+        argv += ["--update-remote-user-uid-default", "never"]
     if rebuild:
         argv += ["--remove-existing-container", "--build-no-cache"]
     return argv
@@ -122,6 +129,7 @@ def up(engine: Engine, ws: Workspace, *, rebuild: bool = False) -> UpResult:
     from .docker import ping
 
     validate_workspace(ws)
+    write_org_install(ws)  # org tools/env for post-create, from policy/ as it is now
     ping(engine)
     devcontainer = proc.require("devcontainer", "run ./dev setup (installs @devcontainers/cli)")
     current = config_hash(ws)

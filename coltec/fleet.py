@@ -1,0 +1,230 @@
+"""`cs:list`: every workspace at a glance — checker (collect rows) apart from reporter.
+
+One `docker ps` gives every coltec container; `coltec-worker status --json` runs only
+in the running ones (in parallel). Without an engine the workspaces are still listed
+and the container columns say why they are empty.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import templating
+from .docker import Container, Engine, by_workspace, containers, ping
+from .drift import drift_of
+from .errors import ColtecError
+from .workspaces import Workspace, all_workspaces
+
+STATUS_TIMEOUT = 20.0
+PARALLEL = 8
+
+
+@dataclass
+class PathSync:
+    """One sync path's last run, from the worker's status."""
+
+    name: str
+    outcome: str
+    last_end: str | None
+    age_seconds: int | None
+    error: str | None = None
+
+
+@dataclass
+class Row:
+    workspace: str
+    org: str
+    name: str
+    project: str = ""
+    env: str = ""
+    template_version: str = ""
+    outdated: bool | None = None  # None: unknown (template not a local checkout)
+    container: str | None = None  # docker state; None: no container, or Docker unavailable
+    container_id: str = ""
+    drift: str | None = None  # current | drifted | unknown; None: no container
+    worker_running: bool | None = None  # None: not asked (container not running)
+    paths: list[PathSync] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class Fleet:
+    rows: list[Row]
+    docker: bool  # container columns are filled
+    docker_error: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "docker": self.docker,
+            "docker_error": self.docker_error,
+            "workspaces": [asdict(r) for r in self.rows],
+        }
+
+
+def _yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def describe_workspace(ws: Workspace, versions: TemplateVersions) -> Row:
+    """The columns that come from files: names, template version, outdated."""
+    meta = _yaml(ws.spec_file).get("metadata") or {}
+    answers: dict[str, Any] = {}
+    note = ""
+    try:
+        answers = templating.read_answers(ws.dir)
+    except ColtecError as exc:
+        note = exc.message
+    row = Row(
+        ws.key,
+        ws.org,
+        ws.name,
+        project=str(meta.get("project") or answers.get("project") or ""),
+        env=str(meta.get("environment") or answers.get("environment") or ""),
+        template_version=str(answers.get("_commit") or ""),
+        note=note,
+    )
+    if row.template_version:
+        row.outdated = versions.outdated(str(answers.get("_src_path") or ""), row.template_version)
+    return row
+
+
+class TemplateVersions:
+    """Whether a recorded template commit is behind, computed once per (source, commit)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], bool | None] = {}
+
+    def outdated(self, src: str, commit: str) -> bool | None:
+        key = (src, commit)
+        if key not in self._seen:
+            self._seen[key] = self._compute(src, commit)
+        return self._seen[key]
+
+    @staticmethod
+    def _compute(src: str, commit: str) -> bool | None:
+        from .outdated import template_changed
+
+        repo = templating.TemplateSource(src, None).local_repo if src else None
+        if repo is None:
+            return None  # a remote template: `cs:outdated` asks it (slow); the list does not
+        try:
+            changed, _ = template_changed(repo, commit, templating.target_ref(src) or "HEAD")
+        except ColtecError:
+            return None
+        return changed
+
+
+def parse_status(data: Any, now: datetime) -> tuple[bool | None, list[PathSync]]:
+    """`coltec-worker status --json` → (daemon running, per-path last sync)."""
+    if not isinstance(data, dict):
+        return None, []
+    paths: list[PathSync] = []
+    for p in data.get("paths") or []:
+        if not isinstance(p, dict):
+            continue
+        last_end = p.get("last_end")
+        paths.append(
+            PathSync(
+                str(p.get("name", "")),
+                str(p.get("outcome") or "never"),
+                last_end,
+                age_seconds(last_end, now),
+                p.get("error"),
+            )
+        )
+    running = data.get("running")
+    return (bool(running) if running is not None else None), paths
+
+
+def age_seconds(stamp: Any, now: datetime) -> int | None:
+    if not isinstance(stamp, str) or not stamp:
+        return None
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0, int((now - when).total_seconds()))
+
+
+def worker_status(engine: Engine, container: Container) -> Any:
+    result = engine.run(
+        ["exec", container.id, "coltec-worker", "status", "--json"],
+        timeout=STATUS_TIMEOUT,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise ColtecError(
+            f"coltec-worker status failed (exit {result.returncode}): "
+            f"{result.stderr.strip()[-200:]}"
+        )
+    return json.loads(result.stdout)
+
+
+def fill_containers(
+    rows: Iterable[Row], found: dict[str, Container], workspaces: dict[str, Workspace]
+) -> None:
+    for row in rows:
+        c = found.get(row.workspace)
+        if c is None:
+            row.container = "none"
+            continue
+        row.container, row.container_id = c.state, c.id[:12]
+        row.drift = drift_of(c.config_hash, workspaces[row.workspace])
+
+
+def fill_workers(rows: list[Row], status_of: Callable[[str], Any], now: datetime) -> None:
+    """Ask each running container's worker, in parallel; a failure becomes the row's note."""
+    running = [r for r in rows if r.container == "running" and r.container_id]
+
+    def ask(row: Row) -> None:
+        try:
+            row.worker_running, row.paths = parse_status(status_of(row.container_id), now)
+        except (ColtecError, ValueError) as exc:
+            row.note = f"worker status unavailable: {getattr(exc, 'message', exc)}"
+
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        list(pool.map(ask, running))
+
+
+def list_fleet(engine: Engine, root: Path | None = None, now: datetime | None = None) -> Fleet:
+    now = now or datetime.now(UTC)
+    found_ws = all_workspaces(root)
+    workspaces = {w.key: w for w in found_ws}
+    versions = TemplateVersions()
+    rows = [describe_workspace(w, versions) for w in found_ws]
+    try:
+        ping(engine)
+        found = by_workspace(containers(engine))
+    except ColtecError as exc:
+        return Fleet(rows, docker=False, docker_error=exc.message)
+    fill_containers(rows, found, workspaces)
+    for key in sorted(set(found) - set(workspaces)):
+        org, _, name = key.partition("/")
+        c = found[key]
+        rows.append(
+            Row(
+                key,
+                org,
+                name,
+                container=c.state,
+                container_id=c.id[:12],
+                note="container without a workspace folder (cs:down --rm it)",
+            )
+        )
+    by_id = {c.id[:12]: c for c in found.values()}
+    fill_workers(rows, lambda cid: worker_status(engine, by_id[cid]), now)
+    return Fleet(rows, docker=True)
