@@ -79,6 +79,32 @@ def target_ref(url: str) -> str | None:
     return None
 
 
+def resolved_version(url: str, ref: str | None) -> str | None:
+    """`git describe` of the commit an update of a local git template moves to.
+
+    None when the source is not a local checkout (then only copier can tell). Without
+    a ref this mirrors copier: the newest PEP 440 tag that is not a pre-release, else HEAD.
+    """
+    repo = TemplateSource(url, ref).local_repo
+    if repo is None:
+        return None
+    git = proc.require("git", "install git")
+    if ref is None:
+        from packaging.version import InvalidVersion, Version
+
+        versions: list[tuple[Version, str]] = []
+        for tag in proc.run([git, "tag", "--list"], cwd=repo).stdout.split():
+            try:
+                version = Version(tag)
+            except InvalidVersion:
+                continue
+            if not version.is_prerelease:
+                versions.append((version, tag))
+        ref = max(versions)[1] if versions else "HEAD"
+    described = proc.run([git, "describe", "--tags", "--always", ref], cwd=repo, check=False)
+    return described.stdout.strip() if described.returncode == 0 else None
+
+
 def read_answers(ws_dir: Path) -> dict[str, Any]:
     """The workspace's .copier-answers.yml as a mapping ({} when there is none)."""
     path = ws_dir / ANSWERS_FILE

@@ -125,6 +125,10 @@ def update_workspace(ws: Workspace, *, dry_run: bool = False) -> UpdateResult:
             result.files = [rel for _, rel in dirty]
             return result
         ref = templating.target_ref(str(answers["_src_path"]))
+        if templating.resolved_version(str(answers["_src_path"]), ref) == result.from_version:
+            # Same template commit, same answers: copier would change nothing.
+            result.outcome, result.to_version = "current", result.from_version
+            return result
         if dry_run:
             return _dry_run(ws, where, ref, result)
         return _apply(ws.dir, where, ref, result)
