@@ -185,12 +185,17 @@ class Worker:
         verdict = self._verdicts.pop(name)
         failures = verdict.status.consecutive_failures
         if job is not None:
+            # schedule rescheduled the job with its own clock; use ours (the same
+            # datetime.now in production, a fake one in tests) so both agree.
+            interval = self.paths[name].interval
             if verdict.retry == "backoff":
-                wait = backoff(failures, self.options.backoff_base, self.paths[name].interval)
+                wait = backoff(failures, self.options.backoff_base, interval)
                 job.next_run = self.clock() + timedelta(seconds=wait)
             elif verdict.retry == "halt":
                 self.scheduler.cancel_job(job)
                 del self.jobs[name]
+            else:
+                job.next_run = self.clock() + timedelta(seconds=interval)
         verdict.status.next_run = iso(job.next_run) if name in self.jobs and job else None
         save_status(self.layout, verdict.status)
         return verdict
