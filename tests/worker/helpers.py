@@ -109,3 +109,67 @@ def once(config: Path, env: Mapping[str, str], home: Path, **options: Any) -> li
 
 def local_backups(config: Path) -> dict[str, str]:
     return read_tree(config.parent.parent / ".coltec" / "state" / "backups", skip=())
+
+
+def run_cli(*args: str, env: Mapping[str, str], timeout: float = 120
+            ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["coltec-worker", *args], env=dict(env), capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+def start_daemon(config: Path, env: Mapping[str, str], log: Path, *args: str
+                 ) -> subprocess.Popen[bytes]:
+    """The daemon as post-start.sh starts it: own session, streams redirected."""
+    return subprocess.Popen(
+        ["coltec-worker", "--config", str(config), "--start-delay", "0", "--log-file", str(log),
+         *args], env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=open(log.with_suffix(".stderr"), "wb"), start_new_session=True)  # noqa: SIM115
+
+
+def wait_for(predicate: Any, timeout: float = 30, what: str = "condition") -> Any:
+    """Poll a condition of a real process, bounded (integration tests only)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def events(log: Path) -> list[dict[str, Any]]:
+    import json
+
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+
+
+def has_event(log: Path, event: str, **fields: Any) -> bool:
+    return any(e.get("event") == event and all(e.get(k) == v for k, v in fields.items())
+               for e in events(log))
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> int:
+    import signal
+
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=timeout)
+
+
+def rclone_children(pid: int) -> list[int]:
+    """PIDs of rclone processes whose parent is `pid`."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            comm = fields[0].split("(", 1)[1]
+            ppid = int(fields[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if comm == "rclone" and ppid == pid:
+            out.append(int(stat.parent.name))
+    return out
