@@ -65,6 +65,8 @@ def is_default_source(url: str) -> bool:
 def source_for_new() -> TemplateSource:
     """COLTEC_TEMPLATE (+ COLTEC_TEMPLATE_REF), else this repository at HEAD's commit."""
     url = os.environ.get(TEMPLATE_ENV) or str(REPO_ROOT)
+    if Path(url).is_dir():  # copier records the source as given: keep it usable from anywhere
+        url = str(Path(url).resolve())
     return TemplateSource(url, target_ref(url))
 
 
