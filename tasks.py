@@ -779,3 +779,41 @@ def logs(
     code = proc.run_attached(argv, env=engine.env())
     if code and code != 130:
         raise Exit(code=code)
+
+
+# -- demo ------------------------------------------------------------------------
+
+
+@task(help={"workspace": "ORG/NAME of the sample workspace (default demo/sample-dev)"})
+@edge
+def demo(c: Context, workspace: str = "") -> None:
+    """Create a sample workspace, validate it, sync it once to the local remote, list it."""
+    from coltec.demo import DEMO_KEY, run_demo
+
+    console.rule("[bold]coltec demo")
+    run = run_demo(workspace or DEMO_KEY)
+    ws = run.workspace
+    verb = "created" if run.created else "reused"
+    console.print(f"1. workspace {ws.key} {verb} at {escape(str(ws.dir))}")
+    for name in ("devcontainer.json", "workspace-spec.yaml"):
+        console.print(f"     .devcontainer/{name}")
+    verdict = "[green]valid[/]" if run.validation.ok else "[red]invalid[/]"
+    console.print(f"2. validate: {verdict}", markup=True)
+    for report in run.validation.reports:
+        for p in report.problems:
+            console.print(f"     {escape(p.format())}")
+    outcome = "[green]ok[/]" if run.worker_exit == 0 else f"[red]exit {run.worker_exit}[/]"
+    console.print(f"3. coltec-worker --once: {outcome}", markup=True)
+    for line in run.worker_log.splitlines():
+        if '"event": "remote"' in line or '"level": "error"' in line:
+            console.print(f"     {escape(line)}")
+    console.print(escape(run.status.rstrip()))
+    console.print(f"4. {len(run.remote_files)} file(s) in the local remote {run.remote_root}:")
+    for name in run.remote_files[:15]:
+        console.print(f"     {escape(name)}")
+    if len(run.remote_files) > 15:
+        console.print(f"     ... and {len(run.remote_files) - 15} more")
+    console.print("5. mise run cs:list")
+    list_(c)
+    if not run.validation.ok or run.worker_exit != 0:
+        raise Exit(code=1)
