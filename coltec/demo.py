@@ -84,8 +84,9 @@ def run_demo(key: str = DEMO_KEY) -> DemoRun:
     remote = builtin_remote_root(env)
     files: list[str] = []
     spec = validation.reports[0].spec if validation.reports else None
+    values = spec.placeholder_values("user") if spec else {}
     for sync in spec.persistence.sync if spec else ():
-        prefix = remote / resolve_remote_path(sync.remote_path, spec.placeholder_values("user"))
+        prefix = remote / resolve_remote_path(sync.remote_path, values)
         files += sorted(str(p.relative_to(remote)) for p in prefix.rglob("*") if p.is_file())
     return DemoRun(
         ws,
