@@ -369,8 +369,8 @@ def base_image(engine: DockerEngine) -> str:
                 timeout=900,
             )
         _say(f"base image {tag} in {time.monotonic() - started:.0f}s")
-        _drop_old(engine, "coltec-e2e/base", keep=tag)
     engine.docker("tag", tag, BASE_IMAGE_TAG)
+    _drop_old(engine, "coltec-e2e/base", keep=tag)
     return BASE_IMAGE_TAG
 
 
