@@ -150,6 +150,8 @@ class Driver:
     truth: dict[tuple[int, str, str], str | None] = field(default_factory=dict)
     ops: Counter[str] = field(default_factory=Counter)
     serial: int = 0
+    # (workspace, path, file) -> [(UTC time, operation)]: told when a file is lost
+    history: dict[tuple[int, str, str], list[tuple[str, str]]] = field(default_factory=dict)
 
     def live(self, index: int, path: str) -> list[str]:
         return sorted(
@@ -181,6 +183,8 @@ class Driver:
             target.write_text(content, encoding="utf-8")
             self.truth[(w.index, path, rel)] = content
         self.ops[op] += 1
+        stamp = time.strftime("%H:%M:%S", time.gmtime()) + f".{int(time.time() * 10) % 10}"
+        self.history.setdefault((w.index, path, rel), []).append((stamp, op))
 
     def run(self, until: float, rate: float) -> None:
         """One operation every 1/rate seconds until `until` (monotonic); bounded."""
@@ -347,16 +351,14 @@ def tree(root: Path) -> dict[str, str]:
     }
 
 
-def compare(
-    s3: S3Server, workers: list[WorkerProc], truth: dict[tuple[int, str, str], str | None]
-) -> tuple[int, list[str]]:
+def compare(s3: S3Server, workers: list[WorkerProc], driver: Driver) -> tuple[int, list[str]]:
     """Every file on both sides against the truth: (files compared, what differs)."""
     lost: list[str] = []
     compared = 0
     for w in workers:
         for p in PATHS:
             expected = {f"keep/k{k:02d}.txt": f"{w.name} {p} keep {k}\n" for k in range(KEEP_FILES)}
-            for (i, path, rel), content in truth.items():
+            for (i, path, rel), content in driver.truth.items():
                 if i == w.index and path == p and content is not None:
                     expected[rel] = content
             for side, actual in (
@@ -373,14 +375,26 @@ def compare(
                         if got is None
                         else ("resurrected/extra" if want is None else "stale content")
                     )
-                    lost.append(f"{w.name}/{p}/{rel} ({side}: {what})")
+                    ops = " ".join(
+                        f"{t} {op}" for t, op in driver.history.get((w.index, p, rel), [])
+                    )
+                    runs = " ".join(
+                        f"{e.get('time', '')[11:19]} {e.get('event')}"
+                        + (" resync" if e.get("resync") else "")
+                        for e in read_log(w)
+                        if e.get("path") == p and e.get("event") in ("run_start", "run_end")
+                    )
+                    lost.append(
+                        f"{w.name}/{p}/{rel} ({side}: {what}; driver: {ops or '-'}; runs: {runs})"
+                    )
     return compared, lost
 
 
 def run_variant(variant: Variant, base: Path, seed: int = 7) -> Outcome:
     out = Outcome(variant)
-    root = base / f"w{variant.workers}-{'on' if variant.jitter else 'off'}"
-    root.mkdir(parents=True)
+    root = Path(
+        tempfile.mkdtemp(prefix=f"w{variant.workers}-{variant.label[-3:].strip()}-", dir=base)
+    )
     with s3_server(root) as s3:
         env = tool_env({**s3.env("r2"), "COLTEC_USER_CONFIG": "", "COLTEC_BACKOFF_BASE": "15"})
         workers = [make_workspace(root / "workspaces", i) for i in range(variant.workers)]
@@ -426,7 +440,7 @@ def run_variant(variant: Variant, base: Path, seed: int = 7) -> Outcome:
         out.peak_rclone_rss_kb = sampler.peak_rclone_rss_kb
         out.peak_worker_rss_kb = sampler.peak_worker_rss_kb
         out.ops = driver.ops
-        out.files_compared, out.lost = compare(s3, workers, driver.truth)
+        out.files_compared, out.lost = compare(s3, workers, driver)
         for w in workers:
             for event in read_log(w):
                 if event.get("event") != "run_end":
@@ -554,6 +568,7 @@ def main(argv: list[str] | None = None) -> int:
         n, _, jitter = spec.partition(":")
         variants.append(Variant(int(n), jitter != "off", duration))
     base = args.keep or Path(tempfile.mkdtemp(prefix="coltec-fleet-"))
+    base.mkdir(parents=True, exist_ok=True)
     outcomes: list[Outcome] = []
     try:
         for v in variants:
