@@ -817,3 +817,23 @@ def demo(c: Context, workspace: str = "") -> None:
     list_(c)
     if not run.validation.ok or run.worker_exit != 0:
         raise Exit(code=1)
+
+
+@task(
+    iterable=["only"],
+    help={
+        "quick": "smoke run: shorter and smaller variants (minutes instead of ~45)",
+        "only": "run only this benchmark: validate, worker, fleet or nexus (repeatable)",
+    },
+)
+def bench(c: Context, quick: bool = False, only: list[str] | None = None) -> None:
+    """Run every benchmark in sequence (validate, worker, fleet, nexus) into bench/results.md."""
+    import subprocess
+
+    argv = [sys.executable, str(Path(__file__).parent / "bench" / "run_all.py")]
+    argv += ["--quick"] if quick else []
+    for name in only or []:
+        argv += ["--only", name]
+    code = subprocess.run(argv, check=False).returncode
+    if code:
+        raise Exit("a benchmark failed (see above)", code=code)
