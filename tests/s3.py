@@ -18,6 +18,9 @@ Fixture `s3` (function scope) yields an `S3Server` with:
     .remote(name, path="")  "name:bucket/path"
     .stop() / .start()  stop and restart the server on the same port and directory
                         (for outage tests); the fixture stops it at teardown.
+                        Note: the server keeps sub-second mtimes in memory only; after a
+                        restart they read back at ms precision (bisync then sees every
+                        file as changed). Give files whole-second mtimes in such tests.
 """
 
 from __future__ import annotations
@@ -90,9 +93,20 @@ class S3Server:
         log = open(self.log or os.devnull, "ab")  # noqa: SIM115 - handed to the child
         try:
             self._proc = subprocess.Popen(
-                [rclone_binary(), "serve", "s3", "--addr", f"127.0.0.1:{self.port}",
-                 "--auth-key", f"{self.access_key},{self.secret_key}", str(self.root)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+                [
+                    rclone_binary(),
+                    "serve",
+                    "s3",
+                    "--addr",
+                    f"127.0.0.1:{self.port}",
+                    "--auth-key",
+                    f"{self.access_key},{self.secret_key}",
+                    str(self.root),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
         finally:
             log.close()
         deadline = time.monotonic() + START_TIMEOUT
@@ -125,8 +139,9 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     root = tmp_path_factory.mktemp("s3root")
     bucket = f"test-{uuid.uuid4().hex[:10]}"
     (root / bucket).mkdir()
-    server = S3Server(root=root, bucket=bucket, port=free_port(),
-                      log=root.parent / f"{root.name}-serve.log")
+    server = S3Server(
+        root=root, bucket=bucket, port=free_port(), log=root.parent / f"{root.name}-serve.log"
+    )
     server.start()
     try:
         yield server

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -10,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from coltec_worker.job import Verdict
 from coltec_worker.log import Logger
 from coltec_worker.loop import Options, Worker
 from coltec_worker.state import Layout
+
 from tests.s3 import S3Server
 
 BASELINE = {f"keep/k{i:02d}.txt": f"keep {i}\n" for i in range(12)}  # bisync safety margin
@@ -54,8 +55,11 @@ def make_spec(folder: Path, paths: list[dict[str, Any]], **extra: Any) -> Path:
         item.setdefault("path", str(ws / p["name"]))
         Path(item["path"]).mkdir(parents=True, exist_ok=True)
         items.append(item)
-    spec = {"name": "demo", "metadata": {"org": "acme", "project": "web"},
-            "persistence": {"enabled": True, "sync": items, **extra}}
+    spec = {
+        "name": "demo",
+        "metadata": {"org": "acme", "project": "web"},
+        "persistence": {"enabled": True, "sync": items, **extra},
+    }
     config = ws / ".devcontainer" / "workspace-spec.yaml"
     config.write_text(yaml.safe_dump(spec, sort_keys=False))
     return config
@@ -75,8 +79,7 @@ class Remote:
     def tree(self) -> dict[str, str]:
         return read_tree(self.dir)
 
-    def write(self, files: Mapping[str, str | None], tmp: Path, mtime: float | None = None
-              ) -> None:
+    def write(self, files: Mapping[str, str | None], tmp: Path, mtime: float | None = None) -> None:
         for rel, content in files.items():
             target = self.s3.remote("r2", f"{self.prefix}/{rel}")
             if content is None:
@@ -93,12 +96,19 @@ class Remote:
         return read_tree(self.s3.bucket_dir / ".coltec-backups")
 
 
-def worker(config: Path, env: Mapping[str, str], home: Path, log: Path | None = None,
-           **options: Any) -> Worker:
+def worker(
+    config: Path, env: Mapping[str, str], home: Path, log: Path | None = None, **options: Any
+) -> Worker:
     """A configured in-process Worker (no signal handlers: safe inside pytest)."""
     stream = open(log, "a") if log else sys.stderr  # noqa: SIM115 - test lifetime
-    w = Worker(config, Layout(config.parent.parent / ".coltec" / "state"), Logger(stream),
-               env=dict(env), home=home, options=Options(start_delay=0, **options))
+    w = Worker(
+        config,
+        Layout(config.parent.parent / ".coltec" / "state"),
+        Logger(stream),
+        env=dict(env),
+        home=home,
+        options=Options(start_delay=0, **options),
+    )
     w.configure()
     return w
 
@@ -111,19 +121,40 @@ def local_backups(config: Path) -> dict[str, str]:
     return read_tree(config.parent.parent / ".coltec" / "state" / "backups", skip=())
 
 
-def run_cli(*args: str, env: Mapping[str, str], timeout: float = 120
-            ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["coltec-worker", *args], env=dict(env), capture_output=True,
-                          text=True, timeout=timeout, check=False)
+def run_cli(
+    *args: str, env: Mapping[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["coltec-worker", *args],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
-def start_daemon(config: Path, env: Mapping[str, str], log: Path, *args: str
-                 ) -> subprocess.Popen[bytes]:
+def start_daemon(
+    config: Path, env: Mapping[str, str], log: Path, *args: str
+) -> subprocess.Popen[bytes]:
     """The daemon as post-start.sh starts it: own session, streams redirected."""
     return subprocess.Popen(
-        ["coltec-worker", "--config", str(config), "--start-delay", "0", "--log-file", str(log),
-         *args], env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=open(log.with_suffix(".stderr"), "wb"), start_new_session=True)  # noqa: SIM115
+        [
+            "coltec-worker",
+            "--config",
+            str(config),
+            "--start-delay",
+            "0",
+            "--log-file",
+            str(log),
+            *args,
+        ],
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=open(log.with_suffix(".stderr"), "wb"),
+        start_new_session=True,
+    )
 
 
 def wait_for(predicate: Any, timeout: float = 30, what: str = "condition") -> Any:
@@ -148,8 +179,10 @@ def events(log: Path) -> list[dict[str, Any]]:
 
 
 def has_event(log: Path, event: str, **fields: Any) -> bool:
-    return any(e.get("event") == event and all(e.get(k) == v for k, v in fields.items())
-               for e in events(log))
+    return any(
+        e.get("event") == event and all(e.get(k) == v for k, v in fields.items())
+        for e in events(log)
+    )
 
 
 def stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> int:
@@ -160,8 +193,8 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> int:
     return proc.wait(timeout=timeout)
 
 
-def rclone_children(pid: int) -> list[int]:
-    """PIDs of rclone processes whose parent is `pid`."""
+def rclone_children(pid: int, command: str = "") -> list[int]:
+    """PIDs of rclone processes whose parent is `pid` (running `command`, e.g. bisync)."""
     out = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -171,5 +204,8 @@ def rclone_children(pid: int) -> list[int]:
         except (OSError, IndexError, ValueError):
             continue
         if comm == "rclone" and ppid == pid:
-            out.append(int(stat.parent.name))
+            with contextlib.suppress(OSError):
+                argv = (stat.parent / "cmdline").read_bytes().split(b"\0")
+                if not command or command.encode() in argv:
+                    out.append(int(stat.parent.name))
     return out

@@ -28,8 +28,7 @@ from tests.worker.helpers import (
 
 @pytest.fixture
 def env(s3: S3Server, tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, **s3.env("r2"), "HOME": str(tmp_path / "home"),
-            "COLTEC_USER_CONFIG": ""}
+    return {**os.environ, **s3.env("r2"), "HOME": str(tmp_path / "home"), "COLTEC_USER_CONFIG": ""}
 
 
 @pytest.fixture
@@ -57,16 +56,24 @@ def test_validate_only_exit_codes(env: dict[str, str], config: Path, tmp_path: P
     broken.write_text("name: demo\nmetadata: {org: acme, project: web}\nbogus: 1\n")
     result = run_cli("--config", str(broken), "--validate-only", env=env)
     assert result.returncode == 1 and "bogus" in result.stdout
-    assert run_cli("--config", str(tmp_path / "missing.yaml"), "--validate-only",
-                   env=env).returncode == 2
+    assert (
+        run_cli("--config", str(tmp_path / "missing.yaml"), "--validate-only", env=env).returncode
+        == 2
+    )
 
 
-def test_invalid_configuration_exits_2_before_any_rclone(env: dict[str, str],
-                                                           tmp_path: Path) -> None:
+def test_invalid_configuration_exits_2_before_any_rclone(
+    env: dict[str, str], tmp_path: Path
+) -> None:
     config = make_spec(tmp_path, [{"name": "data", "remote_path": "../../etc"}])
-    result = subprocess.run([sys.executable, "-m", "coltec_worker.main", "--config",
-                             str(config), "--once"], env={**env, "PATH": "/nonexistent"},
-                            capture_output=True, text=True, timeout=30, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "coltec_worker.main", "--config", str(config), "--once"],
+        env={**env, "PATH": "/nonexistent"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 2
     assert "invalid_configuration" in result.stderr and "not found" not in result.stderr
     assert not (state(config) / "logs").exists()  # no rclone ever started
@@ -81,8 +88,16 @@ def test_once_then_status_json_shape(env: dict[str, str], config: Path, s3: S3Se
     names = [p["name"] for p in data["paths"]]
     assert names == ["data", "notes"]
     for p in data["paths"]:
-        assert {"name", "last_start", "last_end", "outcome", "exit_code", "next_run",
-                "consecutive_failures", "backups"} <= set(p)
+        assert {
+            "name",
+            "last_start",
+            "last_end",
+            "outcome",
+            "exit_code",
+            "next_run",
+            "consecutive_failures",
+            "backups",
+        } <= set(p)
         assert p["outcome"] == "ok" and p["exit_code"] == 0 and p["consecutive_failures"] == 0
     text = run_cli("status", "--config", str(config), env=env).stdout
     assert "not running" in text and "notes" in text
@@ -97,8 +112,9 @@ def test_once_exits_1_when_a_sync_fails(env: dict[str, str], tmp_path: Path) -> 
     assert read_tree(config.parent.parent / "data") == {"precious.txt": "keep me"}
 
 
-def test_dry_run_prints_plans_and_runs_nothing(env: dict[str, str], config: Path,
-                                               s3: S3Server) -> None:
+def test_dry_run_prints_plans_and_runs_nothing(
+    env: dict[str, str], config: Path, s3: S3Server
+) -> None:
     result = run_cli("--config", str(config), "--dry-run", env=env)
     assert result.returncode == 0
     plans = [json.loads(line) for line in result.stdout.splitlines()]
@@ -107,8 +123,7 @@ def test_dry_run_prints_plans_and_runs_nothing(env: dict[str, str], config: Path
     assert read_tree(s3.bucket_dir) == {}
 
 
-def test_daemon_imports_only_stdlib_pyyaml_and_schedule(env: dict[str, str],
-                                                         config: Path) -> None:
+def test_daemon_imports_only_stdlib_pyyaml_and_schedule(env: dict[str, str], config: Path) -> None:
     probe = (
         "import json, sys\n"
         "from coltec_worker.main import main\n"
@@ -117,15 +132,23 @@ def test_daemon_imports_only_stdlib_pyyaml_and_schedule(env: dict[str, str],
         " - {'coltec_worker', 'yaml', '_yaml', 'schedule', '__main__'})\n"
         # pyyaml's C extension is built with Cython; setuptools' .pth adds _distutils_hack
         "third = [m for m in third if 'cython' not in m and m != '_distutils_hack']\n"
-        "print(json.dumps({'rc': rc, 'third_party': third}))\n")
-    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
-                            text=True, timeout=120, check=True)
+        "print(json.dumps({'rc': rc, 'third_party': third}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     report = json.loads(result.stdout.splitlines()[-1])
     assert report == {"rc": 0, "third_party": []}  # no jsonschema, rich, referencing...
 
 
-def test_one_daemon_per_state_dir_flush_and_stop(env: dict[str, str], config: Path,
-                                                 s3: S3Server, tmp_path: Path) -> None:
+def test_one_daemon_per_state_dir_flush_and_stop(
+    env: dict[str, str], config: Path, s3: S3Server, tmp_path: Path
+) -> None:
     log = tmp_path / "worker.log"
     daemon = start_daemon(config, env, log)
     try:
@@ -136,16 +159,15 @@ def test_one_daemon_per_state_dir_flush_and_stop(env: dict[str, str], config: Pa
         second = run_cli("--config", str(config), "--start-delay", "0", env=env, timeout=30)
         assert second.returncode == 0 and "already_running" in second.stderr
         assert run_cli("--config", str(config), "--once", env=env).returncode == 2
-        status = json.loads(run_cli("status", "--config", str(config), "--json",
-                                    env=env).stdout)
+        status = json.loads(run_cli("status", "--config", str(config), "--json", env=env).stdout)
         assert status["running"] is True and status["pid"] == daemon.pid
         # flush: the change is in the bucket when flush returns 0
         write_tree(config.parent.parent / "data", {"late.txt": "written just before down"})
-        flushed = run_cli("flush", "--config", str(config), "--timeout", "60", "--stop",
-                          env=env)
+        flushed = run_cli("flush", "--config", str(config), "--timeout", "60", "--stop", env=env)
         assert flushed.returncode == 0, flushed.stderr
-        assert (Remote(s3, "acme/web/demo/data").dir / "late.txt").read_text() == \
-            "written just before down"
+        assert (
+            Remote(s3, "acme/web/demo/data").dir / "late.txt"
+        ).read_text() == "written just before down"
         assert daemon.wait(timeout=30) == 0
     finally:
         stop(daemon)
@@ -153,8 +175,9 @@ def test_one_daemon_per_state_dir_flush_and_stop(env: dict[str, str], config: Pa
     assert run_cli("flush", "--config", str(config), env=env).returncode == 0
 
 
-def test_sighup_reloads_and_keeps_the_old_config_on_error(env: dict[str, str], config: Path,
-                                                          tmp_path: Path) -> None:
+def test_sighup_reloads_and_keeps_the_old_config_on_error(
+    env: dict[str, str], config: Path, tmp_path: Path
+) -> None:
     log = tmp_path / "worker.log"
     daemon = start_daemon(config, env, log)
     try:
@@ -163,8 +186,7 @@ def test_sighup_reloads_and_keeps_the_old_config_on_error(env: dict[str, str], c
         config.write_text("name: [unclosed\n")
         daemon.send_signal(signal.SIGHUP)
         wait_for(lambda: has_event(log, "reload_failed"), 30, "reload_failed")
-        config.write_text(good.replace("name: notes", "name: notes2").replace(
-            "/notes", "/notes2"))
+        config.write_text(good.replace("name: notes", "name: notes2").replace("/notes", "/notes2"))
         (config.parent.parent / "notes2").mkdir()
         daemon.send_signal(signal.SIGHUP)
         wait_for(lambda: has_event(log, "reloaded", paths=["data", "notes2"]), 30, "reloaded")

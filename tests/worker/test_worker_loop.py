@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from coltec_worker.job import Verdict
 from coltec_worker.log import Logger
 from coltec_worker.loop import Options, Worker, backoff
@@ -52,15 +51,25 @@ class Recorder:
 
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[Worker, Recorder, Clock]:
-    config = make_spec(tmp_path, [
-        {"name": "low", "priority": 1, "interval": 300},
-        {"name": "high", "priority": 9, "interval": 300},
-        {"name": "mid", "priority": 5, "interval": 60},
-    ])
+    config = make_spec(
+        tmp_path,
+        [
+            {"name": "low", "priority": 1, "interval": 300},
+            {"name": "high", "priority": 9, "interval": 300},
+            {"name": "mid", "priority": 5, "interval": 60},
+        ],
+    )
     clock = Clock()
-    w = Worker(config, Layout(tmp_path / "state"), Logger(open(tmp_path / "log", "a")),  # noqa: SIM115
-               env={}, home=tmp_path / "home", options=Options(start_delay=30, backoff_base=15),
-               clock=clock, rng=lambda lo, hi: hi)
+    w = Worker(
+        config,
+        Layout(tmp_path / "state"),
+        Logger(open(tmp_path / "log", "a")),  # noqa: SIM115
+        env={},
+        home=tmp_path / "home",
+        options=Options(start_delay=30, backoff_base=15),
+        clock=clock,
+        rng=lambda lo, hi: hi,
+    )
     w.configure()
     recorder = Recorder()
     w.engine = recorder  # type: ignore[assignment]
@@ -78,8 +87,15 @@ def test_one_job_per_path_with_first_runs_spread_over_the_start_delay(setup) -> 
 
 def test_start_delay_never_exceeds_the_interval(tmp_path: Path) -> None:
     config = make_spec(tmp_path, [{"name": "fast", "interval": 30}])
-    w = Worker(config, Layout(tmp_path / "s"), Logger(open(tmp_path / "log", "a")),  # noqa: SIM115
-               env={}, home=tmp_path, clock=lambda: T0, rng=lambda lo, hi: hi)
+    w = Worker(
+        config,
+        Layout(tmp_path / "s"),
+        Logger(open(tmp_path / "log", "a")),  # noqa: SIM115
+        env={},
+        home=tmp_path,
+        clock=lambda: T0,
+        rng=lambda lo, hi: hi,
+    )
     w.configure()
     w.schedule_jobs(delay=600)
     assert w.jobs["fast"].next_run == T0 + timedelta(seconds=30)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from coltec_worker.errors import ConfigError
 from coltec_worker.plan import plan_all, plan_path
 from coltec_worker.remote import Remote, bucket_from, remote_from_env
@@ -18,18 +17,32 @@ HOME = Path("/home/dev")
 
 
 def spec(*paths: dict[str, object], **rclone_config: object):  # type: ignore[no-untyped-def]
-    return spec_from_dict({
-        "name": "demo", "metadata": {"org": "acme", "project": "web"},
-        "persistence": {"enabled": True, "rclone_config": rclone_config,
-                        "sync": [{"remote_path": "{org}/{project}/{name}/" + str(p["name"]),
-                                  "path": f"/workspace/{p['name']}", **p} for p in paths]}})
+    return spec_from_dict(
+        {
+            "name": "demo",
+            "metadata": {"org": "acme", "project": "web"},
+            "persistence": {
+                "enabled": True,
+                "rclone_config": rclone_config,
+                "sync": [
+                    {
+                        "remote_path": "{org}/{project}/{name}/" + str(p["name"]),
+                        "path": f"/workspace/{p['name']}",
+                        **p,
+                    }
+                    for p in paths
+                ],
+            },
+        }
+    )
 
 
 def argv_of(direction: str, first_run: bool = False, **extra: object) -> list[str]:
     s = spec({"name": "data", "direction": direction, **extra})
     remote = remote_from_env(s, S3_ENV, HOME)
-    return list(plan_path(s.persistence.sync[0], s, remote, STATE, stamp="T1",
-                          first_run=first_run).argv)
+    return list(
+        plan_path(s.persistence.sync[0], s, remote, STATE, stamp="T1", first_run=first_run).argv
+    )
 
 
 def flag_value(argv: list[str], flag: str) -> str:
@@ -57,14 +70,26 @@ def test_resync_only_on_first_run_and_in_newer_mode() -> None:
     assert "--resync" in argv and flag_value(argv, "--resync-mode") == "newer"
 
 
-@pytest.mark.parametrize(("direction", "src", "dst", "backup"), [
-    ("push-only", "/workspace/data", "r2:bkt/acme/web/demo/data",
-     "r2:bkt/.coltec-backups/acme/web/demo/data/T1"),
-    ("pull-only", "r2:bkt/acme/web/demo/data", "/workspace/data",
-     "/workspace/.coltec/state/backups/data/T1"),
-])
-def test_one_way_is_sync_with_backup_dir_at_destination(direction: str, src: str, dst: str,
-                                                        backup: str) -> None:
+@pytest.mark.parametrize(
+    ("direction", "src", "dst", "backup"),
+    [
+        (
+            "push-only",
+            "/workspace/data",
+            "r2:bkt/acme/web/demo/data",
+            "r2:bkt/.coltec-backups/acme/web/demo/data/T1",
+        ),
+        (
+            "pull-only",
+            "r2:bkt/acme/web/demo/data",
+            "/workspace/data",
+            "/workspace/.coltec/state/backups/data/T1",
+        ),
+    ],
+)
+def test_one_way_is_sync_with_backup_dir_at_destination(
+    direction: str, src: str, dst: str, backup: str
+) -> None:
     argv = argv_of(direction, first_run=True)
     assert argv[:4] == ["rclone", "sync", src, dst]
     assert flag_value(argv, "--backup-dir") == backup
@@ -85,17 +110,34 @@ def test_state_dir_outside_the_path_adds_no_exclude() -> None:
 
 
 def test_plan_all_orders_by_priority_and_honours_only() -> None:
-    s = spec({"name": "low", "priority": 1}, {"name": "high", "priority": 9},
-             {"name": "mid", "priority": 5})
+    s = spec(
+        {"name": "low", "priority": 1},
+        {"name": "high", "priority": 9},
+        {"name": "mid", "priority": 5},
+    )
     remote = remote_from_env(s, S3_ENV, HOME)
     assert [p.name for p in plan_all(s, remote, STATE, stamp="T")] == ["high", "mid", "low"]
     assert [p.name for p in plan_all(s, remote, STATE, stamp="T", only=["low"])] == ["low"]
 
 
-@pytest.mark.parametrize("remote_path", [
-    "../escape", "a/../../b", "a//b", "/abs/path", "trailing/", "-flag/x", "a:b",
-    "with space", "{unknown}/x", "{org}/{}", "{org", "x/\x00", ".coltec-backups/x",
-])
+@pytest.mark.parametrize(
+    "remote_path",
+    [
+        "../escape",
+        "a/../../b",
+        "a//b",
+        "/abs/path",
+        "trailing/",
+        "-flag/x",
+        "a:b",
+        "with space",
+        "{unknown}/x",
+        "{org}/{}",
+        "{org",
+        "x/\x00",
+        ".coltec-backups/x",
+    ],
+)
 def test_hostile_remote_paths_are_rejected_before_any_argv_exists(remote_path: str) -> None:
     s = spec({"name": "data", "remote_path": remote_path})
     remote = remote_from_env(s, S3_ENV, HOME)
@@ -106,11 +148,14 @@ def test_hostile_remote_paths_are_rejected_before_any_argv_exists(remote_path: s
 def test_placeholders_take_the_workspace_identity_from_the_environment() -> None:
     s = spec({"name": "data"}).with_identity({"WORKSPACE_ORG": "other", "WORKSPACE_NAME": "w2"})
     remote = remote_from_env(s, S3_ENV, HOME)
-    assert plan_path(s.persistence.sync[0], s, remote, STATE, stamp="T").remote == \
-        "r2:bkt/other/web/w2/data"
+    assert (
+        plan_path(s.persistence.sync[0], s, remote, STATE, stamp="T").remote
+        == "r2:bkt/other/web/w2/data"
+    )
 
 
 # -- the remote: environment contract -----------------------------------------------
+
 
 def test_no_remote_configured_means_builtin_local_remote_under_data_home() -> None:
     s = spec({"name": "data"})
@@ -122,24 +167,37 @@ def test_no_remote_configured_means_builtin_local_remote_under_data_home() -> No
 
 
 def test_spec_options_fill_what_the_environment_leaves_out() -> None:
-    s = spec({"name": "data"}, remote_name="r2", type="s3",
-             options={"provider": "Cloudflare", "endpoint": "https://spec", "chunk_size": 5,
-                      "no_check_bucket": True})
+    s = spec(
+        {"name": "data"},
+        remote_name="r2",
+        type="s3",
+        options={
+            "provider": "Cloudflare",
+            "endpoint": "https://spec",
+            "chunk_size": 5,
+            "no_check_bucket": True,
+        },
+    )
     env = {"RCLONE_BUCKET": "b", "RCLONE_CONFIG_R2_ENDPOINT": "https://env"}
     remote = remote_from_env(s, env, HOME)
     assert remote.root == "r2:b"
-    assert remote.env == {"RCLONE_CONFIG_R2_TYPE": "s3",
-                          "RCLONE_CONFIG_R2_PROVIDER": "Cloudflare",
-                          "RCLONE_CONFIG_R2_CHUNK_SIZE": "5",
-                          "RCLONE_CONFIG_R2_NO_CHECK_BUCKET": "true"}
+    assert remote.env == {
+        "RCLONE_CONFIG_R2_TYPE": "s3",
+        "RCLONE_CONFIG_R2_PROVIDER": "Cloudflare",
+        "RCLONE_CONFIG_R2_CHUNK_SIZE": "5",
+        "RCLONE_CONFIG_R2_NO_CHECK_BUCKET": "true",
+    }
 
 
-@pytest.mark.parametrize(("value", "bucket"), [
-    ("plain", "plain"),
-    ("https://acct.r2.cloudflarestorage.com/my-bucket", "my-bucket"),
-    ("https://acct.r2.cloudflarestorage.com/my-bucket/some/prefix", "my-bucket"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    ("value", "bucket"),
+    [
+        ("plain", "plain"),
+        ("https://acct.r2.cloudflarestorage.com/my-bucket", "my-bucket"),
+        ("https://acct.r2.cloudflarestorage.com/my-bucket/some/prefix", "my-bucket"),
+        ("", ""),
+    ],
+)
 def test_bucket_from_name_or_url(value: str, bucket: str) -> None:
     assert bucket_from(value) == bucket
 

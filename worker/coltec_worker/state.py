@@ -120,13 +120,18 @@ def critical_listings(layout: Layout, name: str) -> list[Path]:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Running (a zombie is not: its lock will never be released or renewed)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
 
 
 def stale_bisync_locks(layout: Layout, name: str) -> list[Path]:
