@@ -11,6 +11,7 @@ from pathlib import Path
 from . import templating
 from .answers import load_questions, parse_data
 from .errors import UsageError
+from .policy import new_workspace_data, write_org_install
 from .reporting import ValidationRun, validate_files
 from .workspaces import Workspace, workspace
 
@@ -56,11 +57,12 @@ def new_workspace(
             ws.dir,
             data,
             defaults=not interactive,
-            user_defaults={"project": project},
+            user_defaults={"project": project, **new_workspace_data(ws.org)},  # org policy
             quiet=not interactive,
         )
     except BaseException:
         if not existed and ws.dir.exists():
             shutil.rmtree(ws.dir, ignore_errors=True)
         raise
+    write_org_install(ws)
     return Created(ws, source, validate_files([ws.spec_file]))
