@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -148,6 +149,12 @@ def link_dotfiles(clone: Path, home: Path) -> tuple[list[str], list[str]]:
 
 def dotfiles(repo: str, install: str, home: Path, env: Mapping[str, str], report: Report) -> None:
     clone = home / ".dotfiles"
+    if (clone / ".git").is_dir():
+        _, origin = _run(["git", "-C", str(clone), "remote", "get-url", "origin"], home, env)
+        if repo not in origin:  # dotfiles_repo changed: keep the old clone aside
+            previous = home / ".dotfiles.previous"
+            shutil.rmtree(previous, ignore_errors=True)
+            clone.rename(previous)
     if (clone / ".git").is_dir():
         ok, detail = _run(["git", "-C", str(clone), "pull", "--ff-only"], home, env)
     else:
