@@ -12,7 +12,6 @@ import os
 import random
 import select
 import signal
-import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +29,9 @@ from .remote import remote_from_env
 from .spec import SyncPath
 from .state import Layout, read_json, write_json
 from .status import PathStatus, iso, load_status, save_status
+from .tailnet import Tailnet
+
+TAILNET_EVERY = 60.0  # seconds between tailnet checks (one `tailscale status` when up)
 
 
 @dataclass
@@ -68,6 +70,8 @@ class Worker:
         self.run_all_requested = False
         self.wake_fd: int | None = None
         self._verdicts: dict[str, Verdict] = {}
+        self.tailnet: Tailnet | None = None
+        self.tailnet_next: datetime | None = None
 
     # -- configuration ------------------------------------------------------------------
 
@@ -126,6 +130,8 @@ class Worker:
             stop_requested=lambda: self.stopping,
         )
         self.paths = {s.name: s for s in paths}
+        net = spec.networking.enabled
+        self.tailnet = Tailnet(spec, self.layout.root, self.logger, self.env) if net else None
         self.logger.info(
             "configured",
             config=str(self.config),
@@ -169,6 +175,8 @@ class Worker:
             assert self.engine is not None
             self._verdicts[name] = self.engine.run(self.paths[name])
         except Exception as exc:
+            import traceback  # only on this rare path: keeps the idle daemon small
+
             self.logger.error(
                 "job_crashed", path=name, error=repr(exc), traceback=traceback.format_exc(limit=5)
             )
@@ -263,10 +271,22 @@ class Worker:
                 pass
 
     def idle_seconds(self) -> float | None:
-        if not self.jobs:
+        runs = [j.next_run for j in self.jobs.values() if j.next_run]
+        if self.tailnet is not None and self.tailnet_next is not None:
+            runs.append(self.tailnet_next)
+        if not runs:
             return None
-        nxt = min(j.next_run for j in self.jobs.values() if j.next_run)
-        return (nxt - self.clock()).total_seconds()
+        return (min(runs) - self.clock()).total_seconds()
+
+    def tailnet_tick(self) -> None:
+        """networking.enabled: join the tailnet, re-checked every TAILNET_EVERY s.
+
+        Tailnet.ensure_up never raises and logs its failures: syncing goes on.
+        """
+        if self.tailnet is None or (self.tailnet_next and self.clock() < self.tailnet_next):
+            return
+        self.tailnet.ensure_up()
+        self.tailnet_next = self.clock() + timedelta(seconds=TAILNET_EVERY)
 
     def serve(self) -> None:
         """Run until SIGTERM/SIGINT. configure() must have succeeded."""
@@ -283,6 +303,7 @@ class Worker:
             if self.run_all_requested:
                 self.run_all_requested = False
                 self._flush()
+            self.tailnet_tick()
             self.run_due()
             if self.stopping or self.reload_requested or self.run_all_requested:
                 continue
