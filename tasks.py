@@ -534,15 +534,28 @@ _DOCKER_HOST_HELP = "Docker engine to use (default: $DOCKER_HOST, else the local
 
 
 def _lifecycle_target(
-    c: Context, workspace: str, docker_host: str, flags: dict[str, bool] | None = None
+    c: Context,
+    workspace: str,
+    docker_host: str,
+    flags: dict[str, bool] | None = None,
+    numbers: dict[str, int] | None = None,
 ) -> tuple[Any, Any]:
-    """(Engine, Workspace) from the task's arguments and the words after `--`."""
+    """(Engine, Workspace) from the task's arguments and the words after `--`.
+
+    `flags` and `numbers` (options taking an integer) are updated in place.
+    """
     from coltec.docker import Engine
     from coltec.errors import UsageError
     from coltec.workspaces import workspace as named_workspace
 
-    lists: dict[str, list[str]] = {"docker_host": []}
+    numbers = numbers if numbers is not None else {}
+    lists: dict[str, list[str]] = {"docker_host": [], **{n: [] for n in numbers}}
     positionals = rest_options(c, flags if flags is not None else {}, lists)
+    for name in numbers:
+        for value in lists[name]:
+            if not value.isdigit():
+                raise UsageError(f"--{name} needs a whole number, got '{value}'", "e.g. 300")
+            numbers[name] = int(value)
     targets = [t for t in [workspace, *positionals] if t]
     if len(targets) != 1:
         raise UsageError(
@@ -616,8 +629,9 @@ def down(
     """Flush the worker (final sync), then stop the container; exit 1 if the flush fails."""
     from coltec.lifecycle import down as do_down
 
-    flags = {"rm": rm, "force": force}
-    engine, ws = _lifecycle_target(c, workspace, docker_host, flags)
+    flags, numbers = {"rm": rm, "force": force}, {"timeout": timeout}
+    engine, ws = _lifecycle_target(c, workspace, docker_host, flags, numbers)
+    timeout = numbers["timeout"]
     err_console.print(f"[dim]final sync of {ws.key} (at most {timeout}s)...[/]", markup=True)
     result = do_down(engine, ws, remove=flags["rm"], force=flags["force"], timeout=timeout)
     if result.flushed:
@@ -760,8 +774,9 @@ def logs(
     from coltec import proc
     from coltec.lifecycle import host_log_tail, logs_argv
 
-    flags = {"follow": follow}
-    engine, ws = _lifecycle_target(c, workspace, docker_host, flags)
+    flags, numbers = {"follow": follow}, {"lines": lines}
+    engine, ws = _lifecycle_target(c, workspace, docker_host, flags, numbers)
+    lines = numbers["lines"]
     argv = None
     try:
         argv = logs_argv(engine, ws, follow=flags["follow"], lines=lines)
