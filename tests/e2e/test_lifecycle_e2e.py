@@ -146,11 +146,10 @@ def test_workspace_lifecycle_on_a_real_engine(
         in_container(docker_engine, container, "coltec-worker", "status", "--json").stdout
     )
     assert status["running"] is True, status
+    assert '"event":"started"' in cs(env, "cs:logs", WORKSPACE).stdout.replace(" ", "")
 
     # Both directions within one interval: written inside -> bucket; put in bucket -> inside.
-    in_container(
-        docker_engine, container, "sh", "-c", "echo from-inside > /workspace/inside.txt"
-    ).check_returncode()
+    cs(env, "cs:exec", WORKSPACE, "--", "sh", "-c", "echo from-inside > /workspace/inside.txt")
     subprocess.run(
         ["rclone", "rcat", s3.remote("r2", f"{PREFIX}/outside.txt")],
         input="from-bucket\n",
@@ -201,3 +200,10 @@ def test_workspace_lifecycle_on_a_real_engine(
     assert "final sync done" in down.stdout
     assert (s3.bucket_dir / PREFIX / "last-edit.txt").read_text() == "last-words\n"
     assert container_state(docker_engine)[1] == "exited"
+
+    # Configuration edited after the container was made: cs:list reports the drift.
+    spec = ws_dir / ".devcontainer" / "workspace-spec.yaml"
+    spec.write_text(spec.read_text() + "# edited\n")
+    listed = json.loads(cs(env, "cs:list", "--json").stdout)
+    row = next(r for r in listed["workspaces"] if r["workspace"] == WORKSPACE)
+    assert (row["container"], row["drift"]) == ("exited", "drifted")
