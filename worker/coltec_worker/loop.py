@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import schedule
 
@@ -29,7 +29,9 @@ from .remote import remote_from_env
 from .spec import SyncPath
 from .state import Layout, read_json, write_json
 from .status import PathStatus, iso, load_status, save_status
-from .tailnet import Tailnet
+
+if TYPE_CHECKING:  # imported only with networking.enabled: it brings subprocess (~2 MB)
+    from .tailnet import Tailnet
 
 TAILNET_EVERY = 60.0  # seconds between tailnet checks (one `tailscale status` when up)
 
@@ -131,7 +133,11 @@ class Worker:
         )
         self.paths = {s.name: s for s in paths}
         net = spec.networking.enabled
-        self.tailnet = Tailnet(spec, self.layout.root, self.logger, self.env) if net else None
+        self.tailnet = None
+        if net:
+            from .tailnet import Tailnet
+
+            self.tailnet = Tailnet(spec, self.layout.root, self.logger, self.env)
         self.logger.info(
             "configured",
             config=str(self.config),

@@ -19,7 +19,6 @@ import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
 
 from .errors import ConfigError
 from .spec import OptionValue, WorkspaceSpec
@@ -54,7 +53,9 @@ def bucket_from(value: str) -> str:
     """A bucket name, or the bucket taken from an http(s) URL's first path segment."""
     value = value.strip()
     if value.startswith(("https://", "http://")):
-        segments = [s for s in urlparse(value).path.split("/") if s]
+        # scheme://host/bucket/...: no urllib.parse, it costs the daemon ~0.6 MB
+        after_host = value.split("://", 1)[1].split("?", 1)[0].split("#", 1)[0]
+        segments = [s for s in after_host.split("/")[1:] if s]
         if not segments:
             raise ConfigError(
                 f"RCLONE_BUCKET={value!r} is a URL without a bucket in its path",
