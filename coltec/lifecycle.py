@@ -99,6 +99,12 @@ def up_argv(devcontainer: str, ws: Workspace, label_hash: str, *, rebuild: bool)
         f"{LABEL_WORKSPACE}={ws.key}",
         "--id-label",
         f"{LABEL_CONFIG_HASH}={label_hash}",
+        # devcontainer's own labels, which it drops when given --id-label: with them,
+        # editors that find containers by folder (VS Code) find this one too.
+        "--id-label",
+        f"devcontainer.local_folder={ws.dir}",
+        "--id-label",
+        f"devcontainer.config_file={ws.devcontainer_file}",
     ]
     if os.geteuid() == 0:
         # devcontainer maps the container user's UID to the caller's; uid 0 is always

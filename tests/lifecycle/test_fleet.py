@@ -171,7 +171,12 @@ def test_up_labels_the_container_with_workspace_and_config_hash(tmp_path: Path) 
     argv = lifecycle.up_argv("devcontainer", ws, "0123456789abcdef", rebuild=False)
     assert argv[:4] == ["devcontainer", "up", "--workspace-folder", str(ws.dir)]
     labels = [argv[i + 1] for i, a in enumerate(argv) if a == "--id-label"]
-    assert labels == ["coltec.workspace=acme/api-dev", "coltec.config-hash=0123456789abcdef"]
+    assert labels == [
+        "coltec.workspace=acme/api-dev",
+        "coltec.config-hash=0123456789abcdef",
+        f"devcontainer.local_folder={ws.dir}",
+        f"devcontainer.config_file={ws.dir}/.devcontainer/devcontainer.json",
+    ]
     assert "--remove-existing-container" not in argv
     rebuild = lifecycle.up_argv("devcontainer", ws, "0123456789abcdef", rebuild=True)
     assert {"--remove-existing-container", "--build-no-cache"} <= set(rebuild)
