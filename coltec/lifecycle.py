@@ -181,9 +181,14 @@ def up(engine: Engine, ws: Workspace, *, rebuild: bool = False) -> UpResult:
 
 
 def flush(engine: Engine, container: Container, timeout: int = FLUSH_TIMEOUT) -> tuple[bool, str]:
-    """Ask the worker for a final sync of every path and wait (bounded) for it."""
+    """Ask the worker for a final sync of every path and wait (bounded) for it.
+
+    No `--stop`: that ends the daemon even when the flush failed, and a container kept
+    running after a failed flush must keep syncing. `docker stop` ends it afterwards;
+    the worker's correctness never depends on a graceful exit.
+    """
     result = engine.run(
-        ["exec", container.id, "coltec-worker", "flush", "--timeout", str(timeout), "--stop"],
+        ["exec", container.id, "coltec-worker", "flush", "--timeout", str(timeout)],
         timeout=timeout + 30,
         check=False,
     )
