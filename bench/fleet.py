@@ -446,7 +446,7 @@ def run_variant(variant: Variant, base: Path, seed: int = 7) -> Outcome:
                 if event.get("event") != "run_end":
                     continue
                 out.runs[str(event.get("outcome"))] += 1
-                if event.get("outcome") in FAILED:
+                if event.get("outcome") in (*FAILED, "recovered"):
                     out.errors.append(f"{w.name}/{event.get('path')}: {event.get('error')}")
     return out
 
@@ -467,6 +467,7 @@ def report(outcomes: list[Outcome], argv_line: str) -> str:
         "edits lost",
         "runs",
         "failed runs",
+        "critical → recovered",
         "worker RSS (sum)",
         "worker PSS (sum)",
         "RSS per worker",
@@ -489,6 +490,7 @@ def report(outcomes: list[Outcome], argv_line: str) -> str:
                 f"**{len(o.lost)}**",
                 str(sum(o.runs.values())),
                 str(o.failed_runs),
+                str(o.runs.get("recovered", 0)),
                 mib(o.worker_rss_kb),
                 mib(o.worker_pss_kb),
                 f"{o.worker_rss_kb / 1024 / v.workers:.1f} MiB",
@@ -537,10 +539,12 @@ def report(outcomes: list[Outcome], argv_line: str) -> str:
             f"CPU ×{big.cpu_workers_s / max(small.cpu_workers_s, 0.01):.1f}, "
             f"peak rclone {small.peak_rclone} → {big.peak_rclone}.",
         ]
-    problems = [e for o in outcomes for e in o.errors] + [x for o in outcomes for x in o.lost]
-    if problems:
-        lines += ["", "Problems seen (first 10):", ""]
-        lines += [f"- {p}" for p in problems[:10]]
+    lost = [f"{o.variant.label}: {x}" for o in outcomes for x in o.lost]
+    errors = [f"{o.variant.label}: {e[:300]}" for o in outcomes for e in o.errors]
+    if lost:
+        lines += ["", "Lost (first 10):", "", *(f"- {x}" for x in lost[:10])]
+    if errors:
+        lines += ["", "Failed or recovered runs (first 10):", "", *(f"- {e}" for e in errors[:10])]
     return "\n".join(lines) + "\n"
 
 
