@@ -17,14 +17,16 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
 from .config import DEFAULT_CONFIG
 from .errors import ColtecError, ConfigError
 from .log import Logger, Redactor
-from .loop import Options, Worker, overall_ok
 from .state import AlreadyRunning, Layout, PidLock, default_state_dir
+
+if TYPE_CHECKING:  # the loop (schedule...) loads only for the daemon, not --validate-only
+    from .loop import Options, Worker
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -104,6 +106,8 @@ def _open_log(path: Path | None) -> TextIO:
 
 
 def _options(args: argparse.Namespace) -> Options:
+    from .loop import Options
+
     return Options(
         only=tuple(args.only),
         timeout=args.rclone_timeout,
@@ -113,6 +117,8 @@ def _options(args: argparse.Namespace) -> Options:
 
 
 def run_worker(args: argparse.Namespace) -> int:
+    from .loop import Worker, overall_ok
+
     layout = _layout(args)
     logger = Logger(_open_log(args.log_file), Redactor.from_env(os.environ))
     worker = Worker(Path(args.config), layout, logger, options=_options(args))
