@@ -265,3 +265,19 @@ def test_crypt_secrets_never_appear_in_argv_ps_logs_or_files(
     assert stored and not any("plain-name" in str(p) for p in stored)
     assert not any(b"secret contents" in p.read_bytes() for p in stored)
     assert read_tree(local)["plain-name.txt"] == "secret contents"
+
+
+def test_a_resync_is_settled_at_once_by_an_ordinary_bisync(
+    tmp_path: Path, env: dict[str, str], remote: Remote
+) -> None:
+    # bench/fleet.py saw an edit made during a first-run resync come back after a later
+    # delete; the worker now runs one ordinary bisync right after every resync.
+    config = make_spec(tmp_path, [{"name": "data"}])
+    local = config.parent.parent / "data"
+    write_tree(local, BASELINE)
+    log = tmp_path / "first.log"
+    verdicts = once(config, env, tmp_path / "home", log=log)
+    assert [v.status.outcome for v in verdicts] == ["ok"]
+    starts = [e["resync"] for e in events(log) if e["event"] == "run_start"]
+    assert starts == [True, False]
+    converged(local, remote, BASELINE)

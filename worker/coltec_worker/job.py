@@ -129,6 +129,8 @@ class Engine:
             )
         if result.returncode == 0 and not result.interrupted:
             self._record_success(plan, result, status)
+            if plan.resync:
+                self._settle(sync, status)
             return self._finish(status, "ok", 0, None, "interval", result=result)
         if result.interrupted:
             return self._finish(
@@ -191,6 +193,28 @@ class Engine:
             redactor=self.redactor,
         )
 
+    def _settle(self, sync: SyncPath, status: PathStatus) -> None:
+        """One ordinary bisync right after a resync.
+
+        Files edited while a resync ran leave listings that a later delete can mistake
+        for a delete-vs-change conflict and restore (seen in bench/fleet.py with 50
+        workers starting at once). Settling at once closes that window; a failure here
+        is only logged: the next scheduled run does the same work.
+        """
+        plan = self.plan(sync)
+        if plan.resync or self.stop_requested():
+            return
+        result = self._execute(plan)
+        if result.returncode == 0:
+            self._record_success(plan, result, status)
+        else:
+            self.logger.warning(
+                "settle_failed",
+                path=sync.name,
+                exit_code=result.returncode,
+                error="; ".join(result.errors[-2:]) or None,
+            )
+
     def _refusal(self, plan: planning.PathPlan) -> str | None:
         """An empty one-way source over a non-empty destination: a lost mount, not a wish."""
         source, dest = plan.source_location, plan.destination_location
@@ -230,6 +254,7 @@ class Engine:
         result = self._execute(plan)
         if result.returncode == 0:
             self._record_success(plan, result, status)
+            self._settle(sync, status)
             return self._finish(
                 status,
                 "recovered",
