@@ -5,7 +5,8 @@ with a fresh token and sends SIGUSR1; the daemon finishes its current run, runs 
 path once, and answers in state/flush.done with the same token. Without a daemon,
 flush runs one pass itself (like --once). Exit 0 when every path synced, 1 when one
 failed or no answer came within --timeout, 2 on usage errors. `--stop` then sends
-SIGTERM and waits (bounded) for the daemon to exit.
+SIGTERM and waits (bounded) for the daemon to exit — only when every path synced, so a
+failed final sync leaves its worker running to retry.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ def flush_main(argv: Sequence[str]) -> int:
         help="give up after S seconds (default 600): exit 1",
     )
     parser.add_argument(
-        "--stop", action="store_true", help="then stop the daemon (SIGTERM) and wait for it to exit"
+        "--stop",
+        action="store_true",
+        help="when every path synced, stop the daemon (SIGTERM) and wait for it",
     )
     args = parser.parse_args(argv)
     layout: Layout = _layout(args)
@@ -78,7 +81,7 @@ def flush_main(argv: Sequence[str]) -> int:
     for name, outcome in sorted(outcomes.items()):
         print(f"{name}: {outcome}")
     code = 0 if isinstance(done, dict) and done.get("ok") else 1
-    if args.stop:
+    if args.stop and code == 0:  # a failed final sync keeps its worker running
         os.kill(pid, signal.SIGTERM)
         if not _wait_for(lambda: daemon_pid(layout) is None, args.timeout):
             print(f"coltec-worker flush: pid {pid} did not exit", file=sys.stderr)
