@@ -195,3 +195,24 @@ def test_sighup_reloads_and_keeps_the_old_config_on_error(
         assert daemon.poll() is None
     finally:
         assert stop(daemon) == 0
+
+
+def test_builtin_local_remote_works_out_of_the_box(tmp_path: Path) -> None:
+    """No remote configured: the first run creates the local remote's folder and syncs."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("RCLONE_CONFIG_") and k not in ("RCLONE_REMOTE_NAME", "RCLONE_BUCKET")
+    }
+    env.update(HOME=str(tmp_path / "home"), XDG_DATA_HOME="", COLTEC_USER_CONFIG="")
+    config = make_spec(tmp_path, [{"name": "data"}])
+    write_tree(config.parent.parent / "data", BASELINE)
+    result = run_cli("--config", str(config), "--once", "--start-delay", "0", env=env)
+    assert result.returncode == 0, result.stderr
+    assert '"event":"builtin_remote"' in result.stderr.replace(" ", "")
+    remote = tmp_path / "home" / ".local" / "share" / "coltec" / "remote" / "acme" / "web" / "demo"
+    assert read_tree(remote / "data") == BASELINE
+    # and back: a file added on the remote side arrives locally on the next run
+    write_tree(remote / "data", {"from-remote.txt": "hello\n"})
+    assert run_cli("--config", str(config), "--once", env=env).returncode == 0
+    assert read_tree(config.parent.parent / "data") == {**BASELINE, "from-remote.txt": "hello\n"}

@@ -121,6 +121,7 @@ class Engine:
                 path=sync.name,
                 reason="no marker or listings for this local/remote pair",
             )
+            self._ensure_roots(plan)
         try:
             result = self._execute(plan)
         except runner.RcloneMissing as exc:
@@ -193,6 +194,20 @@ class Engine:
             redactor=self.redactor,
         )
 
+    def _ensure_roots(self, plan: planning.PathPlan) -> None:
+        """Create both sides of a resync that do not exist yet.
+
+        bisync aborts on a missing root ("directory not found") — a new workspace's
+        remote prefix on a local or SFTP-like backend, or a new local folder. An empty
+        folder changes nothing a resync would keep: it copies the union of both sides.
+        """
+        for root in (plan.local, plan.remote):
+            code, _, err = runner.capture([self.rclone, "mkdir", root], self.env, timeout=120)
+            if code != 0:
+                self.logger.warning(
+                    "mkdir_failed", path=plan.name, root=root, error=err.strip()[-200:] or None
+                )
+
     def _settle(self, sync: SyncPath, status: PathStatus) -> None:
         """One ordinary bisync right after a resync.
 
@@ -251,6 +266,7 @@ class Engine:
         plan = self.plan(sync, recover=True)
         for leftover in critical_listings(self.layout, sync.name):
             leftover.unlink(missing_ok=True)
+        self._ensure_roots(plan)
         result = self._execute(plan)
         if result.returncode == 0:
             self._record_success(plan, result, status)
