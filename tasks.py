@@ -224,22 +224,8 @@ def discover(c: Context, json: bool = False, tag: list[str] | None = None) -> No
 
 
 def rest_args(c: Context, flags: dict[str, bool]) -> list[str]:
-    """Positionals from the text after `--`; known `--flag`s set in `flags` (in place)."""
-    import shlex
-
-    from coltec.errors import UsageError
-
-    positionals: list[str] = []
-    for token in shlex.split(c.remainder or ""):
-        name = token[2:].replace("-", "_") if token.startswith("--") else None
-        if name is not None and name in flags:
-            flags[name] = True
-        elif token.startswith("-"):
-            known = ", ".join("--" + f.replace("_", "-") for f in flags) or "none"
-            raise UsageError(f"unknown option {token}", f"options here: {known}")
-        else:
-            positionals.append(token)
-    return positionals
+    """Positionals from the words after `--`; known `--flag`s set in `flags` (in place)."""
+    return rest_options(c, flags, {})
 
 
 # -- test ------------------------------------------------------------------------
