@@ -3,7 +3,8 @@
     .venv/bin/python bench/run_all.py [--quick] [--only NAME]... [--no-write]
 
 Each benchmark is its own script and process (so one's memory or CPU does not
-colour the next) and replaces its own section of bench/results.md. A failing
+colour the next) and replaces its own section of bench/results.md (not with
+--quick: smoke figures only print). A failing
 benchmark does not stop the others; the exit code is 1 when any failed.
 """
 
@@ -44,7 +45,8 @@ def command(name: str, *, quick: bool, no_write: bool) -> list[str] | None:
         for flag, *values in QUICK[name]:
             if accepts(script, flag):
                 argv += [flag, *values]
-    if no_write and accepts(script, "--no-write"):
+    # A smoke run's figures must not replace the real ones in bench/results.md.
+    if (no_write or quick) and accepts(script, "--no-write"):
         argv.append("--no-write")
     return argv
 
