@@ -439,7 +439,7 @@ def outdated(c: Context, json: bool = False, no_edits: bool = False) -> None:
     from rich.progress import Progress
     from rich.table import Table
 
-    from coltec.outdated import check_drift
+    from coltec.outdated import Drift, TemplateMemo, check_drift
     from coltec.workspaces import all_workspaces
 
     flags = {"json": json, "no_edits": no_edits}
@@ -447,9 +447,10 @@ def outdated(c: Context, json: bool = False, no_edits: bool = False) -> None:
     targets = all_workspaces()
     with Progress(console=err_console, transient=True) as progress:
         bar = progress.add_task("checking", total=len(targets))
-        drifts = []
+        drifts: list[Drift] = []
+        memo: TemplateMemo = {}
         for ws in targets:
-            drifts.append(check_drift(ws, edits=not flags["no_edits"]))
+            drifts.append(check_drift(ws, edits=not flags["no_edits"], memo=memo))
             progress.advance(bar)
     if flags["json"]:
         _print_json([d.to_dict() for d in drifts])
