@@ -9,6 +9,8 @@ commit, record that commit, and every later update of the workspace would fail.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import warnings
@@ -124,7 +126,25 @@ def read_answers(ws_dir: Path) -> dict[str, Any]:
             f"{path}: the answers file is not a mapping",
             "restore it from git, or re-create it with `mise run cs:adopt`",
         )
+    src = data.get("_src_path")
+    if isinstance(src, str) and is_relative_local(src):
+        data["_src_path"] = str((ws_dir / src).resolve())
     return data
+
+
+def is_relative_local(src: str) -> bool:
+    """A source recorded relative to the workspace (see `copy`), not a URL or ~path."""
+    return not (src.startswith(("/", "~")) or "://" in src or ":" in src.split("/")[0])
+
+
+def pin_source(ws_dir: Path) -> None:
+    """Rewrite a relative `_src_path` as absolute (for a copy of the workspace elsewhere)."""
+    path = ws_dir / ANSWERS_FILE
+    src = read_answers(ws_dir).get("_src_path")
+    if isinstance(src, str):
+        text = path.read_text(encoding="utf-8")
+        line = f"_src_path: {json.dumps(src)}"
+        path.write_text(re.sub(r"(?m)^_src_path:.*$", lambda _: line, text), encoding="utf-8")
 
 
 def user_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
@@ -189,10 +209,17 @@ def copy(
     """Render the template into `dst` (copier copy); prompts unless `defaults`."""
     from copier import run_copy
 
-    with copier_errors("rendering", dst):
+    url, cwd = source.url, Path.cwd()
+    if is_default_source(url):
+        # Record this repository relative to the workspace, so the answers file works
+        # in every clone of the nexus; copier resolves a relative source against the
+        # working directory, which is therefore the workspace (here and in updates).
+        dst.mkdir(parents=True, exist_ok=True)
+        url, cwd = os.path.relpath(REPO_ROOT.resolve(), dst.resolve()), dst
+    with copier_errors("rendering", dst), contextlib.chdir(cwd):
         run_copy(
-            source.url,
-            dst,
+            url,
+            dst.resolve(),
             data=dict(data),
             vcs_ref=source.ref,
             defaults=defaults,

@@ -9,6 +9,7 @@ conflicts exactly and touches nothing.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -51,7 +52,8 @@ class UpdateResult:
 def _run_copier_update(folder: Path, ref: str | None) -> None:
     from copier import run_update
 
-    with templating.copier_errors("updating", folder):
+    # The recorded source may be relative to the workspace (templating.copy).
+    with templating.copier_errors("updating", folder), contextlib.chdir(folder):
         run_update(
             folder,
             vcs_ref=ref,
@@ -90,6 +92,7 @@ def _dry_run(
             target = scratch / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ws.dir / rel, target)
+        templating.pin_source(scratch)
         gitstate.init_repo(Path(tmp))
         scratch_where = gitstate.locate(scratch)
         assert scratch_where is not None  # just initialised

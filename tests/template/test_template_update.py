@@ -8,6 +8,7 @@ from pathlib import Path
 from subprocess import CompletedProcess
 
 import pytest
+import yaml
 
 from coltec.create import new_workspace
 from coltec.update import update_workspace
@@ -83,12 +84,16 @@ def test_new_usage_errors_exit_2_with_a_hint(
 
 def test_new_defaults_to_this_repository_at_head(nexus: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("COLTEC_TEMPLATE", raising=False)
-    from coltec.templating import git_head
+    from coltec.templating import git_head, read_answers
     from tests.template.conftest import REPO_ROOT
 
     ws = create("team/self-dev")
     answers = (ws / ".copier-answers.yml").read_text()
-    assert f"_src_path: {REPO_ROOT}" in answers
+    # recorded relative to the workspace, so every clone of the nexus can update it
+    recorded = yaml.safe_load(answers)["_src_path"]
+    assert not recorded.startswith("/")
+    assert (ws / recorded).resolve() == REPO_ROOT.resolve()
+    assert read_answers(ws)["_src_path"] == str(REPO_ROOT.resolve())
     head = git_head(REPO_ROOT)
     described = git(REPO_ROOT, "describe", "--tags", "--always", head).strip()
     assert f"_commit: {described}" in answers
