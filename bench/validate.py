@@ -24,9 +24,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = REPO / ".venv" / "bin"
-RESULTS = REPO / "bench" / "results.md"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import BIN, REPO, write_section
+
 SECTION = "## Validation"
 ORGS = ("northwind", "globex", "initech", "umbrella", "hooli")
 PROJECTS = ("api", "web", "billing", "search", "ml-pipeline", "infra", "docs")
@@ -116,23 +117,6 @@ def run_cli(argv: list[str], env: dict[str, str]) -> Callable[[], None]:
     return go
 
 
-def write_section(body: str) -> None:
-    """Replace (or append) our section of bench/results.md; other sections stay as they are."""
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + body
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        new = "\n".join(
-            [*lines[:start], body.rstrip("\n"), *([""] if end < len(lines) else []), *lines[end:]]
-        )
-    RESULTS.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--workspaces", type=int, default=200)
@@ -202,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(body)
     if not args.no_write:
-        write_section(body)
+        write_section(SECTION, body)
     return 0
 
 
