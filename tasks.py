@@ -636,7 +636,7 @@ def down(
 
 
 def _sync_cell(row: Any) -> str:
-    if row.container != "running":
+    if row.container != "running" and not row.paths:
         return ""
     if not row.paths:
         return "worker not running" if row.worker_running is False else "no sync yet"

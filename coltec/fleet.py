@@ -2,7 +2,9 @@
 
 One `docker ps` gives every coltec container; `coltec-worker status --json` runs only
 in the running ones (in parallel). Without an engine the workspaces are still listed
-and the container columns say why they are empty.
+and the container columns say why they are empty. Workspaces whose worker is not
+asked (no running container, or no engine) show the last sync recorded in their state
+directory, which lives in the workspace folder on the host.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from coltec_worker.state import Layout
+from coltec_worker.status import collect as collect_status
 
 from . import templating
 from .docker import Container, Engine, by_workspace, containers, ping
@@ -23,6 +27,7 @@ from .drift import drift_of
 from .errors import ColtecError
 from .workspaces import Workspace, all_workspaces
 
+STATE_RELPATH = Path(".coltec") / "state"  # the worker's default state dir in a workspace
 STATUS_TIMEOUT = 20.0
 PARALLEL = 8
 
@@ -200,6 +205,19 @@ def fill_workers(rows: list[Row], status_of: Callable[[str], Any], now: datetime
         list(pool.map(ask, running))
 
 
+def fill_from_state(rows: list[Row], workspaces: dict[str, Workspace], now: datetime) -> None:
+    """Last sync per path from the state folder on the host, for rows not asked live.
+
+    The daemon's pid means nothing outside its container, so `worker_running` stays None.
+    """
+    for row in rows:
+        ws = workspaces.get(row.workspace)
+        state = ws.dir / STATE_RELPATH if ws else None
+        if row.paths or state is None or not (state / "status").is_dir():
+            continue
+        _, row.paths = parse_status(collect_status(Layout(state)), now)
+
+
 def list_fleet(engine: Engine, root: Path | None = None, now: datetime | None = None) -> Fleet:
     now = now or datetime.now(UTC)
     found_ws = all_workspaces(root)
@@ -210,6 +228,7 @@ def list_fleet(engine: Engine, root: Path | None = None, now: datetime | None = 
         ping(engine)
         found = by_workspace(containers(engine))
     except ColtecError as exc:
+        fill_from_state(rows, workspaces, now)
         return Fleet(rows, docker=False, docker_error=exc.message)
     fill_containers(rows, found, workspaces)
     for key in sorted(set(found) - set(workspaces)):
@@ -227,4 +246,5 @@ def list_fleet(engine: Engine, root: Path | None = None, now: datetime | None = 
         )
     by_id = {c.id[:12]: c for c in found.values()}
     fill_workers(rows, lambda cid: worker_status(engine, by_id[cid]), now)
+    fill_from_state(rows, workspaces, now)
     return Fleet(rows, docker=True)

@@ -246,3 +246,34 @@ def test_list_without_an_engine_lists_and_says_columns_are_unavailable(
     data = json.loads(invoke("list", "--", "--json", env=cli_env).stdout)
     assert data["docker"] is False
     assert [w["workspace"] for w in data["workspaces"]] == ["acme/api-dev"]
+
+
+def test_without_a_running_container_the_last_sync_comes_from_the_state_folder(
+    tmp_path: Path,
+) -> None:
+    """The worker's state lives in the workspace folder: the host reads it directly."""
+    ws = make_workspace(tmp_path / "codespaces", "acme/api-dev")
+    data = ws.dir / "data"
+    data.mkdir()
+    (data / "notes.txt").write_text("hello\n")
+    ws.spec_file.write_text(
+        "name: api-dev\nmetadata: {org: acme, project: api}\n"
+        "persistence:\n  enabled: true\n  sync:\n"
+        f"    - {{name: data, path: {data}, remote_path: '{{org}}/{{name}}/data'}}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RCLONE_")}
+    env.update(HOME=str(tmp_path / "home"), XDG_DATA_HOME="", COLTEC_USER_CONFIG="")
+    worker = REPO_ROOT / ".venv" / "bin" / "coltec-worker"
+    run = subprocess.run(
+        [str(worker), "--config", str(ws.spec_file), "--once", "--start-delay", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    result = fleet.list_fleet(Engine(NO_ENGINE), root=tmp_path / "codespaces")
+    (row,) = result.rows
+    assert [(p.name, p.outcome) for p in row.paths] == [("data", "ok")]
+    assert row.paths[0].age_seconds is not None and row.paths[0].age_seconds < 600
+    assert row.worker_running is None  # a pid on the host says nothing about a container
