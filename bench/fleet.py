@@ -261,6 +261,7 @@ class Outcome:
     variant: Variant
     files_compared: int = 0
     lost: list[str] = field(default_factory=list)
+    undone: list[str] = field(default_factory=list)
     ops: Counter[str] = field(default_factory=Counter)
     runs: Counter[str] = field(default_factory=Counter)
     worker_rss_kb: int = 0
@@ -351,9 +352,21 @@ def tree(root: Path) -> dict[str, str]:
     }
 
 
-def compare(s3: S3Server, workers: list[WorkerProc], driver: Driver) -> tuple[int, list[str]]:
-    """Every file on both sides against the truth: (files compared, what differs)."""
+# `rclone serve s3` (the test endpoint) keeps an upload in progress as this temporary
+# file in the served folder; one left by a killed upload is the endpoint's, not a file.
+ENDPOINT_TEMP = ".rclone_temp_put_"
+
+
+def compare(
+    s3: S3Server, workers: list[WorkerProc], driver: Driver
+) -> tuple[int, list[str], list[str]]:
+    """Every file on both sides against the truth: (files compared, lost, deletes undone).
+
+    Lost: a file's last content is missing or stale on a side. Deletes undone: a file
+    the driver deleted is back, with content it had — nothing is lost, but the delete is.
+    """
     lost: list[str] = []
+    undone: list[str] = []
     compared = 0
     for w in workers:
         for p in PATHS:
@@ -366,6 +379,8 @@ def compare(s3: S3Server, workers: list[WorkerProc], driver: Driver) -> tuple[in
                 ("remote", tree(remote_dir(s3, w, p))),
             ):
                 for rel in sorted(set(expected) | set(actual)):
+                    if ENDPOINT_TEMP in rel:
+                        continue
                     compared += 1
                     want, got = expected.get(rel), actual.get(rel)
                     if want == got:
@@ -384,10 +399,11 @@ def compare(s3: S3Server, workers: list[WorkerProc], driver: Driver) -> tuple[in
                         for e in read_log(w)
                         if e.get("path") == p and e.get("event") in ("run_start", "run_end")
                     )
-                    lost.append(
+                    line = (
                         f"{w.name}/{p}/{rel} ({side}: {what}; driver: {ops or '-'}; runs: {runs})"
                     )
-    return compared, lost
+                    (undone if want is None else lost).append(line)
+    return compared, lost, undone
 
 
 def run_variant(variant: Variant, base: Path, seed: int = 7) -> Outcome:
@@ -440,7 +456,7 @@ def run_variant(variant: Variant, base: Path, seed: int = 7) -> Outcome:
         out.peak_rclone_rss_kb = sampler.peak_rclone_rss_kb
         out.peak_worker_rss_kb = sampler.peak_worker_rss_kb
         out.ops = driver.ops
-        out.files_compared, out.lost = compare(s3, workers, driver)
+        out.files_compared, out.lost, out.undone = compare(s3, workers, driver)
         for w in workers:
             for event in read_log(w):
                 if event.get("event") != "run_end":
@@ -465,6 +481,7 @@ def report(outcomes: list[Outcome], argv_line: str) -> str:
         "driver ops",
         "files compared",
         "edits lost",
+        "deletes undone",
         "runs",
         "failed runs",
         "critical → recovered",
@@ -488,6 +505,7 @@ def report(outcomes: list[Outcome], argv_line: str) -> str:
                 str(sum(o.ops.values())),
                 str(o.files_compared),
                 f"**{len(o.lost)}**",
+                str(len(o.undone)),
                 str(sum(o.runs.values())),
                 str(o.failed_runs),
                 str(o.runs.get("recovered", 0)),
@@ -541,8 +559,11 @@ def report(outcomes: list[Outcome], argv_line: str) -> str:
         ]
     lost = [f"{o.variant.label}: {x}" for o in outcomes for x in o.lost]
     errors = [f"{o.variant.label}: {e[:300]}" for o in outcomes for e in o.errors]
+    undone = [f"{o.variant.label}: {x}" for o in outcomes for x in o.undone]
     if lost:
         lines += ["", "Lost (first 10):", "", *(f"- {x}" for x in lost[:10])]
+    if undone:
+        lines += ["", "Deletes undone (first 10):", "", *(f"- {x}" for x in undone[:10])]
     if errors:
         lines += ["", "Failed or recovered runs (first 10):", "", *(f"- {e}" for e in errors[:10])]
     return "\n".join(lines) + "\n"
@@ -579,7 +600,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fleet: {v.label}, {v.duration:.0f} s ...", file=sys.stderr, flush=True)
             o = run_variant(v, base)
             print(
-                f"fleet: {v.label}: lost {len(o.lost)}, runs {sum(o.runs.values())}, "
+                f"fleet: {v.label}: lost {len(o.lost)}, deletes undone {len(o.undone)}, "
+                f"runs {sum(o.runs.values())}, "
                 f"failed {o.failed_runs}, peak rclone {o.peak_rclone}, "
                 f"CPU {o.cpu_workers_s:.0f} s, RSS {mib(o.worker_rss_kb)}",
                 file=sys.stderr,

@@ -21,4 +21,5 @@ def test_two_workers_lose_no_edit(tmp_path: Path) -> None:
     assert outcome.files_compared > 0
     assert outcome.flush_failures == 0, outcome.errors
     assert outcome.lost == []
+    assert outcome.undone == []
     assert outcome.failed_runs == 0, outcome.errors
