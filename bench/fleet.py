@@ -262,6 +262,7 @@ class Outcome:
     files_compared: int = 0
     lost: list[str] = field(default_factory=list)
     undone: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
     ops: Counter[str] = field(default_factory=Counter)
     runs: Counter[str] = field(default_factory=Counter)
     worker_rss_kb: int = 0
@@ -359,14 +360,17 @@ ENDPOINT_TEMP = ".rclone_temp_put_"
 
 def compare(
     s3: S3Server, workers: list[WorkerProc], driver: Driver
-) -> tuple[int, list[str], list[str]]:
-    """Every file on both sides against the truth: (files compared, lost, deletes undone).
+) -> tuple[int, list[str], list[str], list[str]]:
+    """Every file on both sides against the truth: (compared, lost, deletes undone, extra).
 
     Lost: a file's last content is missing or stale on a side. Deletes undone: a file
     the driver deleted is back, with content it had — nothing is lost, but the delete is.
+    Extra: a file the driver never wrote — bisync's numbered copy of a conflict's loser
+    (both versions are kept by design).
     """
     lost: list[str] = []
     undone: list[str] = []
+    extra: list[str] = []
     compared = 0
     for w in workers:
         for p in PATHS:
@@ -402,8 +406,13 @@ def compare(
                     line = (
                         f"{w.name}/{p}/{rel} ({side}: {what}; driver: {ops or '-'}; runs: {runs})"
                     )
-                    (undone if want is None else lost).append(line)
-    return compared, lost, undone
+                    if want is not None:
+                        lost.append(line)
+                    elif ops.endswith("delete"):
+                        undone.append(line)
+                    else:  # never written by the driver: bisync's copy of a conflict's loser
+                        extra.append(line)
+    return compared, lost, undone, extra
 
 
 def run_variant(variant: Variant, base: Path, seed: int = 7) -> Outcome:
@@ -456,7 +465,7 @@ def run_variant(variant: Variant, base: Path, seed: int = 7) -> Outcome:
         out.peak_rclone_rss_kb = sampler.peak_rclone_rss_kb
         out.peak_worker_rss_kb = sampler.peak_worker_rss_kb
         out.ops = driver.ops
-        out.files_compared, out.lost, out.undone = compare(s3, workers, driver)
+        out.files_compared, out.lost, out.undone, out.extra = compare(s3, workers, driver)
         for w in workers:
             for event in read_log(w):
                 if event.get("event") != "run_end":
@@ -482,6 +491,7 @@ def report(outcomes: list[Outcome], argv_line: str) -> str:
         "files compared",
         "edits lost",
         "deletes undone",
+        "conflict copies",
         "runs",
         "failed runs",
         "critical → recovered",
@@ -506,6 +516,7 @@ def report(outcomes: list[Outcome], argv_line: str) -> str:
                 str(o.files_compared),
                 f"**{len(o.lost)}**",
                 str(len(o.undone)),
+                str(len(o.extra)),
                 str(sum(o.runs.values())),
                 str(o.failed_runs),
                 str(o.runs.get("recovered", 0)),
@@ -562,8 +573,11 @@ def report(outcomes: list[Outcome], argv_line: str) -> str:
     undone = [f"{o.variant.label}: {x}" for o in outcomes for x in o.undone]
     if lost:
         lines += ["", "Lost (first 10):", "", *(f"- {x}" for x in lost[:10])]
+    extra = [f"{o.variant.label}: {x}" for o in outcomes for x in o.extra]
     if undone:
         lines += ["", "Deletes undone (first 10):", "", *(f"- {x}" for x in undone[:10])]
+    if extra:
+        lines += ["", "Conflict copies kept (first 10):", "", *(f"- {x}" for x in extra[:10])]
     if errors:
         lines += ["", "Failed or recovered runs (first 10):", "", *(f"- {e}" for e in errors[:10])]
     return "\n".join(lines) + "\n"
@@ -601,6 +615,7 @@ def main(argv: list[str] | None = None) -> int:
             o = run_variant(v, base)
             print(
                 f"fleet: {v.label}: lost {len(o.lost)}, deletes undone {len(o.undone)}, "
+                f"conflict copies {len(o.extra)}, "
                 f"runs {sum(o.runs.values())}, "
                 f"failed {o.failed_runs}, peak rclone {o.peak_rclone}, "
                 f"CPU {o.cpu_workers_s:.0f} s, RSS {mib(o.worker_rss_kb)}",
