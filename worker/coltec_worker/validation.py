@@ -13,7 +13,6 @@ import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +66,8 @@ class Report:
 
 def schema_dir() -> Path:
     """The packaged copy of schema/, or the repository's own when run from a checkout."""
-    packaged = Path(str(resources.files("coltec_worker"))) / "schemas"
+    # The wheel puts them beside this module (no importlib.resources: ~7 ms to import).
+    packaged = Path(__file__).resolve().parent / "schemas"
     if (packaged / SPEC_SCHEMA).exists():
         return packaged
     return Path(__file__).resolve().parents[2] / "schema"
