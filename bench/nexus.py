@@ -405,7 +405,7 @@ def report(
             s(t["outdated-noedits"]),
             "loop of `copier check-update`",
             s(t["loop"]),
-            f"**{t['outdated-noedits'].median / t['loop'].median:.2f}**",
+            f"**{t['outdated-noedits'].median / t['loop'].median:.3f}**",
             "1",
         ],
         [
