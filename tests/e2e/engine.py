@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from coltec_worker.state import pid_alive
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("COLTEC_E2E_CACHE") or Path.home() / ".cache" / "coltec-e2e")
 RUN_DIR = Path("/run/coltec-e2e")
@@ -146,16 +148,6 @@ class DockerEngine:
             _stop_private_dockerd(self.process)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _stop_private_dockerd(process: subprocess.Popen[bytes] | None) -> None:
     pidfile = RUN_DIR / "docker.pid"
     pid = process.pid if process else None
@@ -174,7 +166,7 @@ def _stop_private_dockerd(process: subprocess.Popen[bytes] | None) -> None:
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             return
-        if process is None and not _pid_alive(pid):
+        if process is None and not pid_alive(pid):
             return
         time.sleep(0.2)
     os.kill(pid, signal.SIGKILL)

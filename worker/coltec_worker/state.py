@@ -118,7 +118,7 @@ def critical_listings(layout: Layout, name: str) -> list[Path]:
     return sorted(p for p in workdir.iterdir() if p.name.endswith(".lst-err"))
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Running (a zombie is not: its lock will never be released or renewed)."""
     try:
         os.kill(pid, 0)
@@ -151,7 +151,7 @@ def stale_bisync_locks(layout: Layout, name: str) -> list[Path]:
         comm = ""
         with contextlib.suppress(OSError):
             comm = Path(f"/proc/{pid}/comm").read_text().strip()
-        if pid <= 0 or not _pid_alive(pid) or (comm and comm != "rclone"):
+        if pid <= 0 or not pid_alive(pid) or (comm and comm != "rclone"):
             stale.append(lock)
     return stale
 
