@@ -124,11 +124,15 @@ def test_dry_run_prints_plans_and_runs_nothing(
 
 
 def test_daemon_imports_only_stdlib_pyyaml_and_schedule(env: dict[str, str], config: Path) -> None:
+    # What the interpreter loaded before our import (a distribution's sitecustomize,
+    # .pth hooks) is the interpreter's, not the daemon's: only what main() adds counts.
     probe = (
         "import json, sys\n"
+        "before = {m.split('.')[0] for m in sys.modules}\n"
         "from coltec_worker.main import main\n"
         f"rc = main(['--config', {str(config)!r}, '--once'])\n"
-        "third = sorted({m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names)"
+        "third = sorted({m.split('.')[0] for m in sys.modules} - before"
+        " - set(sys.stdlib_module_names)"
         " - {'coltec_worker', 'yaml', '_yaml', 'schedule', '__main__'})\n"
         # pyyaml's C extension is built with Cython; setuptools' .pth adds _distutils_hack
         "third = [m for m in third if 'cython' not in m and m != '_distutils_hack']\n"
