@@ -281,8 +281,10 @@ def test_root_caller_syncs_both_ways_and_keeps_data_across_rebuild(tier: Tier) -
     assert exec_text(tier, env, WORKSPACE, "cat /workspace/inside.txt") == "from-inside\n"
     wait_for(
         "the rebuilt container's worker syncs",
-        lambda: log.read_text().count('"event":"run_end"') >= 1
-        and log.read_text().rsplit('"event":"started"', 1)[-1].count('"run_end"') >= 1,
+        lambda: (
+            log.read_text().count('"event":"run_end"') >= 1
+            and log.read_text().rsplit('"event":"started"', 1)[-1].count('"run_end"') >= 1
+        ),
         INTERVAL + SLACK,
         diagnose,
     )
