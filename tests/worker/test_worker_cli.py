@@ -220,3 +220,31 @@ def test_builtin_local_remote_works_out_of_the_box(tmp_path: Path) -> None:
     write_tree(remote / "data", {"from-remote.txt": "hello\n"})
     assert run_cli("--config", str(config), "--once", env=env).returncode == 0
     assert read_tree(config.parent.parent / "data") == {**BASELINE, "from-remote.txt": "hello\n"}
+
+
+def test_credentials_come_from_the_secrets_file_and_a_missing_one_touches_nothing(
+    s3: S3Server, config: Path, tmp_path: Path
+) -> None:
+    """cs:up's delivery: the remote's credentials only in COLTEC_SECRETS_FILE."""
+    from coltec_worker import secretfile
+
+    secrets_file = tmp_path / "run" / "secrets.json"
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path / "home"),
+        "COLTEC_USER_CONFIG": "",
+        secretfile.ENV_VAR: str(secrets_file),
+    }
+    gone = run_cli("--config", str(config), "--once", env=env)
+    assert gone.returncode == 1 and "secrets missing: run cs:up" in gone.stderr
+    assert read_tree(s3.bucket_dir) == {}
+    status = json.loads(run_cli("status", "--config", str(config), "--json", env=env).stdout)
+    assert status["problem"] == "secrets missing: run cs:up"
+
+    secrets_file.parent.mkdir()
+    secrets_file.write_text(secretfile.dumps(s3.env("r2")))
+    done = run_cli("--config", str(config), "--once", env=env)
+    assert done.returncode == 0, done.stderr
+    assert Remote(s3, "acme/web/demo/data").tree() == BASELINE
+    status = json.loads(run_cli("status", "--config", str(config), "--json", env=env).stdout)
+    assert status["problem"] is None
