@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import WorkspaceNotFound
+from .errors import UsageError, WorkspaceNotFound
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPEC_RELPATH = Path(".devcontainer") / "workspace-spec.yaml"
 DEVCONTAINER_RELPATH = Path(".devcontainer") / "devcontainer.json"
 ANSWERS_FILE = ".copier-answers.yml"
+# An org or workspace name: a folder, a tailnet hostname (<= 63 characters) and a slug
+# in remote paths. Matched whole (re.fullmatch): `$` would accept a trailing newline.
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
 def codespaces_dir() -> Path:
@@ -66,6 +70,17 @@ def workspace(key: str, root: Path | None = None) -> Workspace:
         )
     base = root or codespaces_dir()
     return Workspace(parts[0], parts[1], base / parts[0] / parts[1])
+
+
+def check_name(kind: str, value: str) -> None:
+    """Refuse an org or workspace name that is not a slug (UsageError, exit 2)."""
+    if not NAME_RE.fullmatch(value):
+        shown = value if len(value) <= 70 else value[:67] + "..."
+        raise UsageError(
+            f"{kind} {shown!r} is not a slug",
+            f"use at most 63 lowercase letters, digits and '-', starting with a letter or "
+            f"digit (e.g. {'acme' if kind == 'org' else 'api-dev'})",
+        )
 
 
 def existing_workspace(key: str, root: Path | None = None) -> Workspace:
