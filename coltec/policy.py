@@ -23,7 +23,14 @@ from .workspaces import REPO_ROOT, Workspace
 
 SCHEMA_FILE = REPO_ROOT / "schema" / "org-policy.schema.json"
 DEFAULT_FILE = "default.yaml"
-RULES = ("required-excludes", "interval-bounds", "sync-directions", "network-tags", "base-image")
+RULES = (
+    "required-excludes",
+    "interval-bounds",
+    "sync-directions",
+    "network-tags",
+    "base-image",
+    "run-args",
+)
 # Settings whose lists/maps accumulate across layers instead of being replaced.
 ADDITIVE = ("rules.required_excludes", "rules.required_network_tags", "tools", "env")
 
