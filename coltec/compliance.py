@@ -187,17 +187,18 @@ def _image_violations(policy: Policy, devcontainer: Path) -> list[_Violation]:
 
 def _run_arg_violations(policy: Policy, devcontainer: Path) -> list[_Violation]:
     """Rule run-args: docker run options (in every spelling) matching a denied pattern."""
-    denied = policy.setting("rules.denied_run_args")
+    denied = policy.items("rules.denied_run_args")  # additive: an org adds to the default's
     out: list[_Violation] = []
     for option in runargs.run_options(devcontainer):
-        pattern = next((p for p in denied.value if fnmatch.fnmatchcase(option.token, p)), None)
-        if pattern is not None:
+        match = next((s for s in denied if fnmatch.fnmatchcase(option.token, s.value)), None)
+        if match is not None:
             out.append(
                 _Violation(
                     "run-args",
                     "$.runArgs",
-                    f"'{option.given}' ({option.token}) matches denied run argument '{pattern}'",
-                    denied,
+                    f"'{option.given}' ({option.token}) matches denied run argument "
+                    f"'{match.value}'",
+                    match,
                     "remove it from devcontainer.json (runArgs, mounts, privileged, capAdd) "
                     "or the compose service",
                     display(option.file),

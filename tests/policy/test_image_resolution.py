@@ -7,6 +7,7 @@ that names it; None for an image that cannot be determined (with why).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -242,6 +243,9 @@ RUN_ARGS = [
 def test_denied_run_args_in_every_spelling(
     acme: Workspace, config: dict[str, object], pattern: str
 ) -> None:
+    # An org adds to the default's denied list (here: what weakens the sandbox).
+    org = Path(os.environ["COLTEC_POLICY_DIR"]) / "orgs" / "acme.yaml"
+    edit(org, "rules:\n", 'rules:\n  denied_run_args: ["--security-opt=*unconfined*"]\n')
     dc = acme.dir / ".devcontainer" / "devcontainer.json"
     data = json.loads(dc.read_text())
     for key, value in config.items():

@@ -1,0 +1,132 @@
+"""cs:adopt on real-world devcontainer folders: adopted, validated, updated, nothing lost.
+
+Each folder in adopt_corpus/ is a devcontainer setup as public projects write them
+(image, Dockerfile, multi-stage, legacy dockerFile, compose, features, mounts, env,
+ports, lifecycle commands, runArgs, customizations), with expected.yaml: the project
+type adopt must infer, the image policy must resolve, the policy rules it breaks, and
+the files adopt keeps as the user's own (reported as hand edits afterwards).
+The check that nothing was lost is written here, apart from the product's own.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from subprocess import CompletedProcess
+from typing import Any
+
+import pytest
+import yaml
+
+from coltec import images, jsonc
+from coltec.adoption import LIFECYCLE
+from tests.template.conftest import commit_all, edit_file, git
+
+Cli = Callable[..., CompletedProcess[str]]
+CORPUS = Path(__file__).parent / "adopt_corpus"
+CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "expected.yaml").is_file())
+DC = Path(".devcontainer") / "devcontainer.json"
+TEMPLATE_DC = Path("template") / ".devcontainer" / "devcontainer.json.jinja"
+HOOKS = set(LIFECYCLE)  # the names come from the spec; the checks below are the test's
+
+
+def _contains(mine: Any, theirs: Any) -> bool:
+    """`theirs` keeps `mine`: equal, a superset (objects, lists), or runs it (hooks)."""
+    if isinstance(mine, dict) and isinstance(theirs, dict):
+        return all(k in theirs and _contains(v, theirs[k]) for k, v in mine.items())
+    if isinstance(mine, list) and isinstance(theirs, list):
+        return all(item in theirs for item in mine)
+    return bool(mine == theirs)
+
+
+def _missing(original: dict[str, Any], written: dict[str, Any]) -> list[str]:
+    if "dockerFile" in original:  # the legacy spelling means this build
+        build = {"dockerfile": original.pop("dockerFile"), "context": original.pop("context", ".")}
+        original["build"] = build
+    missing = []
+    for key, value in original.items():
+        got = written.get(key)
+        if key in HOOKS and isinstance(got, dict) and "coltec" in got:
+            kept = got.get("user") == value or _contains(value, got)
+        else:
+            kept = _contains(value, got)
+        if not kept:
+            missing.append(key)
+    return missing
+
+
+def test_corpus_has_every_shape() -> None:
+    assert len(CASES) >= 15
+    shapes = {
+        "image": False,
+        "build": False,
+        "dockerFile": False,
+        "dockerComposeFile": False,
+        "features": False,
+        "mounts": False,
+        "containerEnv": False,
+        "remoteEnv": False,
+        "forwardPorts": False,
+        "runArgs": False,
+        "customizations": False,
+        **dict.fromkeys(HOOKS, False),
+    }
+    for case in CASES:
+        dc = jsonc.loads((CORPUS / case / DC).read_text())
+        for key in dc:
+            if key in shapes:
+                shapes[key] = True
+    assert all(shapes.values()), [k for k, v in shapes.items() if not v]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_adopt_validate_update(case: str, template_repo: Path, nexus: Path, cli: Cli) -> None:
+    expected = yaml.safe_load((CORPUS / case / "expected.yaml").read_text())
+    ws = nexus / "codespaces" / "corpus" / case
+    shutil.copytree(CORPUS / case, ws, ignore=shutil.ignore_patterns("expected.yaml"))
+    original = jsonc.loads((ws / DC).read_text())
+    resolved = images.resolve(ws / DC)
+    assert resolved is not None and resolved.image == expected["image"], resolved
+
+    shown = cli("adopt", str(ws))  # shows, writes nothing
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert not (ws / ".copier-answers.yml").exists()
+    applied = cli("adopt", str(ws), "--apply")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "every setting of devcontainer.json is kept" in applied.stdout, applied.stdout
+    answers = yaml.safe_load((ws / ".copier-answers.yml").read_text())
+    assert answers["project_type"] == expected["project_type"]
+    assert answers["_src_path"] == str(template_repo)  # not the scratch render's folder
+    written = json.loads((ws / DC).read_text())  # the render: plain JSON now
+    assert _missing(dict(original), written) == []
+    assert written["postStartCommand"] == ["bash", ".devcontainer/scripts/post-start.sh"] or (
+        written["postStartCommand"]["coltec"] == ["bash", ".devcontainer/scripts/post-start.sh"]
+    )  # the sync worker still starts
+    assert (ws / ".devcontainer" / "scripts" / "post-start.sh").is_file()
+
+    checked = cli("validate", str(ws), "--json")
+    rules = {
+        p["rule"].removeprefix("policy:")
+        for f in json.loads(checked.stdout)["files"]
+        for p in f["problems"]
+    }
+    assert rules == set(expected.get("policy", [])), checked.stdout
+    assert checked.returncode == (1 if rules else 0)
+
+    commit_all(nexus, f"adopt {case}")
+    edit_file(template_repo / TEMPLATE_DC, '"redhat.vscode-yaml"]', '"redhat.vscode-yaml", "v2.x"]')
+    commit_all(template_repo, "template v2", "v2")
+    updated = cli("update", f"corpus/{case}", "--json")
+    [outcome] = json.loads(updated.stdout)
+    assert (outcome["outcome"], updated.returncode) == ("updated", 0), outcome
+    after = json.loads((ws / DC).read_text())
+    assert _missing(dict(original), after) == []  # still every setting
+    assert "v2.x" in after["customizations"]["vscode"]["extensions"]  # and the change
+    commit_all(nexus, "updated")
+    outdated = cli("outdated", "--json")
+    [drift] = json.loads(outdated.stdout)
+    edited = expected.get("edited", [])  # files adopt kept as the user's own
+    assert (drift["error"], drift["outdated"], drift["edited"]) == ("", False, edited), drift
+    assert git(nexus, "status", "--porcelain") == ""
