@@ -173,6 +173,12 @@ def _write(ws_dir: Path, render: Path, result: Adoption, source: templating.Temp
         result.notes.append(
             f"wrote a minimal {SPEC_RELPATH.as_posix()} (persisting /workspace): review it"
         )
+        folder = result.answers.get("devcontainer_extra", {}).get("workspaceFolder")
+        if folder not in (None, "/workspace"):
+            result.notes.append(
+                f"the container's workspace folder is {folder}, not /workspace: point "
+                "persistence.sync[0].path of the spec at the folder to keep"
+            )
 
 
 def adopt(ws_dir: Path, *, apply: bool = False, data: Iterable[str] = ()) -> Adoption:

@@ -130,3 +130,53 @@ def test_adopt_validate_update(case: str, template_repo: Path, nexus: Path, cli:
     edited = expected.get("edited", [])  # files adopt kept as the user's own
     assert (drift["error"], drift["outdated"], drift["edited"]) == ("", False, edited), drift
     assert git(nexus, "status", "--porcelain") == ""
+
+
+MALFORMED = [
+    ('{"image": "x", "containerEnv": ["A=1"]}', 1, "$.containerEnv: expected an object"),
+    ('{\n  "image": "x",\n  "features": ["go"]\n}', 3, "$.features: expected an object"),
+    ('{"image": "x", "mounts": "source=a,target=/b"}', 1, "$.mounts: expected a list"),
+    ('{"image": "x", "forwardPorts": [true]}', 1, "$.forwardPorts: expected a list of ports"),
+    ('{"image": "x", "runArgs": "--init"}', 1, "$.runArgs: expected a list of strings"),
+    ('{"image": "x", "postCreateCommand": {"a": 1}}', 1, "$.postCreateCommand: expected a command"),
+    ('{"image": 3}', 1, "$.image: expected an image reference"),
+    ('{"build": {"dockerfile": 1}}', 1, "$.build: expected an object with a dockerfile"),
+    ('{"dockerComposeFile": "c.yml"}', 1, "$.service: a compose configuration needs"),
+    ('{\n  "image": "x"\n  "name": "y"\n}', 3, "not valid JSON"),
+    ("[1, 2]", 1, "$: expected an object"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "says"), MALFORMED, ids=[m[2] for m in MALFORMED])
+def test_malformed_devcontainer_is_one_located_error(
+    template_repo: Path, nexus: Path, cli: Cli, text: str, line: int, says: str
+) -> None:
+    ws = nexus / "codespaces" / "corpus" / "broken"
+    (ws / ".devcontainer").mkdir(parents=True)
+    (ws / DC).write_text(text)
+    result = cli("adopt", str(ws), "--apply")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    [error] = [x for x in result.stderr.splitlines() if x.startswith("error:")]
+    assert f"devcontainer.json:{line}:" in error and says in error, result.stderr
+    assert "hint:" in result.stderr
+    assert sorted(p.name for p in ws.rglob("*")) == [".devcontainer", "devcontainer.json"]
+
+
+def test_folder_names_that_are_not_slugs_are_named_with_data(
+    template_repo: Path, nexus: Path, cli: Cli
+) -> None:
+    ws = nexus / "My Project"
+    shutil.copytree(CORPUS / "go-feature-on-base", ws, ignore=shutil.ignore_patterns("*.yaml"))
+    refused = cli("adopt", str(ws))
+    assert refused.returncode == 2 and "name 'My Project' is not a slug" in refused.stderr
+    assert "--data org=ORG --data name=NAME" in refused.stderr  # a hint adopt accepts
+    applied = cli("adopt", str(ws), "--apply", "--data", "org=acme", "--data", "name=my-project")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "wrote a minimal .devcontainer/workspace-spec.yaml (persisting /workspace)" in (
+        applied.stdout
+    )
+    spec = yaml.safe_load((ws / ".devcontainer" / "workspace-spec.yaml").read_text())
+    assert (spec["name"], spec["metadata"]["org"]) == ("my-project", "acme")
+    assert spec["persistence"]["sync"][0]["path"] == "/workspace"
+    assert cli("validate", str(ws)).returncode == 0
