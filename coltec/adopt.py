@@ -27,7 +27,13 @@ from typing import Any
 import yaml
 
 from . import templating
-from .adoption import carried_answers, load_devcontainer, lost_settings, project_type
+from .adoption import (
+    carried_answers,
+    load_devcontainer,
+    lost_settings,
+    project_type,
+    referenced_files,
+)
 from .answers import load_questions, parse_data
 from .create import infer_project
 from .errors import UsageError
@@ -181,6 +187,22 @@ def _write(ws_dir: Path, render: Path, result: Adoption, source: templating.Temp
             )
 
 
+def _tracked_files(ws_dir: Path, dc: dict[str, Any]) -> list[str]:
+    """Files the configuration needs outside .devcontainer/ (Dockerfile, compose files).
+
+    The template's .gitignore keeps only its own files in the nexus; without these a
+    teammate's clone would lack what the container is built from.
+    """
+    root = ws_dir.resolve()
+    return list(
+        dict.fromkeys(
+            path.relative_to(root).as_posix()
+            for path in referenced_files(dc, ws_dir / DEVCONTAINER_RELPATH)
+            if path.is_relative_to(root) and not path.is_relative_to(root / ".devcontainer")
+        )
+    )
+
+
 def adopt(ws_dir: Path, *, apply: bool = False, data: Iterable[str] = ()) -> Adoption:
     """Infer answers, render them, diff; with `apply`, write (see the module docstring)."""
     existing = templating.read_answers(ws_dir)
@@ -204,6 +226,9 @@ def adopt(ws_dir: Path, *, apply: bool = False, data: Iterable[str] = ()) -> Ado
         # settings it lacks, carried as answers.
         base = _render(source, {**answers, **given}, Path(tmp) / "base")
         answers.update(carried_answers(dc, base))
+        tracked = _tracked_files(ws_dir, dc)
+        if tracked:
+            answers["tracked_files"] = tracked
         if spec is not None:
             plain = yaml.safe_load((Path(tmp) / "base" / SPEC_RELPATH).read_text("utf-8"))
             extra = [e for e in _excludes(spec) if e not in _excludes(plain)]

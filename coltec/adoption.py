@@ -138,9 +138,17 @@ def _kind(value: Any) -> str:
 def load_devcontainer(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     """devcontainer.json and its keys' lines; a malformed shape is one located UsageError."""
     if not path.is_file():
-        raise UsageError(
-            f"{path}: no such file", "adopt needs a folder with .devcontainer/devcontainer.json"
+        root = path.parent.parent
+        others = sorted(str(p.relative_to(root)) for p in path.parent.glob("*/devcontainer.json"))
+        if (root / ".devcontainer.json").is_file():
+            others.insert(0, ".devcontainer.json")
+        hint = (
+            f"move the configuration to adopt to .devcontainer/devcontainer.json "
+            f"(found: {', '.join(others)})"
+            if others
+            else "adopt needs a folder with .devcontainer/devcontainer.json"
         )
+        raise UsageError(f"{path}: no such file", hint)
     try:
         text = path.read_text(encoding="utf-8")
         data = jsonc.loads(text)
@@ -308,3 +316,14 @@ def lost_settings(mine: dict[str, Any], rendered: dict[str, Any]) -> list[str]:
         else:
             _kept(value, rendered[key], f"$.{key}", lost, hook=key in LIFECYCLE)
     return lost
+
+
+def referenced_files(dc: dict[str, Any], devcontainer: Path) -> list[Path]:
+    """Files the configuration builds or runs from: compose files, the Dockerfile."""
+    files = dc.get("dockerComposeFile")
+    names = [files] if isinstance(files, str) else files if isinstance(files, list) else []
+    found = [devcontainer.parent / str(n) for n in names]
+    resolved = images.resolve(devcontainer)
+    if resolved is not None and resolved.file != devcontainer:
+        found.append(resolved.file)
+    return [f.resolve() for f in found if f.is_file()]

@@ -116,6 +116,9 @@ def test_adopt_validate_update(case: str, template_repo: Path, nexus: Path, cli:
     assert checked.returncode == (1 if rules else 0)
 
     commit_all(nexus, f"adopt {case}")
+    tracked = set(git(nexus, "ls-files").split("\n"))
+    built_from = resolved.file.resolve().relative_to(nexus.resolve()).as_posix()
+    assert built_from in tracked  # the Dockerfile / compose file is in the nexus, for every clone
     edit_file(template_repo / TEMPLATE_DC, '"redhat.vscode-yaml"]', '"redhat.vscode-yaml", "v2.x"]')
     commit_all(template_repo, "template v2", "v2")
     updated = cli("update", f"corpus/{case}", "--json")
