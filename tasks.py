@@ -483,11 +483,11 @@ def outdated(c: Context, json: bool = False, no_edits: bool = False) -> None:
 def adopt(c: Context, path: str = "", apply: bool = False, data: list[str] | None = None) -> None:
     """Bring an existing devcontainer folder under the template: infer answers, show the diff."""
     from coltec.adopt import adopt as adopt_workspace
-    from coltec.workspaces import existing_workspace
+    from coltec.workspaces import existing_workspace, is_dir
 
     flags, lists = {"apply": apply}, {"data": list(data or [])}
     target = _one_target(rest_options(c, flags, lists), path, "PATH")
-    folder = Path(target) if Path(target).is_dir() else existing_workspace(target).dir
+    folder = Path(target) if is_dir(Path(target)) else existing_workspace(target).dir
     result = adopt_workspace(folder, apply=flags["apply"], data=lists["data"])
     _print_adoption(result)
 

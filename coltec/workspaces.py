@@ -83,9 +83,25 @@ def check_name(kind: str, value: str) -> None:
         )
 
 
+def is_dir(path: Path) -> bool:
+    """Path.is_dir, False for a name the file system cannot hold (too long, NUL...)."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def is_file(path: Path) -> bool:
+    """Path.is_file, False for a name the file system cannot hold (too long, NUL...)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def existing_workspace(key: str, root: Path | None = None) -> Workspace:
     ws = workspace(key, root)
-    if not (ws.dir / ".devcontainer").is_dir():
+    if not is_dir(ws.dir / ".devcontainer"):
         names = ", ".join(w.key for w in all_workspaces(root)[:5]) or "none yet"
         raise WorkspaceNotFound(
             f"no workspace '{key}' under {ws.dir.parent.parent}",
@@ -105,9 +121,9 @@ def resolve_spec_files(targets: Iterable[str], root: Path | None = None) -> list
     files: list[Path] = []
     for target in targets:
         path = Path(target)
-        if path.is_file():
+        if is_file(path):
             files.append(path)
-        elif path.is_dir():
+        elif is_dir(path):
             found = sorted(path.rglob("workspace-spec.yaml"))
             if not found:
                 raise WorkspaceNotFound(

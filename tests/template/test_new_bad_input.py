@@ -48,3 +48,12 @@ def test_bad_input_exits_2_with_one_line_and_creates_nothing(
     assert any(line.strip().startswith("hint:") for line in lines), result.stderr
     after = sorted(p.relative_to(nexus) for p in nexus.rglob("*") if ".git" not in p.parts)
     assert after == before  # not even an empty org folder
+
+
+@pytest.mark.parametrize("task", ["update", "validate", "adopt", "up", "exec", "logs"])
+def test_a_name_too_long_for_the_file_system_is_no_traceback(
+    template_repo: Path, nexus: Path, cli: Cli, task: str
+):
+    result = cli(task, "team/" + "a" * 300)
+    assert result.returncode in (1, 2), result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "error:" in result.stderr
