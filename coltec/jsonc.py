@@ -26,8 +26,12 @@ def strip(text: str) -> str:
 
 
 def loads(text: str) -> Any:
-    """Parse JSONC; raises json.JSONDecodeError like json.loads."""
-    return json.loads(strip(text))
+    """Parse JSONC; raises json.JSONDecodeError like json.loads (also for absurd nesting)."""
+    text = text.removeprefix("\ufeff")  # editors on Windows write a byte-order mark
+    try:
+        return json.loads(strip(text))
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
 
 
 _STRUCTURE = re.compile(r'"(?:\\.|[^"\\])*"\s*:?|[{}\[\]]')

@@ -147,10 +147,11 @@ MALFORMED = [
     ('{"dockerComposeFile": "c.yml"}', 1, "$.service: a compose configuration needs"),
     ('{\n  "image": "x"\n  "name": "y"\n}', 3, "not valid JSON"),
     ("[1, 2]", 1, "$: expected an object"),
+    ('{"image": "x", "a": ' + "[" * 100_000 + "]" * 100_000 + "}", 1, "nested too deeply"),
 ]
 
 
-@pytest.mark.parametrize(("text", "line", "says"), MALFORMED, ids=[m[2] for m in MALFORMED])
+@pytest.mark.parametrize(("text", "line", "says"), MALFORMED, ids=[m[2][:40] for m in MALFORMED])
 def test_malformed_devcontainer_is_one_located_error(
     template_repo: Path, nexus: Path, cli: Cli, text: str, line: int, says: str
 ) -> None:
