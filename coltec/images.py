@@ -114,8 +114,12 @@ def _read(path: Path) -> str:
         raise LookupError(f"{path} cannot be read ({exc})") from None
 
 
+_HEREDOC = re.compile(r"""<<(-?)["']?([A-Za-z_][A-Za-z0-9_]*)["']?""")
+
+
 def instructions(text: str) -> list[tuple[int, str, str]]:
     """(first line, KEYWORD, arguments) of each Dockerfile instruction, continuations joined."""
+    text = text.removeprefix("\ufeff")
     escape = "\\"
     for raw in text.splitlines():  # parser directives come first, before anything else
         directive = re.match(r"\s*#\s*(\w+)\s*=\s*(\S+)", raw)
@@ -125,8 +129,13 @@ def instructions(text: str) -> list[tuple[int, str, str]]:
             escape = directive[2]
     out: list[tuple[int, str, str]] = []
     buf, start = "", 0
+    heredocs: list[tuple[str, bool]] = []  # (terminator, tabs stripped) still open
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
+        if heredocs:  # the body of `RUN <<EOF`: never instructions, whatever it says
+            if (raw if not heredocs[0][1] else raw.lstrip("\t")) == heredocs[0][0]:
+                heredocs.pop(0)
+            continue
         if not line or line.startswith("#"):
             continue  # also inside a continuation: Docker drops comment lines there
         if not buf:
@@ -137,6 +146,7 @@ def instructions(text: str) -> list[tuple[int, str, str]]:
         buf += line
         keyword, _, rest = buf.partition(" ")
         out.append((start, keyword.upper(), rest.strip()))
+        heredocs = [(m[2], m[1] == "-") for m in _HEREDOC.finditer(rest)]
         buf = ""
     if buf.strip():
         keyword, _, rest = buf.strip().partition(" ")

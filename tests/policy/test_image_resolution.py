@@ -101,6 +101,18 @@ CASES: dict[str, tuple[dict[str, str], tuple[str | None, str, int | None]]] = {
         },
         ("debian:12", "Dockerfile", 2),
     ),
+    "heredoc-body-is-not-an-instruction": (
+        {
+            "devcontainer.json": '{"build": {"dockerfile": "Dockerfile"}}',
+            "Dockerfile": "FROM evil/miner:1\nRUN <<EOF\necho hi\nFROM coltec/base:latest\nEOF\n"
+            "COPY <<-'END' /x\n\tFROM ghcr.io/acme/ok:1\n\tEND\n",
+        },
+        ("evil/miner:1", "Dockerfile", 1),
+    ),
+    "byte-order-mark": (
+        {"devcontainer.json": '{"build": {"dockerfile": "D"}}', "D": "\ufeffFROM alpine:3\n"},
+        ("alpine:3", "D", 1),
+    ),
     "missing-dockerfile": (
         {"devcontainer.json": '{"build": {"dockerfile": "Nope"}}'},
         (None, "Nope", None),
