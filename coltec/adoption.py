@@ -261,11 +261,17 @@ def carried_answers(dc: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     if dc.get("customizations"):
         out["customizations"] = dc["customizations"]
     legacy_context = "context" in dc and "image_build" in out
+    own_image = "image_build" not in out and "compose" not in out
+    own_image = own_image and out.get("base_image", base.get("image")) == base.get("image")
+    # An image of the user's own has its own users: the template's `coltec` user is
+    # not there. A null extra leaves the property out, as the user's file did.
+    unset = {} if own_image else {k: None for k in ("remoteUser", "containerUser") if k not in dc}
     extra = {
         k: v
         for k, v in dc.items()
         if k not in CARRIED and base.get(k) != v and not (k == "context" and legacy_context)
     }
+    extra.update(unset)
     if extra:
         out["devcontainer_extra"] = extra
     return out

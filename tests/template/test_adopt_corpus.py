@@ -105,6 +105,9 @@ def test_adopt_validate_update(case: str, template_repo: Path, nexus: Path, cli:
         written["postStartCommand"]["coltec"] == ["bash", ".devcontainer/scripts/post-start.sh"]
     )  # the sync worker still starts
     assert (ws / ".devcontainer" / "scripts" / "post-start.sh").is_file()
+    if not expected["image"].startswith("coltec/base"):  # the image's own users, not coltec
+        for key in ("remoteUser", "containerUser"):
+            assert written.get(key) == original.get(key), key
 
     checked = cli("validate", str(ws), "--json")
     rules = {
