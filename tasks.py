@@ -1,907 +1,229 @@
 """coltec-codespaces tasks: the command-line edge. `invoke --list` shows them all.
 
-Each task parses its arguments, calls coltec.*, renders the result with rich and
-picks the exit code. Logic lives in coltec/ and coltec_worker/.
+Each task calls coltec.*, hands the result to coltec.cli.render and picks the exit code.
+invoke parses the arguments: mise runs `python tasks.py TASK ARGS...`, which is invoke's
+Program plus optional/variadic positionals and exit 2 on misuse (coltec.cli.program).
 Exit codes: 0 ok, 1 failed/invalid/conflicts, 2 bad usage or unreadable input.
 """
 
 from __future__ import annotations
 
-import json
+import subprocess
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
-from rich.console import Console
-from rich.markup import escape
 
-from coltec.errors import ColtecError
-
-console = Console(stderr=False, highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-F = TypeVar("F", bound=Callable[..., Any])
+from coltec.cli import render
+from coltec.cli.options import help_for
+from coltec.cli.program import cs
+from coltec.cli.render import checks, runtime, template
 
 
-def edge(fn: F) -> F:
-    """Render a ColtecError once, here, with its hint, and exit with its code."""
+def engine(docker_host: str) -> Any:
+    from coltec.runtime.docker import DockerEngine
 
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ColtecError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(exc.message)}", markup=True)
-            if exc.hint:
-                err_console.print(f"  [dim]hint:[/] {escape(exc.hint)}", markup=True)
-            raise Exit(code=exc.exit_code) from None
-
-    return wrapper  # type: ignore[return-value]
+    return DockerEngine.from_option(docker_host)
 
 
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-# -- validate --------------------------------------------------------------------
-
-
-@task(
-    iterable=["target"],
-    help={
-        "target": "workspace (org/name), directory or spec file; repeatable; none = all",
-        "json": "print a JSON report instead of text",
-        "user_config": "user.yaml to merge (default $COLTEC_USER_CONFIG or ~/.config/coltec)",
-        "explain": "TARGET: show each effective value and the layer (workspace/org/default) "
-        "that set it",
-    },
-)
-@edge
+@cs(variadic="target", iterable=["target"], optional=["explain"])
 def validate(
-    c: Context,
-    target: list[str] | None = None,
-    json: bool = False,
-    user_config: str = "",
-    explain: str = "",
+    c: Context, target: Any = None, json_: bool = False, user_config: str = "", explain: Any = ""
 ) -> None:
     """Validate workspace specs: schema, semantic rules; all errors at once (exit 0/1/2)."""
-    from coltec_worker.validate_cmd import report_json
-
-    from coltec.reporting import validate_files
+    from coltec.checks.explain import explain_files
+    from coltec.checks.run import validate_files
     from coltec.workspaces import resolve_spec_files
 
-    flags = {"json": json, "explain": False}
-    targets = [*(target or []), *rest_args(c, flags), *([explain] if explain else [])]
-    json = flags["json"]
-    files = resolve_spec_files(targets)
-    if explain or flags["explain"]:
-        return _explain(files, as_json=json)
+    files = resolve_spec_files(
+        [*target, *([explain] if isinstance(explain, str) and explain else [])]
+    )
+    if explain:
+        return checks.explanation(explain_files(files), as_json=json_)
     run = validate_files(files, Path(user_config) if user_config else None)
-    if json:
-        data = __import__("json").loads(report_json(run.reports))
-        data["unreadable"] = [p.to_dict() for p in run.unreadable]
-        data["valid"] = run.ok
-        data["policy_exceptions"] = {
-            f: [e.__dict__ for e in found] for f, found in run.exemptions.items()
-        }
-        _print_json(data)
-    else:
-        for problem in run.unreadable:
-            err_console.print(
-                f"[red]{escape(problem.file)}[/]: {escape(problem.message)}", markup=True
-            )
-        for report in run.reports:
-            for p in report.problems:
-                console.print(
-                    f"[bold]{escape(p.location())}[/]: [cyan]{escape(p.path)}[/]: "
-                    f"{escape(p.message)}",
-                    markup=True,
-                )
-                if p.hint:
-                    console.print(f"    [dim]hint:[/] {escape(p.hint)}", markup=True)
-        _print_exemptions(run.exemptions)
-        bad = sum(1 for r in run.reports if not r.ok) + len(run.unreadable)
-        colour = "green" if run.ok else "red"
-        console.print(
-            f"[{colour}]{len(files) - bad}/{len(files)} valid, {run.problem_count} problem(s)[/]",
-            markup=True,
-        )
+    checks.validation(run, len(files), as_json=json_)
     if run.exit_code():
         raise Exit(code=run.exit_code())
 
 
-def _print_exemptions(exemptions: dict[str, list[Any]]) -> None:
-    for file, found in exemptions.items():
-        for e in found:
-            console.print(
-                f"[bold]{escape(e.where)}[/]: [yellow]policy exception[/] "
-                f"'{escape(e.rule)}' for {escape(file)}: {escape(e.reason)} "
-                f"(waives {e.waived} violation(s))",
-                markup=True,
-            )
-
-
-def _explain(files: list[Path], *, as_json: bool) -> None:
-    from coltec.explain import explain
-    from coltec.policy import PolicyStore
-
-    store = PolicyStore()
-    result = {str(f): explain(f, store) for f in files}
-    if as_json:
-        _print_json({f: [r.to_dict() for r in rows] for f, rows in result.items()})
-        return
-    for file, rows in result.items():
-        console.print(f"[bold]{escape(file)}[/]", markup=True)
-        for r in rows:
-            where = r.where.replace(file + ":", "line ") if r.where else ""
-            console.print(
-                f"  [cyan]{escape(r.field)}[/] = {escape(str(r.value))}  "
-                f"[dim]<-[/] [bold]{escape(r.layer)}[/]" + (f" ({escape(where)})" if where else ""),
-                markup=True,
-            )
-            if r.note:
-                console.print(f"      [dim]{escape(r.note)}[/]", markup=True)
-
-
-# -- org policy, user config, discovery -------------------------------------------------
-
-
-@task(help={"json": "print JSON", "user_config": "user.yaml to show (default: as validate)"})
-@edge
-def user(c: Context, json: bool = False, user_config: str = "") -> None:
+@cs()
+def user(c: Context, json_: bool = False, user_config: str = "") -> None:
     """Show the effective user configuration and check it against every workspace."""
-    from coltec.usercfg import describe
+    from coltec.checks.usercfg import describe
 
-    flags = {"json": json}
-    rest_args(c, flags)
     view = describe(user_config)
-    if flags["json"]:
-        _print_json(view.to_dict())
-    else:
-        console.print(f"[bold]user config:[/] {escape(view.path or '(none)')}", markup=True)
-        for r in view.rows:
-            console.print(
-                f"  {r.field:<17} {escape(str(r.value))}  [dim]{escape(r.source)}[/]", markup=True
-            )
-        for note in view.notes:
-            console.print(f"[yellow]note:[/] {escape(note)}", markup=True)
-        for p in view.problems:
-            console.print(
-                f"[bold]{escape(p.location())}[/]: [cyan]{escape(p.path)}[/]: {escape(p.message)}",
-                markup=True,
-            )
-            if p.hint:
-                console.print(f"    [dim]hint:[/] {escape(p.hint)}", markup=True)
-        verdict = "[green]valid[/]" if view.ok else f"[red]{len(view.problems)} problem(s)[/]"
-        console.print(
-            f"{verdict} (checked against {view.checked_workspaces} workspace(s))", markup=True
-        )
+    checks.user_view(view, as_json=json_)
     if not view.ok:
         raise Exit(code=1)
 
 
-@task(
-    iterable=["tag"],
-    help={"json": "print JSON", "tag": "devcontainer tag to look for (default tag:devcontainer)"},
-)
-@edge
-def discover(c: Context, json: bool = False, tag: list[str] | None = None) -> None:
+@cs(iterable=["tag"])
+def discover(c: Context, json_: bool = False, tag: Any = None) -> None:
     """List the workspaces on the tailnet: hostname, IPs, online, last seen, OS, workspace."""
-    from rich.table import Table
+    from coltec.runtime import discovery
 
-    from coltec.discovery import DEFAULT_TAGS
-    from coltec.discovery import discover as find_peers
-
-    flags = {"json": json}
-    rest_args(c, flags)
-    peers = find_peers(tuple(tag or DEFAULT_TAGS))
-    if flags["json"]:
-        _print_json([p.to_dict() for p in peers])
-        return
-    if not peers:
-        console.print("no workspace on the tailnet (tags: " + ", ".join(tag or DEFAULT_TAGS) + ")")
-        return
-    table = Table(show_edge=False)
-    for col in ("hostname", "workspace", "online", "tailnet IPs", "last seen", "OS"):
-        table.add_column(col)
-    for p in peers:
-        table.add_row(
-            escape(p.hostname) + (" (this machine)" if p.is_self else ""),
-            escape(p.workspace or "-"),
-            "[green]yes[/]" if p.online else "[red]no[/]",
-            escape(" ".join(p.ips)),
-            escape(p.last_seen or "-"),
-            escape(p.os),
-        )
-    console.print(table)
+    tags = tuple(tag or discovery.DEFAULT_TAGS)
+    checks.peers(discovery.discover(tags), tags, as_json=json_)
 
 
-# -- helpers for mise: `mise run cs:x A B --flag` becomes `invoke x -- A B --flag` ---------
-
-
-def rest_args(c: Context, flags: dict[str, bool]) -> list[str]:
-    """Positionals from the words after `--`; known `--flag`s set in `flags` (in place)."""
-    return rest_options(c, flags, {})
-
-
-# -- test ------------------------------------------------------------------------
-
-
-@task(
-    help={
-        "pytest_args": "extra arguments for pytest, e.g. '-k worker -x'",
-        "lint": "run ruff and mypy first (default: yes)",
-    }
-)
+@task(help=help_for("test", ["pytest_args", "lint"]))
 def test(c: Context, pytest_args: str = "", lint: bool = True) -> None:
     """Run ruff, mypy (strict) and the whole pytest suite (unit, integration, e2e)."""
-    if lint:
-        c.run("ruff check .", echo=True, pty=False)
-        c.run("ruff format --check .", echo=True, pty=False)
-        c.run("mypy", echo=True, pty=False)
+    for command in ["ruff check .", "ruff format --check .", "mypy"] if lint else []:
+        c.run(command, echo=True, pty=False)
     c.run(f"pytest {pytest_args}", echo=True, pty=False)
 
 
-# -- template: new, update, outdated, adopt --------------------------------------------
-
-
-def _remainder(c: Context) -> list[str]:
-    """The words after `--`, quoting intact (invoke's remainder is re-joined with spaces)."""
-    import shlex
-
-    if "--" in sys.argv:
-        tail = sys.argv[sys.argv.index("--") + 1 :]
-        if " ".join(tail) == (c.remainder or ""):
-            return tail
-    return shlex.split(c.remainder or "")
-
-
-def rest_options(c: Context, flags: dict[str, bool], lists: dict[str, list[str]]) -> list[str]:
-    """rest_args plus repeatable `--name VALUE` / `--name=VALUE` options (appended in place)."""
-    from coltec.errors import UsageError
-
-    words, positionals = _remainder(c), []
-    i = 0
-    while i < len(words):
-        word = words[i]
-        i += 1
-        if not word.startswith("--"):
-            if word.startswith("-") and word != "-":
-                raise UsageError(f"unknown option {word}", "options are spelled out: --name")
-            positionals.append(word)
-            continue
-        name, eq, value = word[2:].partition("=")
-        name = name.replace("-", "_")
-        if name in flags and not eq:
-            flags[name] = True
-        elif name in lists:
-            if not eq:
-                if i >= len(words):
-                    raise UsageError(f"--{name.replace('_', '-')} needs a value", "e.g. --data k=v")
-                value, i = words[i], i + 1
-            lists[name].append(value)
-        else:
-            known = ", ".join("--" + f.replace("_", "-") for f in [*flags, *lists]) or "none"
-            raise UsageError(f"unknown option {word}", f"options here: {known}")
-    return positionals
-
-
-def _one_target(positionals: list[str], given: str, what: str) -> str:
-    from coltec.errors import UsageError
-
-    targets = [t for t in [given, *positionals] if t]
-    if len(targets) != 1:
-        raise UsageError(
-            f"expected one {what}, got {len(targets)}", f"e.g. `mise run cs:new {what}`"
-        )
-    return targets[0]
-
-
-@task(
-    iterable=["data"],
-    help={
-        "workspace": "ORG/NAME of the new workspace (or give it after `--`)",
-        "data": "answer KEY=VALUE, repeatable (e.g. project_type=python, run_args=--network=host)",
-        "defaults": "use the default for every unanswered question (no prompts)",
-    },
-)
-@edge
-def new(
-    c: Context, workspace: str = "", data: list[str] | None = None, defaults: bool = False
-) -> None:
+@cs(positional=["workspace"], iterable=["data"])
+def new(c: Context, workspace: str, data: Any = None, defaults: bool = False) -> None:
     """Create codespaces/ORG/NAME from the template and validate it (exit 0 ok, 1 invalid)."""
-    from coltec.create import new_workspace
+    from coltec.template.create import new_workspace
 
-    flags, lists = {"defaults": defaults}, {"data": list(data or [])}
-    key = _one_target(rest_options(c, flags, lists), workspace, "ORG/NAME")
-    created = new_workspace(key, lists["data"], defaults=flags["defaults"])
-    source = created.source
-    where = f"{source.url}@{source.ref}" if source.ref else source.url
-    run = created.validation
-    for report in run.reports:
-        for p in report.problems:
-            console.print(f"[bold]{escape(p.location())}[/]: {escape(p.message)}", markup=True)
-            if p.hint:
-                console.print(f"    [dim]hint:[/] {escape(p.hint)}", markup=True)
-    if not run.ok:
-        err_console.print(
-            f"[red]created {created.workspace.key} at {escape(str(created.workspace.dir))}, but "
-            f"its declaration is invalid ({run.problem_count} problem(s))[/]\n  [dim]hint:[/] "
-            f"fix the answers and re-create it (delete the folder first), or edit the files",
-            markup=True,
-        )
+    created = new_workspace(workspace, data, defaults=defaults)
+    template.created(created)
+    if not created.validation.ok:
         raise Exit(code=1)
-    console.print(
-        f"[green]created {created.workspace.key}[/] at {escape(str(created.workspace.dir))} "
-        f"from {escape(where)}; declaration valid",
-        markup=True,
-    )
-    console.print(f"  next: git add and commit it, then `mise run cs:up {created.workspace.key}`")
 
 
-_OUTCOME_STYLE = {
-    "updated": "green",
-    "current": "dim",
-    "conflicts": "bold red",
-    "skipped": "yellow",
-    "failed": "red",
-}
-
-
-def _update_line(r: Any) -> str:
-    style = _OUTCOME_STYLE[r.outcome]
-    label = f"would be {r.outcome}" if r.dry_run and r.outcome != "skipped" else r.outcome
-    versions = f" {r.from_version} -> {r.to_version}" if r.to_version else ""
-    files = f": {', '.join(r.files)}" if r.files and r.outcome in ("updated", "conflicts") else ""
-    reason = f" — {r.reason}" if r.reason else ""
-    return f"[{style}]{label:>9}[/] {escape(r.workspace)}{versions}{escape(files)}{escape(reason)}"
-
-
-@task(
-    help={
-        "workspace": "ORG/NAME to update (or give it after `--`)",
-        "all_": "update every workspace under codespaces/ (progress bar, summary table)",
-        "dry_run": "say what would change and what would conflict; change nothing",
-        "json": "print the outcomes as JSON",
-    }
-)
-@edge
+@cs(variadic="workspace", iterable=["workspace"])
 def update(
-    c: Context, workspace: str = "", all_: bool = False, dry_run: bool = False, json: bool = False
+    c: Context,
+    workspace: Any = None,
+    all_: bool = False,
+    dry_run: bool = False,
+    json_: bool = False,
 ) -> None:
     """copier update one or --all workspaces; exit 1 on conflicts or failures, never hides them."""
-    from rich.progress import Progress
-    from rich.table import Table
+    from coltec.template.update import update_targets, update_workspace
 
-    from coltec.errors import UsageError
-    from coltec.update import update_workspace
-    from coltec.workspaces import all_workspaces, existing_workspace
-
-    flags = {"all": all_, "dry_run": dry_run, "json": json}
-    positionals = rest_options(c, flags, {})
-    if flags["all"]:
-        if positionals or workspace:
-            raise UsageError("give either --all or one ORG/NAME", "e.g. `mise run cs:update --all`")
-        targets = all_workspaces()
-        if not targets:
-            raise UsageError(
-                "no workspaces to update", "create one with `mise run cs:new ORG/NAME`"
-            )
-    else:
-        targets = [existing_workspace(_one_target(positionals, workspace, "ORG/NAME"))]
-    results = []
-    if flags["all"] and not flags["json"]:
-        with Progress(console=err_console, transient=True) as progress:
-            bar = progress.add_task("updating", total=len(targets))
-            for ws in targets:
-                progress.update(bar, description=f"updating {ws.key}")
-                results.append(update_workspace(ws, dry_run=flags["dry_run"]))
-                progress.advance(bar)
-    else:
-        results = [update_workspace(ws, dry_run=flags["dry_run"]) for ws in targets]
-    if flags["json"]:
-        _print_json([r.to_dict() for r in results])
-    else:
-        for r in results:
-            console.print(_update_line(r), markup=True)
-        if flags["all"]:
-            table = Table(title="cs:update" + (" --dry-run" if flags["dry_run"] else ""))
-            table.add_column("outcome")
-            table.add_column("workspaces", justify="right")
-            for outcome, style in _OUTCOME_STYLE.items():
-                count = sum(1 for r in results if r.outcome == outcome)
-                if count:
-                    table.add_row(f"[{style}]{outcome}[/]", str(count))
-            console.print(table)
-        if any(r.outcome == "conflicts" for r in results) and not flags["dry_run"]:
-            err_console.print(
-                "[dim]hint:[/] conflicts are marked <<<<<<< before updating / >>>>>>> after "
-                "updating; edit them, `git add` the files and commit",
-                markup=True,
-            )
+    targets = update_targets(workspace, every=all_)
+    run = lambda ws: update_workspace(ws, dry_run=dry_run)  # noqa: E731
+    results = render.progress("updating", targets, run, show=all_ and not json_)
+    template.updates(results, summary=all_, dry_run=dry_run, as_json=json_)
     if not all(r.ok for r in results):
         raise Exit(code=1)
 
 
-@task(
-    help={
-        "json": "print the report as JSON",
-        "no_edits": "skip the hand-edit check (no render per workspace; faster)",
-    }
-)
-@edge
-def outdated(c: Context, json: bool = False, no_edits: bool = False) -> None:
+@cs()
+def outdated(c: Context, json_: bool = False, no_edits: bool = False) -> None:
     """Template version of every workspace vs the newest, and its hand-edited files."""
-    from rich.progress import Progress
-    from rich.table import Table
-
-    from coltec.outdated import Drift, TemplateMemo, check_drift
+    from coltec.template.outdated import TemplateMemo, check_drift
     from coltec.workspaces import all_workspaces
 
-    flags = {"json": json, "no_edits": no_edits}
-    rest_options(c, flags, {})
-    targets = all_workspaces()
-    with Progress(console=err_console, transient=True) as progress:
-        bar = progress.add_task("checking", total=len(targets))
-        drifts: list[Drift] = []
-        memo: TemplateMemo = {}
-        for ws in targets:
-            drifts.append(check_drift(ws, edits=not flags["no_edits"], memo=memo))
-            progress.advance(bar)
-    if flags["json"]:
-        _print_json([d.to_dict() for d in drifts])
-        return
-    table = Table(title="cs:outdated")
-    for column in ("workspace", "version", "newest", "outdated", "hand edits"):
-        table.add_column(column, overflow="fold")
-    for d in drifts:
-        state = "?" if d.outdated is None else ("[yellow]yes[/]" if d.outdated else "no")
-        edits = ", ".join(d.edited + [f"{m} (missing)" for m in d.missing]) or "-"
-        if d.error:
-            state, edits = "[red]error[/]", d.error
-        elif flags["no_edits"]:
-            edits = "(not checked)"
-        table.add_row(
-            escape(d.workspace), escape(d.current), escape(d.latest), state, escape(edits)
-        )
-    console.print(table)
+    memo: TemplateMemo = {}
+    check = lambda ws: check_drift(ws, edits=not no_edits, memo=memo)  # noqa: E731
+    drifts = render.progress("checking", all_workspaces(), check)
+    template.drifts(drifts, edits_checked=not no_edits, as_json=json_)
 
 
-@task(
-    iterable=["data"],
-    help={
-        "path": "workspace folder (or ORG/NAME) with .devcontainer/ (or give it after `--`)",
-        "apply": "write the answers file and the render (never over a setting of yours)",
-        "data": "answer KEY=VALUE instead of inferring it (e.g. org=acme, project_type=go)",
-    },
-)
-@edge
-def adopt(c: Context, path: str = "", apply: bool = False, data: list[str] | None = None) -> None:
+@cs(positional=["path"], iterable=["data"])
+def adopt(c: Context, path: str, apply: bool = False, data: Any = None) -> None:
     """Bring an existing devcontainer folder under the template: infer answers, show the diff."""
-    from coltec.adopt import adopt as adopt_workspace
-    from coltec.workspaces import existing_workspace, is_dir
+    from coltec.template.adopt import adopt_target
 
-    flags, lists = {"apply": apply}, {"data": list(data or [])}
-    target = _one_target(rest_options(c, flags, lists), path, "PATH")
-    folder = Path(target) if is_dir(Path(target)) else existing_workspace(target).dir
-    result = adopt_workspace(folder, apply=flags["apply"], data=lists["data"])
-    _print_adoption(result)
+    template.adoption(adopt_target(path, apply=apply, data=data))
 
 
-def _print_adoption(result: Any) -> None:
-    import yaml
-
-    console.print("[bold]inferred answers[/]", markup=True)
-    console.print(escape(yaml.safe_dump(result.answers, sort_keys=False, allow_unicode=True)))
-    if result.diff:
-        console.print(
-            f"[bold]a render would change {len(result.changed_files)} file(s)[/]:", markup=True
-        )
-        for line in result.diff:
-            style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
-            text = escape(line.rstrip("\n"))
-            console.print(f"[{style}]{text}[/]" if style else text, markup=True)
-    else:
-        console.print("a render with these answers reproduces the files exactly")
-    if result.lost:
-        console.print(
-            f"[yellow]the render would not keep {len(result.lost)} setting(s) of "
-            f"devcontainer.json: {escape(', '.join(result.lost))}[/]; your file is kept "
-            "as it is (cs:update treats the difference as your edit)",
-            markup=True,
-        )
-    else:
-        console.print("every setting of devcontainer.json is kept by the render")
-    for note in result.notes:
-        console.print(f"[yellow]note:[/] {escape(note)}", markup=True)
-    if result.applied:
-        console.print(
-            f"[green]wrote {escape(', '.join(result.written))}[/]"
-            + (f"; kept yours: {escape(', '.join(result.kept))}" if result.kept else "")
-            + "\n  next: git add and commit the folder; then `mise run cs:update` and "
-            "`mise run cs:outdated` work for it",
-            markup=True,
-        )
-    else:
-        console.print("[dim]nothing written; re-run with --apply to write it[/]", markup=True)
-
-
-# -- lifecycle: up, up-rebuild, down, list, exec, logs ------------------------------------
-
-_DOCKER_HOST_HELP = "Docker engine to use (default: $DOCKER_HOST, else the local socket)"
-
-
-def _lifecycle_target(
-    c: Context,
-    workspace: str,
-    docker_host: str,
-    flags: dict[str, bool] | None = None,
-    numbers: dict[str, int] | None = None,
-) -> tuple[Any, Any]:
-    """(Engine, Workspace) from the task's arguments and the words after `--`.
-
-    `flags` and `numbers` (options taking an integer) are updated in place.
-    """
-    from coltec.docker import Engine
-    from coltec.errors import UsageError
-    from coltec.workspaces import workspace as named_workspace
-
-    numbers = numbers if numbers is not None else {}
-    lists: dict[str, list[str]] = {"docker_host": [], **{n: [] for n in numbers}}
-    positionals = rest_options(c, flags if flags is not None else {}, lists)
-    for name in numbers:
-        for value in lists[name]:
-            if not value.isdigit():
-                raise UsageError(f"--{name} needs a whole number, got '{value}'", "e.g. 300")
-            numbers[name] = int(value)
-    targets = [t for t in [workspace, *positionals] if t]
-    if len(targets) != 1:
-        raise UsageError(
-            f"expected one workspace ORG/NAME, got {len(targets)}",
-            "e.g. `mise run cs:up acme/api-dev`",
-        )
-    host = (lists["docker_host"] or [docker_host])[-1]
-    return Engine.from_option(host), named_workspace(targets[0])
-
-
-def _up(c: Context, workspace: str, docker_host: str, rebuild: bool) -> None:
-    from coltec.lifecycle import up as do_up
+def _up(workspace: str, docker_host: str, *, rebuild: bool) -> None:
+    from coltec.runtime.lifecycle import up as start
     from coltec.workspaces import existing_workspace
 
-    engine, ws = _lifecycle_target(c, workspace, docker_host)
-    ws = existing_workspace(ws.key)
-    verb = "rebuilding" if rebuild else "starting"
-    err_console.print(
-        f"[dim]{verb} {ws.key} on {escape(engine.where)} "
-        f"(devcontainer up; a first build takes a while)...[/]",
-        markup=True,
-    )
-    result = do_up(engine, ws, rebuild=rebuild)
-    console.print(
-        f"[green]{ws.key} is up[/]: container {result.container_id[:12]}, "
-        f"user {escape(result.remote_user)}, config {result.config_hash}",
-        markup=True,
-    )
-    if result.drifted:
-        console.print(
-            f"[yellow]its configuration changed since the container was created; "
-            f"it runs the old one[/]\n  [dim]hint:[/] apply the new one with "
-            f"`mise run cs:up-rebuild {ws.key}`",
-            markup=True,
-        )
-    console.print(f"  next: `mise run cs:exec {ws.key} -- bash`, `mise run cs:logs {ws.key}`")
+    on, ws = engine(docker_host), existing_workspace(workspace)
+    runtime.starting(ws.key, on.where, rebuild=rebuild)
+    runtime.started(ws.key, start(on, ws, rebuild=rebuild))
 
 
-@task(help={"workspace": "ORG/NAME (or give it after `--`)", "docker_host": _DOCKER_HOST_HELP})
-@edge
-def up(c: Context, workspace: str = "", docker_host: str = "") -> None:
+@cs(positional=["workspace"])
+def up(c: Context, workspace: str, docker_host: str = "") -> None:
     """Validate, then start a workspace's container (devcontainer up); exit 0 up, 1 failed."""
-    _up(c, workspace, docker_host, rebuild=False)
+    _up(workspace, docker_host, rebuild=False)
 
 
-@task(help={"workspace": "ORG/NAME (or give it after `--`)", "docker_host": _DOCKER_HOST_HELP})
-@edge
-def up_rebuild(c: Context, workspace: str = "", docker_host: str = "") -> None:
+@cs(positional=["workspace"])
+def up_rebuild(c: Context, workspace: str, docker_host: str = "") -> None:
     """Like up, but remove the container and rebuild its image without cache first."""
-    _up(c, workspace, docker_host, rebuild=True)
+    _up(workspace, docker_host, rebuild=True)
 
 
-@task(
-    help={
-        "workspace": "ORG/NAME (or give it after `--`)",
-        "rm": "also remove the container (its /workspace is on the host and stays)",
-        "force": "stop even when the final sync fails (the last edits may not be in S3)",
-        "timeout": "seconds to wait for the final sync (default 300)",
-        "docker_host": _DOCKER_HOST_HELP,
-    }
-)
-@edge
+@cs(positional=["workspace"])
 def down(
-    c: Context,
-    workspace: str = "",
-    rm: bool = False,
-    force: bool = False,
-    timeout: int = 300,
+    c: Context, workspace: str, rm: bool = False, force: bool = False, timeout: int = 300,
     docker_host: str = "",
-) -> None:
+) -> None:  # fmt: skip
     """Flush the worker (final sync), then stop the container; exit 1 if the flush fails."""
-    from coltec.lifecycle import down as do_down
+    from coltec.runtime.running import down as stop
+    from coltec.workspaces import workspace as named
 
-    flags, numbers = {"rm": rm, "force": force}, {"timeout": timeout}
-    engine, ws = _lifecycle_target(c, workspace, docker_host, flags, numbers)
-    timeout = numbers["timeout"]
-    err_console.print(f"[dim]final sync of {ws.key} (at most {timeout}s)...[/]", markup=True)
-    result = do_down(engine, ws, remove=flags["rm"], force=flags["force"], timeout=timeout)
-    if result.flushed:
-        console.print("[green]final sync done[/]", markup=True)
-    elif "not running" not in result.flush_message:
-        err_console.print(
-            f"[yellow]final sync FAILED (stopping anyway: --force)[/]\n"
-            f"{escape(result.flush_message)}",
-            markup=True,
-        )
-    action = "stopped and removed" if result.removed else "stopped"
-    console.print(
-        f"[green]{ws.key} {action}[/] (container {result.container_id[:12]})", markup=True
-    )
+    ws = named(workspace)
+    runtime.flushing(ws.key, timeout)
+    runtime.stopped(ws.key, stop(engine(docker_host), ws, remove=rm, force=force, timeout=timeout))
 
 
-def _sync_cell(row: Any) -> str:
-    if row.container != "running" and not row.paths:
-        return ""
-    if not row.paths:
-        return "worker not running" if row.worker_running is False else "no sync yet"
-    cells = []
-    for p in row.paths:
-        age = "" if p.age_seconds is None else f" {_age(p.age_seconds)} ago"
-        colour = (
-            "green"
-            if p.outcome in ("ok", "recovered")
-            else ("dim" if p.outcome in ("never", "running") else "red")
-        )
-        cells.append(f"{escape(p.name)}: [{colour}]{escape(p.outcome)}[/]{age}")
-    return "\n".join(cells)
-
-
-def _age(seconds: int) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-@task(name="list", help={"json": "print JSON instead of a table", "docker_host": _DOCKER_HOST_HELP})
-@edge
-def list_(c: Context, json: bool = False, docker_host: str = "") -> None:
+@cs(name="list")
+def list_(c: Context, json_: bool = False, docker_host: str = "") -> None:
     """Every workspace: template version, container state, config drift, last sync per path."""
-    from rich.table import Table
+    from coltec.runtime.fleet import list_fleet
 
-    from coltec.docker import Engine
-    from coltec.fleet import list_fleet
-
-    flags, lists = {"json": json}, {"docker_host": [docker_host] if docker_host else []}
-    if rest_options(c, flags, lists):
-        from coltec.errors import UsageError
-
-        raise UsageError("cs:list takes no workspace names", "it lists every workspace")
-    fleet = list_fleet(Engine.from_option((lists["docker_host"] or [""])[-1]))
-    if flags["json"]:
-        _print_json(fleet.to_dict())
-        return
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("WORKSPACE", "PROJECT", "ENV", "TEMPLATE", "CONTAINER", "DRIFT", "LAST SYNC"):
-        table.add_column(column)
-    na = "[dim]n/a[/]"
-    for row in fleet.rows:
-        version = escape(row.template_version[:12]) or "[dim]?[/]"
-        if row.outdated:
-            version += " [yellow](outdated)[/]"
-        drift = {
-            "drifted": "[yellow]drifted[/]",
-            "current": "current",
-            "unknown": "[dim]unknown[/]",
-        }.get(row.drift or "", "")
-        table.add_row(
-            escape(row.workspace),
-            escape(row.project),
-            escape(row.env),
-            version,
-            escape(row.container or "") if fleet.docker else na,
-            drift if fleet.docker else na,
-            _sync_cell(row),
-        )
-    if fleet.rows:
-        console.print(table)
-    else:
-        console.print("no workspaces yet: create one with `mise run cs:new ORG/NAME`")
-    for row in fleet.rows:
-        if row.note:
-            console.print(f"[yellow]{escape(row.workspace)}[/]: {escape(row.note)}", markup=True)
-    if not fleet.docker:
-        err_console.print(
-            f"[yellow]container columns unavailable:[/] {escape(fleet.docker_error)}", markup=True
-        )
+    runtime.fleet(list_fleet(engine(docker_host)), as_json=json_)
 
 
-@task(
-    name="exec",
-    help={
-        "workspace": "ORG/NAME; everything after it is the command",
-        "docker_host": _DOCKER_HOST_HELP,
-    },
-)
-@edge
-def exec_(c: Context, workspace: str = "", docker_host: str = "") -> None:
+@cs(name="exec", rest="command", positional=["workspace"], iterable=["command"])
+def exec_(c: Context, workspace: str, command: Any = None, docker_host: str = "") -> None:
     """Run a command in a running workspace (default: a login shell); its exit code."""
-    from coltec.docker import Engine
-    from coltec.errors import UsageError
-    from coltec.lifecycle import exec_in
+    from coltec.runtime.running import exec_in
     from coltec.workspaces import existing_workspace
 
-    words = _remainder(c)
-    while words[:1] == ["--docker-host"] and len(words) > 1:
-        docker_host, words = words[1], words[2:]
-    if not workspace:
-        if not words:
-            raise UsageError(
-                "expected a workspace ORG/NAME", "e.g. `mise run cs:exec acme/api-dev -- ls -la`"
-            )
-        workspace, words = words[0], words[1:]
-    if words[:1] == ["--"]:
-        words = words[1:]
-    ws = existing_workspace(workspace)
     tty = sys.stdin.isatty() and sys.stdout.isatty()
-    code = exec_in(Engine.from_option(docker_host), ws, words, interactive=True, tty=tty)
+    code = exec_in(engine(docker_host), existing_workspace(workspace), command, tty=tty)
     if code:
         raise Exit(code=code)
 
 
-@task(
-    help={
-        "workspace": "ORG/NAME (or give it after `--`)",
-        "follow": "keep printing new lines",
-        "lines": "how many last lines (default 200)",
-        "docker_host": _DOCKER_HOST_HELP,
-    }
-)
-@edge
+@cs(positional=["workspace"])
 def logs(
-    c: Context, workspace: str = "", follow: bool = False, lines: int = 200, docker_host: str = ""
+    c: Context, workspace: str, follow: bool = False, lines: int = 200, docker_host: str = ""
 ) -> None:
     """The sync worker's log (JSON lines), from the container or the workspace's state dir."""
-    from coltec import proc
-    from coltec.lifecycle import host_log_tail, logs_argv
+    from coltec.runtime.running import tail_logs
+    from coltec.workspaces import workspace as named
 
-    flags, numbers = {"follow": follow}, {"lines": lines}
-    engine, ws = _lifecycle_target(c, workspace, docker_host, flags, numbers)
-    lines = numbers["lines"]
-    argv = None
-    try:
-        argv = logs_argv(engine, ws, follow=flags["follow"], lines=lines)
-    except ColtecError as exc:  # no engine: the log is on the host too
-        err_console.print(f"[dim]{escape(exc.message)}; reading the host copy[/]", markup=True)
-    if argv is None:
-        if flags["follow"]:
-            raise Exit(
-                f"{ws.key}: the container is not running; nothing to follow "
-                f"(drop --follow to see the last lines)",
-                code=1,
-            )
-        sys.stdout.write(host_log_tail(ws, lines) + "\n")
-        return
-    code = proc.run_attached(argv, env=engine.env())
-    if code and code != 130:
+    code = tail_logs(engine(docker_host), named(workspace), follow, lines, notice=runtime.note)
+    if code:
         raise Exit(code=code)
 
 
-# -- image -----------------------------------------------------------------------
-
-
-@task(
-    help={
-        "tag": "image tag (default: base-image/IMAGE, the template's base_image default)",
-        "base_image": "image to build on; needs Debian/Ubuntu or python3 with venv "
-        "(default mcr.microsoft.com/devcontainers/base:ubuntu)",
-        "offline": "make a wheelhouse here first, so the build needs no network "
-        "(also skips tailscale and mise)",
-        "no_tailscale": "do not install tailscale",
-        "no_mise": "do not install mise",
-        "docker_host": _DOCKER_HOST_HELP,
-    }
-)
-@edge
+@cs()
 def image(
-    c: Context,
-    tag: str = "",
-    base_image: str = "",
-    offline: bool = False,
-    no_tailscale: bool = False,
-    no_mise: bool = False,
-    docker_host: str = "",
-) -> None:
+    c: Context, tag: str = "", base_image: str = "", offline: bool = False,
+    no_tailscale: bool = False, no_mise: bool = False, docker_host: str = "",
+) -> None:  # fmt: skip
     """Build the base image from this checkout (worker wheel built here); exit 0 built, 1 failed."""
-    from coltec.docker import Engine
-    from coltec.errors import UsageError
-    from coltec.image import DEFAULT_BASE, ImageOptions, build, default_tag
+    from coltec.runtime.image import DEFAULT_BASE, ImageOptions, build, default_tag
 
-    flags = {"offline": offline, "no_tailscale": no_tailscale, "no_mise": no_mise}
-    lists: dict[str, list[str]] = {
-        "tag": [tag] if tag else [],
-        "base_image": [base_image] if base_image else [],
-        "docker_host": [docker_host] if docker_host else [],
-    }
-    if rest_options(c, flags, lists):
-        raise UsageError("cs:image takes no positional arguments", "e.g. --tag coltec/base:dev")
-    options = ImageOptions(
-        tag=(lists["tag"] or [default_tag()])[-1],
-        base_image=(lists["base_image"] or [DEFAULT_BASE])[-1],
-        offline=flags["offline"],
-        tailscale=not flags["no_tailscale"],
-        mise=not flags["no_mise"],
-    )
-    engine = Engine.from_option((lists["docker_host"] or [""])[-1])
-    result = build(engine, options, lambda line: err_console.print(f"[dim]{escape(line)}[/]"))
-    console.print(
-        f"[green]built {escape(result.tag)}[/]: {result.size_bytes / 1e6:.0f} MB in "
-        f"{result.seconds:.0f}s; {escape(result.worker_version)}; "
-        f"{escape(result.rclone_version)}",
-        markup=True,
-    )
+    options = ImageOptions(tag or default_tag(), base_image or DEFAULT_BASE, offline,
+                           tailscale=not no_tailscale, mise=not no_mise)  # fmt: skip
+    runtime.built(build(engine(docker_host), options, runtime.note))
 
 
-# -- demo ------------------------------------------------------------------------
-
-
-@task(help={"workspace": "ORG/NAME of the sample workspace (default demo/sample-dev)"})
-@edge
+@cs()
 def demo(c: Context, workspace: str = "") -> None:
     """Create a sample workspace, validate it, sync it once to the local remote, list it."""
-    from coltec.demo import DEMO_KEY, run_demo
+    from coltec.runtime.demo import DEMO_KEY, run_demo
 
-    console.rule("[bold]coltec demo")
+    runtime.demo_title()
     run = run_demo(workspace or DEMO_KEY)
-    ws = run.workspace
-    verb = "created" if run.created else "reused"
-    console.print(f"1. workspace {ws.key} {verb} at {escape(str(ws.dir))}")
-    for name in ("devcontainer.json", "workspace-spec.yaml"):
-        console.print(f"     .devcontainer/{name}")
-    verdict = "[green]valid[/]" if run.validation.ok else "[red]invalid[/]"
-    console.print(f"2. validate: {verdict}", markup=True)
-    for report in run.validation.reports:
-        for p in report.problems:
-            console.print(f"     {escape(p.format())}")
-    outcome = "[green]ok[/]" if run.worker_exit == 0 else f"[red]exit {run.worker_exit}[/]"
-    console.print(f"3. coltec-worker --once: {outcome}", markup=True)
-    for line in run.worker_log.splitlines():
-        if '"event": "remote"' in line or '"level": "error"' in line:
-            console.print(f"     {escape(line)}")
-    console.print(escape(run.status.rstrip()))
-    console.print(f"4. {len(run.remote_files)} file(s) in the local remote {run.remote_root}:")
-    for name in run.remote_files[:15]:
-        console.print(f"     {escape(name)}")
-    if len(run.remote_files) > 15:
-        console.print(f"     ... and {len(run.remote_files) - 15} more")
-    console.print("5. mise run cs:list")
+    runtime.demo(run)
     list_(c)
     if not run.validation.ok or run.worker_exit != 0:
         raise Exit(code=1)
 
 
-@task(
-    iterable=["only"],
-    help={
-        "quick": "smoke run: shorter and smaller variants (minutes instead of ~45)",
-        "only": "run only this benchmark: validate, worker, fleet or nexus (repeatable)",
-    },
-)
-def bench(c: Context, quick: bool = False, only: list[str] | None = None) -> None:
+@task(iterable=["only"], help=help_for("bench", ["quick", "only"]))
+def bench(c: Context, quick: bool = False, only: Any = None) -> None:
     """Run every benchmark in sequence (validate, worker, fleet, nexus) into bench/results.md."""
-    import subprocess
-
     argv = [sys.executable, str(Path(__file__).parent / "bench" / "run_all.py")]
     argv += ["--quick"] if quick else []
     for name in only or []:
@@ -909,3 +231,9 @@ def bench(c: Context, quick: bool = False, only: list[str] | None = None) -> Non
     code = subprocess.run(argv, check=False).returncode
     if code:
         raise Exit("a benchmark failed (see above)", code=code)
+
+
+if __name__ == "__main__":  # mise: `python tasks.py TASK ARGS...`
+    from coltec.cli.program import run
+
+    run(sys.modules[__name__])

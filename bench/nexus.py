@@ -3,7 +3,7 @@
     .venv/bin/python bench/nexus.py [--quick] [--workspaces 200] [--update 50] [--repeat 3]
                                     [--no-write] [--rebuild]
 
-The workspaces are real: rendered once with copier through `coltec.create.new_workspace`
+The workspaces are real: rendered once with copier through `coltec.template.create.new_workspace`
 (what `cs:new` runs) from a template repository made of this repository's committed
 copier.yaml, template/ and base-image/, tagged v1; a small template change is then
 tagged v2, so every workspace has an update waiting. The rendered nexus (a git
@@ -137,7 +137,7 @@ def render(cache: Cache, count: int) -> None:
     """`count` workspaces rendered by copier through cs:new's own function, committed."""
     os.environ.update(build_env(cache, cache.nexus / "codespaces"))
     os.environ.update(COLTEC_TEMPLATE=str(cache.template), COLTEC_TEMPLATE_REF="v1")
-    from coltec.create import new_workspace
+    from coltec.template.create import new_workspace
 
     cache.nexus.mkdir(parents=True)
     git(cache.nexus, "init", "-q", "-b", "main")

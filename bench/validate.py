@@ -5,7 +5,7 @@
 Ours is the real CLI, `invoke validate` (schema + semantic rules + org policy, all 200
 in one process), timed side by side with `check-jsonschema --schemafile
 schema/workspace-spec.schema.json <200 files>` (schema only) in the same run, each
-repeated; medians of wall time. The in-process `coltec.reporting.validate_files`
+repeated; medians of wall time. The in-process `coltec.checks.run.validate_files`
 call is timed as well (no interpreter start-up). Prints a markdown table and replaces
 the "## Validation" section of bench/results.md.
 """
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
         os.environ.update(COLTEC_CODESPACES_DIR=str(root), COLTEC_USER_CONFIG="")
         sys.path.insert(0, str(REPO))
-        from coltec.reporting import validate_files
+        from coltec.checks.run import validate_files
 
         def in_process() -> None:
             run = validate_files(files)

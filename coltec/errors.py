@@ -8,7 +8,13 @@ __all__ = [
     "ColtecError",
     "ConfigError",
     "DockerUnavailable",
+    "ImageError",
+    "LifecycleError",
+    "PolicyError",
     "Problem",
+    "SecretsError",
+    "TailscaleUnavailable",
+    "TemplateError",
     "ToolFailed",
     "ToolMissing",
     "UnreadableError",
@@ -46,3 +52,27 @@ class ToolFailed(ColtecError):
             f"command failed (exit {returncode}): {' '.join(argv)}\n{tail}".rstrip(), hint
         )
         self.argv, self.returncode, self.stdout, self.stderr = argv, returncode, stdout, stderr
+
+
+class ImageError(ColtecError):
+    """The base image could not be built."""
+
+
+class TailscaleUnavailable(ColtecError):
+    """tailscaled is not running, or this machine is not logged in to a tailnet."""
+
+
+class SecretsError(ColtecError):
+    """The secrets file could not be written safely."""
+
+
+class LifecycleError(ColtecError):
+    """devcontainer up failed, no container exists, or the final flush failed."""
+
+
+class PolicyError(ConfigError):
+    """A policy file is unreadable or does not match schema/org-policy.schema.json."""
+
+
+class TemplateError(ColtecError):
+    """copier refused or failed (bad answer, unreadable template, no version...)."""

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ToolFailed, ToolMissing
+from coltec.errors import ToolFailed, ToolMissing
 
 _SECRET_ARG = re.compile(r"(?i)(--[\w-]*(key|secret|token|password|pass)[\w-]*=)(\S+)")
 

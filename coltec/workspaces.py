@@ -9,12 +9,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UsageError, WorkspaceNotFound
+from coltec.errors import UsageError, WorkspaceNotFound
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPEC_RELPATH = Path(".devcontainer") / "workspace-spec.yaml"
 DEVCONTAINER_RELPATH = Path(".devcontainer") / "devcontainer.json"
 ANSWERS_FILE = ".copier-answers.yml"
+# The worker's state directory in a workspace (coltec_worker.state.default_state_dir).
+STATE_RELPATH = Path(".coltec") / "state"
 # An org or workspace name: a folder, a tailnet hostname (<= 63 characters) and a slug
 # in remote paths. Matched whole (re.fullmatch): `$` would accept a trailing newline.
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -53,8 +55,8 @@ class Workspace:
         return self.dir / DEVCONTAINER_RELPATH
 
     @property
-    def answers_file(self) -> Path:
-        return self.dir / ANSWERS_FILE
+    def state_dir(self) -> Path:
+        return self.dir / STATE_RELPATH
 
 
 def all_workspaces(root: Path | None = None) -> list[Workspace]:

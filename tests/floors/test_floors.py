@@ -116,7 +116,7 @@ def test_the_product_works_on_its_floors(floor_env: Path, tmp_path: Path) -> Non
 
     versions = run("-c", "import copier, invoke, yaml; print(copier.__version__, yaml.__version__)")
     assert versions.returncode == 0, versions.stderr
-    new = run("-m", "invoke", "new", "--", "team/api-dev", "--data", "project_type=python")
+    new = run("tasks.py", "new", "team/api-dev", "--data", "project_type=python")
     assert new.returncode == 0, new.stdout + new.stderr
     ws = nexus / "codespaces" / "team" / "api-dev"
     adopted = nexus / "codespaces" / "team" / "py-image-features"
@@ -124,7 +124,7 @@ def test_the_product_works_on_its_floors(floor_env: Path, tmp_path: Path) -> Non
         REPO_ROOT / "tests" / "template" / "adopt_corpus" / "py-image-features", adopted
     )
     (adopted / "expected.yaml").unlink()
-    adopt = run("-m", "invoke", "adopt", "--", str(adopted), "--apply")
+    adopt = run("tasks.py", "adopt", str(adopted), "--apply")
     assert adopt.returncode == 0 and "every setting" in adopt.stdout, adopt.stdout + adopt.stderr
     valid = run("-m", "invoke", "validate")
     assert valid.returncode == 0, valid.stdout + valid.stderr
@@ -136,12 +136,12 @@ def test_the_product_works_on_its_floors(floor_env: Path, tmp_path: Path) -> Non
         '"redhat.vscode-yaml", "v2.x"]',
     )
     commit_all(template, "template v2", "v2")
-    update = run("-m", "invoke", "update", "--", "--all", "--json")
+    update = run("tasks.py", "update", "--all", "--json")
     assert update.returncode == 0, update.stdout + update.stderr
     assert {r["outcome"] for r in json.loads(update.stdout)} == {"updated"}
     assert "v2.x" in (ws / ".devcontainer" / "devcontainer.json").read_text()
     commit_all(nexus, "updated")
-    outdated = run("-m", "invoke", "outdated", "--", "--json")
+    outdated = run("tasks.py", "outdated", "--json")
     assert outdated.returncode == 0, outdated.stderr
     assert [d["edited"] for d in json.loads(outdated.stdout)] == [[], []]
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from coltec import fleet, lifecycle, secrets
-from coltec.docker import Container, Engine, by_workspace, parse_ps, ping
-from coltec.drift import config_hash, drift_of
 from coltec.errors import DockerUnavailable
+from coltec.runtime import fleet, lifecycle, secrets
+from coltec.runtime.docker import Container, DockerEngine, by_workspace, parse_ps, ping
+from coltec.runtime.drift import config_hash, drift_of
 from coltec.workspaces import Workspace, all_workspaces
 from tests.conftest import REPO_ROOT
 
@@ -33,7 +33,9 @@ def make_workspace(root: Path, key: str, commit: str = "v1") -> Workspace:
         f"version: '1'\nname: {name}\nmetadata: {{org: {org}, project: api, environment: dev}}\n"
     )
     ws.devcontainer_file.write_text('{"image": "coltec/base:latest"}\n')
-    ws.answers_file.write_text(f"_commit: {commit}\n_src_path: https://example.invalid/t.git\n")
+    (ws.dir / ".copier-answers.yml").write_text(
+        f"_commit: {commit}\n_src_path: https://example.invalid/t.git\n"
+    )
     return ws
 
 
@@ -151,7 +153,7 @@ def test_a_failing_worker_status_becomes_a_note_not_an_error(tmp_path: Path) -> 
 
 def test_without_an_engine_the_list_still_has_every_workspace(tmp_path: Path) -> None:
     make_workspace(tmp_path, "acme/api-dev")
-    result = fleet.list_fleet(Engine(NO_ENGINE), root=tmp_path, now=NOW)
+    result = fleet.list_fleet(DockerEngine(NO_ENGINE), root=tmp_path, now=NOW)
     assert result.docker is False
     assert "no Docker engine answers" in result.docker_error
     assert [r.workspace for r in result.rows] == ["acme/api-dev"]
@@ -160,7 +162,7 @@ def test_without_an_engine_the_list_still_has_every_workspace(tmp_path: Path) ->
 
 def test_an_unreachable_engine_is_one_line_with_the_fix() -> None:
     with pytest.raises(DockerUnavailable) as caught:
-        ping(Engine(NO_ENGINE))
+        ping(DockerEngine(NO_ENGINE))
     assert "\n" not in caught.value.message
     assert NO_ENGINE in caught.value.message
     assert "dockerd" in caught.value.hint and "DOCKER_HOST" in caught.value.hint
@@ -199,7 +201,7 @@ def test_fnox_exports_are_parsed_as_shell_words() -> None:
 
 def invoke(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(REPO_ROOT / ".venv" / "bin" / "invoke"), *args],
+        [str(REPO_ROOT / ".venv" / "bin" / "python"), str(REPO_ROOT / "tasks.py"), *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -212,13 +214,13 @@ def invoke(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
     env = {**os.environ, "DOCKER_HOST": NO_ENGINE}
-    created = invoke("new", "--", "acme/api-dev", "--defaults", env=env)
+    created = invoke("new", "acme/api-dev", "--defaults", env=env)
     assert created.returncode == 0, created.stderr
     return env
 
 
 def test_up_without_an_engine_exits_1_with_a_one_line_error(cli_env: dict[str, str]) -> None:
-    result = invoke("up", "--", "acme/api-dev", env=cli_env)
+    result = invoke("up", "acme/api-dev", env=cli_env)
     assert result.returncode == 1, result.stdout + result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "no Docker engine answers" in errors[0]
@@ -231,7 +233,7 @@ def test_up_refuses_an_invalid_workspace_before_touching_docker(
     spec = Path(os.environ["COLTEC_CODESPACES_DIR"]) / "acme" / "api-dev" / ".devcontainer"
     path = spec / "workspace-spec.yaml"
     path.write_text(path.read_text().replace("interval: 300", "interval: 5"))
-    result = invoke("up", "--", "acme/api-dev", env=cli_env)
+    result = invoke("up", "acme/api-dev", env=cli_env)
     assert result.returncode == 1
     assert "is invalid; not starting it" in result.stderr
     assert "Docker" not in result.stderr
@@ -244,7 +246,7 @@ def test_list_without_an_engine_lists_and_says_columns_are_unavailable(
     assert result.returncode == 0, result.stderr
     assert "acme/api-dev" in result.stdout
     assert "container columns unavailable" in result.stderr
-    data = json.loads(invoke("list", "--", "--json", env=cli_env).stdout)
+    data = json.loads(invoke("list", "--json", env=cli_env).stdout)
     assert data["docker"] is False
     assert [w["workspace"] for w in data["workspaces"]] == ["acme/api-dev"]
 
@@ -273,7 +275,7 @@ def test_without_a_running_container_the_last_sync_comes_from_the_state_folder(
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    result = fleet.list_fleet(Engine(NO_ENGINE), root=tmp_path / "codespaces")
+    result = fleet.list_fleet(DockerEngine(NO_ENGINE), root=tmp_path / "codespaces")
     (row,) = result.rows
     assert [(p.name, p.outcome) for p in row.paths] == [("data", "ok")]
     assert row.paths[0].age_seconds is not None and row.paths[0].age_seconds < 600

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from coltec_worker import secretfile
 
-from coltec import lifecycle, secrets
+from coltec.runtime import lifecycle, secrets
 from coltec.workspaces import nexus_id
 
 ENV = {

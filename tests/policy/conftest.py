@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from coltec.create import new_workspace
+from coltec.template.create import new_workspace
 from coltec.workspaces import REPO_ROOT, Workspace, workspace
 
 GIT_ENV = {

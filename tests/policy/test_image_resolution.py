@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from coltec import images
-from coltec.policy import check_workspace
+from coltec.checks import base_image
+from coltec.checks.compliance import check_policy
 from coltec.workspaces import Workspace
 from tests.policy.conftest import edit
 
@@ -179,7 +179,7 @@ def test_resolves_the_image_the_engine_runs(case: str, tmp_path: Path) -> None:
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    resolved = images.resolve(folder / "devcontainer.json")
+    resolved = base_image.resolve(folder / "devcontainer.json")
     if not file:
         assert resolved is None
         return
@@ -207,7 +207,7 @@ def test_policy_reports_the_dockerfile_line_of_the_last_stage(acme: Workspace) -
         {"build": {"dockerfile": "Dockerfile"}},
         Dockerfile="FROM coltec/base:latest AS ok\nFROM --platform=linux/amd64 evil/miner:1\n",
     )
-    [problem] = check_workspace(acme)
+    [problem] = check_policy(acme.spec_file).problems
     assert problem.rule == "policy:base-image"
     assert problem.file.endswith(".devcontainer/Dockerfile") and problem.line == 2
     assert "evil/miner:1" in problem.message and "--platform" not in problem.message
@@ -215,7 +215,7 @@ def test_policy_reports_the_dockerfile_line_of_the_last_stage(acme: Workspace) -
 
 def test_policy_refuses_an_image_it_cannot_determine(acme: Workspace) -> None:
     _use(acme, {"dockerFile": "Dockerfile"}, Dockerfile="ARG IMG\nFROM ${IMG}\n")
-    [problem] = check_workspace(acme)
+    [problem] = check_policy(acme.spec_file).problems
     assert problem.rule == "policy:base-image" and "cannot be determined" in problem.message
     assert "IMG" in problem.message and problem.line == 2
 
@@ -226,7 +226,7 @@ def test_policy_checks_the_compose_service(acme: Workspace) -> None:
         {"dockerComposeFile": "compose.yaml", "service": "app"},
         **{"compose.yaml": "services:\n  app:\n    image: docker.io/evil:1\n"},
     )
-    [problem] = check_workspace(acme)
+    [problem] = check_policy(acme.spec_file).problems
     assert problem.file.endswith("compose.yaml") and problem.line == 3
 
 
@@ -263,7 +263,7 @@ def test_denied_run_args_in_every_spelling(
     for key, value in config.items():
         data[key] = [*data.get(key, []), *value] if isinstance(value, list) else value
     dc.write_text(json.dumps(data, indent=2))
-    problems = [p for p in check_workspace(acme) if p.rule == "policy:run-args"]
+    problems = [p for p in check_policy(acme.spec_file).problems if p.rule == "policy:run-args"]
     assert problems and all(p.file.endswith("devcontainer.json") for p in problems)
     assert pattern in problems[0].message
     key = next(iter(config))
@@ -275,7 +275,7 @@ def test_denied_run_args_in_every_spelling(
 def test_harmless_run_args_and_the_templates_own_mounts_pass(acme: Workspace) -> None:
     dc = acme.dir / ".devcontainer" / "devcontainer.json"
     edit(dc, '"runArgs": [', '"runArgs": ["--network=host", "--init", "--cap-add=NET_ADMIN",')
-    assert check_workspace(acme) == []
+    assert check_policy(acme.spec_file).problems == []
 
 
 def test_compose_service_privileges_are_run_args(acme: Workspace) -> None:
@@ -284,7 +284,7 @@ def test_compose_service_privileges_are_run_args(acme: Workspace) -> None:
         "    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock\n"
     )
     _use(acme, {"dockerComposeFile": "c.yml", "service": "app"}, **{"c.yml": compose})
-    problems = check_workspace(acme)
+    problems = check_policy(acme.spec_file).problems
     assert [(p.rule, p.line) for p in problems] == [("policy:run-args", 4), ("policy:run-args", 6)]
 
 
@@ -296,5 +296,5 @@ def test_run_args_exception_waives_the_rule(acme: Workspace) -> None:
         "policy_exceptions: []",
         "policy_exceptions:\n- rule: run-args\n  reason: docker-in-docker CI runner",
     )
-    assert check_workspace(acme) == []
+    assert check_policy(acme.spec_file).problems == []
     shutil.rmtree(acme.dir)

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from coltec.compliance import check_spec_file
-from coltec.create import new_workspace
+from coltec.checks.compliance import check_policy
+from coltec.checks.explain import explain
+from coltec.checks.policy import PolicyStore
+from coltec.checks.run import validate_files
 from coltec.errors import ColtecError
-from coltec.explain import explain
-from coltec.lifecycle import validate_workspace
-from coltec.policy import PolicyStore, check_workspace, new_workspace_data
-from coltec.reporting import validate_files
+from coltec.runtime.lifecycle import validate_workspace
+from coltec.template.answers import policy_answers
+from coltec.template.create import new_workspace
 from coltec.workspaces import REPO_ROOT, Workspace
 from tests.policy.conftest import edit, line_of
 
@@ -28,7 +29,7 @@ def test_new_workspace_is_born_compliant_with_org_defaults(acme: Workspace) -> N
     assert "node_modules/**" in sync["exclude"] and ".venv/**" in sync["exclude"]
     assert len(sync["exclude"]) == len(set(sync["exclude"]))
     assert spec["networking"]["tags"] == ["tag:devcontainer", "tag:acme"]
-    assert check_workspace(acme) == []
+    assert check_policy(acme.spec_file).problems == []
     org = json.loads((acme.dir / ".devcontainer" / "coltec-org.json").read_text())
     assert org["tools"] == ["jq@1.7.1", "ripgrep@14"]
     assert org["env"] == {"ACME_REGISTRY": "ghcr.io/acme"}
@@ -37,7 +38,7 @@ def test_new_workspace_is_born_compliant_with_org_defaults(acme: Workspace) -> N
 def test_default_policy_accepts_a_fresh_workspace_of_any_org(tmp_path: Path) -> None:
     created = new_workspace("initech/web", [], defaults=True)
     assert created.validation.ok
-    assert check_workspace(created.workspace) == []
+    assert check_policy(created.workspace.spec_file).problems == []
 
 
 def test_violation_names_rule_policy_line_and_workspace_value(
@@ -72,14 +73,14 @@ def test_violation_names_rule_policy_line_and_workspace_value(
 )
 def test_each_spec_rule(acme: Workspace, old: str, new: str, rule: str, path: str) -> None:
     edit(acme.spec_file, old, new)
-    problems = check_workspace(acme)
+    problems = check_policy(acme.spec_file).problems
     assert [(p.rule, p.path) for p in problems] == [(f"policy:{rule}", path)]
 
 
 def test_base_image_is_read_from_devcontainer_json(acme: Workspace) -> None:
     dc = acme.dir / ".devcontainer" / "devcontainer.json"
     edit(dc, '"image": "coltec/base:latest"', '"image": "docker.io/library/ubuntu:24.04"')
-    [problem] = check_workspace(acme)
+    [problem] = check_policy(acme.spec_file).problems
     assert problem.rule == "policy:base-image"
     assert problem.file.endswith("devcontainer.json")
     assert problem.line == line_of(dc, '"image"')
@@ -113,7 +114,7 @@ def test_exception_waives_its_rule_and_is_shown(acme: Workspace) -> None:
 def test_bad_exception_is_a_located_problem(acme: Workspace, entry: str, message: str) -> None:
     answers = acme.dir / ".copier-answers.yml"
     edit(answers, "policy_exceptions: []", "policy_exceptions:\n" + entry)
-    [problem] = check_workspace(acme)
+    [problem] = check_policy(acme.spec_file).problems
     assert problem.file == str(answers)
     assert problem.line is not None
     assert message in problem.message
@@ -156,7 +157,7 @@ def test_new_data_keeps_interval_within_bounds(policy_dir: Path) -> None:
     (policy_dir / "orgs" / "tight.yaml").write_text(
         'rules:\n  interval: {min: 30, max: 120}\n  required_network_tags: ["tag:t"]\n'
     )
-    data = new_workspace_data("tight")
+    data = policy_answers("tight")
     assert data["sync_interval"] == 120
     assert data["network_tags"] == ["tag:devcontainer", "tag:t"]
 
@@ -190,7 +191,7 @@ def test_validate_cli_explain_and_exceptions(acme: Workspace) -> None:
         "policy_exceptions:\n- rule: base-image\n  reason: vendor image",
     )
     out = subprocess.run(
-        [str(invoke), "validate", "--", "acme/api"],
+        [sys.executable, str(REPO_ROOT / "tasks.py"), "validate", "acme/api"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -217,4 +218,4 @@ def test_validate_cli_explain_and_exceptions(acme: Workspace) -> None:
 def test_verdict_of_invalid_spec_is_left_to_schema(tmp_path: Path) -> None:
     spec = tmp_path / "bad.yaml"
     spec.write_text("name: [oops]\n")
-    assert check_spec_file(spec).problems == []
+    assert check_policy(spec).problems == []

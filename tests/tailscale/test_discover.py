@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from tsstandin import Standin
 
-from coltec.discovery import TailscaleUnavailable, discover
-from coltec.errors import ToolMissing
+from coltec.errors import TailscaleUnavailable, ToolMissing
+from coltec.runtime.discovery import discover
 from coltec.workspaces import REPO_ROOT
 
 
@@ -76,7 +76,7 @@ def test_cli_json_and_exit_codes(standin: Standin) -> None:
     invoke = Path(sys.executable).parent / "invoke"
     standin.world(daemon=True, capture="host-running.json")
     out = subprocess.run(
-        [str(invoke), "discover", "--", "--json"],
+        [sys.executable, str(REPO_ROOT / "tasks.py"), "discover", "--json"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

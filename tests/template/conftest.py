@@ -94,12 +94,11 @@ def nexus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def cli() -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
-    """Run `invoke TASK -- ARGS` from the repository root, as mise does."""
+    """Run `python tasks.py TASK ARGS` from the repository root, as mise does."""
 
     def run(task: str, *args: str) -> subprocess.CompletedProcess[str]:
-        invoke = Path(sys.executable).parent / "invoke"
         return subprocess.run(
-            [str(invoke), task, "--", *args],
+            [sys.executable, str(REPO_ROOT / "tasks.py"), task, *args],
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,

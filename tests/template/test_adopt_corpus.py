@@ -20,8 +20,10 @@ from typing import Any
 import pytest
 import yaml
 
-from coltec import images, jsonc
-from coltec.adoption import LIFECYCLE
+from coltec import jsonc
+
+from coltec.checks import base_image
+from coltec.template.devcontainer_json import LIFECYCLE
 from tests.template.conftest import commit_all, edit_file, git
 
 Cli = Callable[..., CompletedProcess[str]]
@@ -87,7 +89,7 @@ def test_adopt_validate_update(case: str, template_repo: Path, nexus: Path, cli:
     ws = nexus / "codespaces" / "corpus" / case
     shutil.copytree(CORPUS / case, ws, ignore=shutil.ignore_patterns("expected.yaml"))
     original = jsonc.loads((ws / DC).read_text())
-    resolved = images.resolve(ws / DC)
+    resolved = base_image.resolve(ws / DC)
     assert resolved is not None and resolved.image == expected["image"], resolved
 
     shown = cli("adopt", str(ws))  # shows, writes nothing

@@ -42,7 +42,7 @@ def test_a_workspace_made_in_one_clone_updates_in_another(tmp_path: Path) -> Non
     first = _nexus_copy(tmp_path / "alice" / "nexus")
     _in_nexus(
         first,
-        "from coltec.create import new_workspace;"
+        "from coltec.template.create import new_workspace;"
         "assert new_workspace('acme/api-dev', [], defaults=True).validation.ok",
     )
     commit_all(first, "acme/api-dev")
@@ -56,7 +56,7 @@ def test_a_workspace_made_in_one_clone_updates_in_another(tmp_path: Path) -> Non
     commit_all(second, "template change")
     out = _in_nexus(
         second,
-        "import json; from coltec.update import update_workspace;"
+        "import json; from coltec.template.update import update_workspace;"
         "from coltec.workspaces import existing_workspace;"
         "print(json.dumps(update_workspace(existing_workspace('acme/api-dev')).to_dict()))",
     )
@@ -72,8 +72,8 @@ def test_outdated_reports_no_false_hand_edits_on_the_default_paths(tmp_path: Pat
     nexus = _nexus_copy(tmp_path / "nexus")
     out = _in_nexus(
         nexus,
-        "import json; from coltec.create import new_workspace;"
-        "from coltec.outdated import check_drift; from coltec.workspaces import existing_workspace;"
+        "import json; from coltec.template.create import new_workspace;"
+        "from coltec.template.outdated import check_drift; from coltec.workspaces import existing_workspace;"
         "assert new_workspace('acme/api-dev', ['project_type=python'], defaults=True).validation.ok;"
         "print(json.dumps(check_drift(existing_workspace('acme/api-dev')).to_dict()))",
     )
@@ -84,7 +84,7 @@ def test_outdated_reports_no_false_hand_edits_on_the_default_paths(tmp_path: Pat
     edit_file(ws / ".devcontainer" / "devcontainer.json", '"remoteUser"', '"x": 1,\n  "remoteUser"')
     out = _in_nexus(
         nexus,
-        "import json; from coltec.outdated import check_drift;"
+        "import json; from coltec.template.outdated import check_drift;"
         "from coltec.workspaces import existing_workspace;"
         "print(json.dumps(check_drift(existing_workspace('acme/api-dev')).edited))",
     )
@@ -99,7 +99,7 @@ def test_outdated_reports_no_false_hand_edits_on_an_external_nexus(tmp_path: Pat
     git(other, "init", "-q", "-b", "main")
     code = (
         "import json, os; os.environ['COLTEC_CODESPACES_DIR'] = %r;"
-        "from coltec.create import new_workspace; from coltec.outdated import check_drift;"
+        "from coltec.template.create import new_workspace; from coltec.template.outdated import check_drift;"
         "from coltec.workspaces import existing_workspace;"
         "assert new_workspace('acme/web-dev', [], defaults=True).validation.ok;"
         "print(json.dumps(check_drift(existing_workspace('acme/web-dev')).to_dict()))"

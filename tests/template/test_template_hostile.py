@@ -9,7 +9,7 @@ import pytest
 import yaml
 from coltec_worker.validation import validate_file
 
-from coltec import templating
+from coltec.template import rendering
 from coltec.errors import UsageError
 
 HOSTILE = (
@@ -31,7 +31,7 @@ def hostile(template_v1: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
         "extra_excludes": ['we"ird/**', "back\\slash/**", "{{ x }}/**"],
         "networking_enabled": True,
     }
-    templating.copy(templating.TemplateSource(str(template_v1), None), dst, data, defaults=True)
+    rendering.copy(rendering.TemplateSource(str(template_v1), None), dst, data, defaults=True)
     return dst
 
 
@@ -51,7 +51,7 @@ def test_json_devcontainer_round_trips_hostile_run_args(hostile: Path):
 
 
 def test_answers_file_round_trips(hostile: Path):
-    answers = templating.read_answers(hostile)
+    answers = rendering.read_answers(hostile)
     assert answers["description"] == HOSTILE
     assert answers["_commit"] == "v1"
 
@@ -81,8 +81,8 @@ def test_invalid_answers_are_refused_with_the_fix(
 ):
     data = {"org": "team", "project": "p", "name": "p-dev", "networking_enabled": True, key: value}
     with pytest.raises(UsageError) as caught:
-        templating.copy(
-            templating.TemplateSource(str(template_v1), None), tmp_path / "ws", data, defaults=True
+        rendering.copy(
+            rendering.TemplateSource(str(template_v1), None), tmp_path / "ws", data, defaults=True
         )
     assert key in caught.value.message and says in caught.value.message
     assert "--data" in caught.value.hint

@@ -11,11 +11,11 @@ from subprocess import CompletedProcess
 import pytest
 import yaml
 
-from coltec.adopt import adopt
-from coltec.create import new_workspace
+from coltec.template.adopt import adopt
+from coltec.template.create import new_workspace
 from coltec.errors import UsageError
-from coltec.outdated import check_drift
-from coltec.update import update_workspace
+from coltec.template.outdated import check_drift
+from coltec.template.update import update_workspace
 from coltec.workspaces import existing_workspace
 from tests.template.conftest import commit_all, edit_file
 

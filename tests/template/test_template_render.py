@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from coltec import templating
-from coltec.reporting import validate_files
+from coltec.template import rendering
+from coltec.checks.run import validate_files
 from tests.template.conftest import REPO_ROOT
 
 PROJECT_TYPES = ("python", "rust", "node", "generic")
@@ -32,7 +32,7 @@ def combo_id(combo: tuple[str, bool, bool]) -> str:
 def renders(template_v1: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Each combination rendered once, with real copier, as a workspace folder."""
     root = tmp_path_factory.mktemp("renders")
-    source = templating.TemplateSource(str(template_v1), None)
+    source = rendering.TemplateSource(str(template_v1), None)
     out: dict[str, Path] = {}
     for combo in COMBOS:
         kind, persistence, networking = combo
@@ -46,7 +46,7 @@ def renders(template_v1: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
             "networking_enabled": networking,
             "run_args": ["--network=host"],
         }
-        templating.copy(source, dst, data, defaults=True)
+        rendering.copy(source, dst, data, defaults=True)
         out[combo_id(combo)] = dst
     return out
 
@@ -142,10 +142,9 @@ def test_render_is_valid_and_loadable(renders: dict[str, Path], combo: tuple[str
 
 
 def test_invoke_validate_accepts_every_render(renders: dict[str, Path]):
-    """The CLI itself (`invoke validate DIR...`) passes all combinations at once."""
-    invoke = Path(sys.executable).parent / "invoke"
+    """The CLI itself (`cs:validate DIR...`) passes all combinations at once."""
     result = subprocess.run(
-        [str(invoke), "validate", "--", *map(str, renders.values())],
+        [sys.executable, str(REPO_ROOT / "tasks.py"), "validate", *map(str, renders.values())],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -10,8 +10,8 @@ from subprocess import CompletedProcess
 import pytest
 import yaml
 
-from coltec.create import new_workspace
-from coltec.update import update_workspace
+from coltec.template.create import new_workspace
+from coltec.template.update import update_workspace
 from coltec.workspaces import existing_workspace
 from tests.template.conftest import commit_all, edit_file, git
 
@@ -84,7 +84,7 @@ def test_new_usage_errors_exit_2_with_a_hint(
 
 def test_new_defaults_to_this_repository_at_head(nexus: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("COLTEC_TEMPLATE", raising=False)
-    from coltec.templating import git_head, read_answers
+    from coltec.template.rendering import git_head, read_answers
     from tests.template.conftest import REPO_ROOT
 
     ws = create("team/self-dev")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from coltec_worker.usersetup import run as user_setup
 
-from coltec.create import new_workspace
-from coltec.usercfg import describe
+from coltec.checks.usercfg import describe
+from coltec.template.create import new_workspace
 from coltec.workspaces import REPO_ROOT
 
 GIT_ENV = {

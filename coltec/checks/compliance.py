@@ -11,7 +11,6 @@ Exceptions live in the workspace's .copier-answers.yml:
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,9 @@ from coltec_worker.errors import ConfigError, Problem
 from coltec_worker.source import Document, load_yaml
 from coltec_worker.spec import WorkspaceSpec, spec_from_dict
 
-from . import images, runargs
-from .policy import RULES, Policy, PolicyStore, Setting, display
-from .workspaces import ANSWERS_FILE
+from coltec.checks.policy import RULES, Policy, PolicyStore, Setting, display
+from coltec.checks.policy_rules import violations
+from coltec.workspaces import ANSWERS_FILE
 
 EXCEPTIONS_KEY = "policy_exceptions"
 
@@ -36,7 +35,7 @@ class Exemption:
 
 
 @dataclass
-class Verdict:
+class PolicyVerdict:
     """The policy verdict for one spec file."""
 
     file: str
@@ -142,142 +141,9 @@ def load_exceptions(answers: Path) -> tuple[list[Exemption], list[Problem]]:
 # -- rules ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Violation:
-    rule: str
-    path: str
-    message: str
-    setting: Setting
-    hint: str
-    file: str = ""  # a file other than the spec (devcontainer.json)
-    line: int | None = None
-
-
-def _image_violations(policy: Policy, devcontainer: Path) -> list[_Violation]:
-    """Rule base-image, on the image the engine will run (see coltec.images)."""
-    resolved = images.resolve(devcontainer)
-    allowed = policy.setting("rules.allowed_base_images")
-    if resolved is None or "*" in allowed.value:
-        return []
-    where = (display(resolved.file), resolved.line)
-    if resolved.image is None:
-        return [
-            _Violation(
-                "base-image",
-                "$.image",
-                f"the base image ({resolved.via}) cannot be determined: {resolved.reason}",
-                allowed,
-                f"name an image matching: {', '.join(allowed.value)}",
-                *where,
-            )
-        ]
-    if any(fnmatch.fnmatchcase(resolved.image, p) for p in allowed.value):
-        return []
-    return [
-        _Violation(
-            "base-image",
-            "$.image",
-            f"base image '{resolved.image}' ({resolved.via}) is not allowed",
-            allowed,
-            f"use an image matching: {', '.join(allowed.value)}",
-            *where,
-        )
-    ]
-
-
-def _run_arg_violations(policy: Policy, devcontainer: Path) -> list[_Violation]:
-    """Rule run-args: docker run options (in every spelling) matching a denied pattern."""
-    denied = policy.items("rules.denied_run_args")  # additive: an org adds to the default's
-    out: list[_Violation] = []
-    for option in runargs.run_options(devcontainer):
-        match = next((s for s in denied if fnmatch.fnmatchcase(option.token, s.value)), None)
-        if match is not None:
-            out.append(
-                _Violation(
-                    "run-args",
-                    "$.runArgs",
-                    f"'{option.given}' ({option.token}) matches denied run argument "
-                    f"'{match.value}'",
-                    match,
-                    "remove it from devcontainer.json (runArgs, mounts, privileged, capAdd) "
-                    "or the compose service",
-                    display(option.file),
-                    option.line,
-                )
-            )
-    return out
-
-
-def _rule_violations(spec: WorkspaceSpec, policy: Policy, devcontainer: Path) -> list[_Violation]:
-    out: list[_Violation] = []
-    required = policy.items("rules.required_excludes")
-    lo, hi = policy.setting("rules.interval.min"), policy.setting("rules.interval.max")
-    dirs = policy.setting("rules.allowed_directions")
-    for i, sync in enumerate(spec.persistence.sync):
-        here = f"$.persistence.sync[{i}]"
-        for req in required:
-            if req.value not in sync.exclude:
-                out.append(
-                    _Violation(
-                        "required-excludes",
-                        f"{here}.exclude",
-                        f"sync path '{sync.name}' does not exclude "
-                        f"'{req.value}' (excludes: {list(sync.exclude)})",
-                        req,
-                        f"add '{req.value}' to its exclude list",
-                    )
-                )
-        if sync.interval < lo.value:
-            out.append(
-                _Violation(
-                    "interval-bounds",
-                    f"{here}.interval",
-                    f"interval {sync.interval}s is below the org minimum {lo.value}s",
-                    lo,
-                    f"use at least {lo.value}",
-                )
-            )
-        if sync.interval > hi.value:
-            out.append(
-                _Violation(
-                    "interval-bounds",
-                    f"{here}.interval",
-                    f"interval {sync.interval}s is above the org maximum {hi.value}s",
-                    hi,
-                    f"use at most {hi.value}",
-                )
-            )
-        if sync.direction not in dirs.value:
-            out.append(
-                _Violation(
-                    "sync-directions",
-                    f"{here}.direction",
-                    f"direction '{sync.direction}' is not allowed",
-                    dirs,
-                    f"use one of: {', '.join(dirs.value)}",
-                )
-            )
-    if spec.networking.enabled:
-        for req in policy.items("rules.required_network_tags"):
-            if req.value not in spec.networking.tags:
-                out.append(
-                    _Violation(
-                        "network-tags",
-                        "$.networking.tags",
-                        f"networking is enabled but tag '{req.value}' is not "
-                        f"advertised (tags: {list(spec.networking.tags)})",
-                        req,
-                        f"add '{req.value}' to networking.tags",
-                    )
-                )
-    out += _image_violations(policy, devcontainer)
-    out += _run_arg_violations(policy, devcontainer)
-    return out
-
-
-def check_spec_file(spec_file: Path, store: PolicyStore | None = None) -> Verdict:
+def check_policy(spec_file: Path, store: PolicyStore | None = None) -> PolicyVerdict:
     """Apply the org's policy to one workspace-spec.yaml (PolicyError if a policy is bad)."""
-    verdict = Verdict(str(spec_file))
+    verdict = PolicyVerdict(str(spec_file))
     try:
         doc = load_yaml(spec_file)
         spec = spec_from_dict(doc.data)
@@ -292,7 +158,7 @@ def check_spec_file(spec_file: Path, store: PolicyStore | None = None) -> Verdic
     exemptions, verdict.problems = load_exceptions(ws_dir / ANSWERS_FILE)
     waived: dict[str, int] = {}
     by_rule = {e.rule for e in exemptions}
-    for v in _rule_violations(spec, policy, spec_file.parent / "devcontainer.json"):
+    for v in violations(spec, policy, spec_file.parent / "devcontainer.json"):
         if v.rule in by_rule:
             waived[v.rule] = waived.get(v.rule, 0) + 1
             continue

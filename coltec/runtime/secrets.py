@@ -31,17 +31,13 @@ from coltec_worker.log import Redactor
 from coltec_worker.source import load_yaml
 from coltec_worker.spec import spec_from_dict
 
-from . import proc
-from .errors import ColtecError
+from coltec import proc
+from coltec.errors import SecretsError
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ALWAYS = ("RCLONE_REMOTE_NAME", "RCLONE_BUCKET", "TAILSCALE_AUTH_KEY")
 DIR_ENV = "COLTEC_SECRETS_DIR"  # what the template's mount reads (${localEnv:...})
 RUNTIME_ENV = "COLTEC_RUNTIME_DIR"  # where the folders go (default: see runtime_dir)
-
-
-class SecretsError(ColtecError):
-    """The secrets file could not be written safely."""
 
 
 def parse_exports(text: str) -> dict[str, str]:

@@ -8,18 +8,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import templating
-from .answers import load_questions, parse_data
-from .errors import UsageError
-from .policy import new_workspace_data, write_org_install
-from .reporting import ValidationRun, validate_files
-from .workspaces import Workspace, check_name, workspace
+from coltec.template import rendering
+from coltec.template.answers import load_questions, parse_data
+from coltec.errors import UsageError
+from coltec.template.answers import policy_answers
+from coltec.template.org_install import write_org_install
+from coltec.checks.run import ValidationRun, validate_files
+from coltec.workspaces import Workspace, check_name, workspace
 
 
 @dataclass
 class Created:
     workspace: Workspace
-    source: templating.TemplateSource
+    source: rendering.TemplateSource
     validation: ValidationRun
 
 
@@ -41,7 +42,7 @@ def new_workspace(
             f"{ws.key} already exists at {ws.dir}",
             f"update it with `mise run cs:update {ws.key}`, or pick another name",
         )
-    source = templating.source_for_new()
+    source = rendering.source_for_new()
     data = parse_data(data_items, load_questions(source.local_repo))
     for fixed in ("org", "name"):
         if fixed in data and data[fixed] != getattr(ws, fixed):
@@ -55,12 +56,12 @@ def new_workspace(
     # Folders this command creates, outermost first: removed again if rendering fails.
     created = [p for p in (ws.dir.parent, ws.dir) if not p.exists()]
     try:
-        templating.copy(
+        rendering.copy(
             source,
             ws.dir,
             data,
             defaults=not interactive,
-            user_defaults={"project": project, **new_workspace_data(ws.org)},  # org policy
+            user_defaults={"project": project, **policy_answers(ws.org)},  # org policy
             quiet=not interactive,
         )
     except BaseException:

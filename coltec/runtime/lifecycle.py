@@ -1,4 +1,4 @@
-"""Workspace lifecycle: up (devcontainer up), down (flush, then stop), exec, logs.
+"""Workspace lifecycle: up (devcontainer up), checked until the sync worker runs.
 
 The devcontainer CLI creates and starts containers; it has no stop, down or list, so
 those use docker with coltec's labels: `coltec.workspace=ORG/NAME` and
@@ -14,38 +14,31 @@ import json
 import os
 import re
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from . import jsonc, proc, secrets
-from .docker import (
+from coltec import jsonc, proc
+from coltec.checks.run import validate_files
+from coltec.errors import LifecycleError
+from coltec.runtime import secrets
+from coltec.runtime.docker import (
     LABEL_CONFIG_HASH,
     LABEL_NEXUS,
     LABEL_WORKSPACE,
+    WORKER_LOG,
     Container,
-    Engine,
-    by_workspace,
+    DockerEngine,
+    container_for,
+    ping,
+    require_container,
 )
-from .docker import containers as list_containers
-from .drift import config_hash
-from .errors import ColtecError
-from .image import default_tag, image_exists
-from .policy import write_org_install
-from .reporting import validate_files
-from .workspaces import Workspace, is_file, nexus_id
+from coltec.runtime.drift import config_hash
+from coltec.runtime.image import default_tag, image_exists
+from coltec.runtime.running import down
+from coltec.template.org_install import write_org_install
+from coltec.workspaces import Workspace, nexus_id
 
 UP_TIMEOUT = 3600.0  # a first build can pull and install a lot
-FLUSH_TIMEOUT = 300
-STOP_TIMEOUT = 20
 WORKER_CHECKS, WORKER_CHECK_PAUSE = 5, 1.0  # post-start.sh waits 1 s itself
-CONTAINER_WORKSPACE = "/workspace"
-WORKER_LOG = f"{CONTAINER_WORKSPACE}/.coltec/state/worker.log"
-HOST_WORKER_LOG = Path(".coltec") / "state" / "worker.log"
-
-
-class LifecycleError(ColtecError):
-    """devcontainer up failed, no container exists, or the final flush failed."""
 
 
 @dataclass(frozen=True)
@@ -56,35 +49,6 @@ class UpResult:
     config_hash: str
     drifted: bool  # an existing container kept its older configuration
     rebuilt: bool
-
-
-@dataclass(frozen=True)
-class DownResult:
-    workspace: str
-    container_id: str
-    flushed: bool  # the worker's final sync succeeded
-    flush_message: str
-    stopped: bool
-    removed: bool
-
-
-def container_for(engine: Engine, ws: Workspace) -> Container | None:
-    return by_workspace(list_containers(engine, nexus_id(), ws.key)).get(ws.key)
-
-
-def require_container(engine: Engine, ws: Workspace, *, running: bool = False) -> Container:
-    found = container_for(engine, ws)
-    if found is None:
-        raise LifecycleError(
-            f"{ws.key} has no container on {engine.where}",
-            f"start it with `mise run cs:up {ws.key}`",
-        )
-    if running and not found.running:
-        raise LifecycleError(
-            f"{ws.key}'s container is {found.state}, not running",
-            f"start it with `mise run cs:up {ws.key}`",
-        )
-    return found
 
 
 def validate_workspace(ws: Workspace) -> None:
@@ -172,7 +136,7 @@ def cause_lines(log: str, limit: int = 12) -> list[str]:
     return keep[-limit:]
 
 
-def require_image(engine: Engine, ws: Workspace) -> None:
+def require_image(engine: DockerEngine, ws: Workspace) -> None:
     """The coltec base image the workspace names exists here, or the hint to build it."""
     try:
         image = str(
@@ -189,10 +153,8 @@ def require_image(engine: Engine, ws: Workspace) -> None:
         )
 
 
-def up(engine: Engine, ws: Workspace, *, rebuild: bool = False) -> UpResult:
+def up(engine: DockerEngine, ws: Workspace, *, rebuild: bool = False) -> UpResult:
     """Validate, deliver the secrets, `devcontainer up`, then check that the worker runs."""
-    from .docker import ping
-
     validate_workspace(ws)
     write_org_install(ws)  # org tools/env for post-create, from policy/ as it is now
     ping(engine)
@@ -253,7 +215,7 @@ def up(engine: Engine, ws: Workspace, *, rebuild: bool = False) -> UpResult:
     )
 
 
-def check_worker(engine: Engine, ws: Workspace, container: Container, log: str) -> None:
+def check_worker(engine: DockerEngine, ws: Workspace, container: Container, log: str) -> None:
     """LifecycleError with the real cause unless the container's sync worker is running."""
     status: dict[str, object] = {}
     for _ in range(WORKER_CHECKS):
@@ -279,94 +241,3 @@ def check_worker(engine: Engine, ws: Workspace, container: Container, log: str) 
         f"fix the cause above, then `mise run cs:up {ws.key}` again "
         f"(`mise run cs:logs {ws.key}` shows the worker's log)",
     )
-
-
-def flush(engine: Engine, container: Container, timeout: int = FLUSH_TIMEOUT) -> tuple[bool, str]:
-    """Ask the worker for a final sync of every path and wait (bounded) for it.
-
-    No `--stop`: that ends the daemon even when the flush failed, and a container kept
-    running after a failed flush must keep syncing. `docker stop` ends it afterwards;
-    the worker's correctness never depends on a graceful exit.
-    """
-    result = engine.run(
-        ["exec", container.id, "coltec-worker", "flush", "--timeout", str(timeout)],
-        timeout=timeout + 30,
-        check=False,
-    )
-    text = "\n".join((result.stdout + result.stderr).strip().splitlines()[-10:])
-    return result.returncode == 0, text
-
-
-def down(
-    engine: Engine,
-    ws: Workspace,
-    *,
-    remove: bool = False,
-    force: bool = False,
-    timeout: int = FLUSH_TIMEOUT,
-) -> DownResult:
-    """Flush the worker, then stop (and with `remove`, remove) the container.
-
-    A failed flush keeps the container running, unless `force`.
-    """
-    from .docker import ping
-
-    ping(engine)
-    container = require_container(engine, ws)
-    flushed, message = False, "container not running: nothing to flush"
-    if container.running:
-        try:
-            flushed, message = flush(engine, container, timeout)
-        except ColtecError as exc:
-            flushed, message = False, exc.message
-        if not flushed and not force:
-            raise LifecycleError(
-                f"{ws.key}: the final sync failed; the container keeps running so nothing "
-                f"is lost\n{message}".rstrip(),
-                f"see `mise run cs:logs {ws.key}`; fix the remote, or stop anyway with "
-                f"`mise run cs:down {ws.key} --force`",
-            )
-        engine.run(["stop", "--time", str(STOP_TIMEOUT), container.id], timeout=STOP_TIMEOUT + 60)
-    if remove:
-        engine.run(["rm", "--force", "--volumes", container.id], timeout=120)
-    return DownResult(ws.key, container.id, flushed, message, stopped=True, removed=remove)
-
-
-def exec_argv(
-    docker: str, container: Container, command: Sequence[str], *, interactive: bool, tty: bool
-) -> list[str]:
-    argv = [docker, "exec", "--workdir", CONTAINER_WORKSPACE]
-    if interactive:
-        argv.append("--interactive")
-    if tty:
-        argv.append("--tty")
-    return [*argv, container.id, *(command or ["bash", "-l"])]
-
-
-def exec_in(
-    engine: Engine, ws: Workspace, command: Sequence[str], *, interactive: bool, tty: bool
-) -> int:
-    """Run a command in the running container, attached to this terminal; its exit code."""
-    container = require_container(engine, ws, running=True)
-    argv = exec_argv(engine.docker(), container, command, interactive=interactive, tty=tty)
-    return proc.run_attached(argv, env=engine.env())
-
-
-def logs_argv(engine: Engine, ws: Workspace, *, follow: bool, lines: int) -> list[str] | None:
-    """`docker exec ... tail` of the worker's log when the container runs, else None."""
-    container = container_for(engine, ws)
-    if container is None or not container.running:
-        return None
-    argv = [engine.docker(), "exec", container.id, "tail", "-n", str(lines)]
-    return [*argv, *(["-F"] if follow else []), WORKER_LOG]
-
-
-def host_log_tail(ws: Workspace, lines: int) -> str:
-    """The last lines of the worker's log from the bind-mounted state directory."""
-    local = ws.dir / HOST_WORKER_LOG
-    if not is_file(local):  # also a name too long to exist
-        raise LifecycleError(
-            f"{ws.key}: no worker log yet ({local} does not exist)",
-            f"start the workspace with `mise run cs:up {ws.key}`",
-        )
-    return "\n".join(local.read_text(errors="replace").splitlines()[-lines:])

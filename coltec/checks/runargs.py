@@ -20,7 +20,7 @@ from typing import Any
 from coltec_worker.errors import ConfigError
 from coltec_worker.source import Document, child_path, load_yaml
 
-from . import jsonc
+from coltec import jsonc
 
 SHORT = {"-v": "--volume", "-e": "--env", "-u": "--user", "-p": "--publish", "-w": "--workdir"}
 ALIASES = {"--net": "--network"}

@@ -21,13 +21,12 @@ import yaml
 from coltec_worker.state import Layout
 from coltec_worker.status import collect as collect_status
 
-from . import templating
-from .docker import Container, Engine, by_workspace, containers, ping
-from .drift import drift_of
-from .errors import ColtecError
-from .workspaces import Workspace, all_workspaces, nexus_id
+from coltec.errors import ColtecError
+from coltec.runtime.docker import Container, DockerEngine, by_workspace, containers, ping
+from coltec.runtime.drift import drift_of
+from coltec.template import rendering
+from coltec.workspaces import Workspace, all_workspaces, nexus_id
 
-STATE_RELPATH = Path(".coltec") / "state"  # the worker's default state dir in a workspace
 STATUS_TIMEOUT = 20.0
 PARALLEL = 8
 
@@ -44,7 +43,7 @@ class PathSync:
 
 
 @dataclass
-class Row:
+class FleetRow:
     workspace: str
     org: str
     name: str
@@ -62,7 +61,7 @@ class Row:
 
 @dataclass
 class Fleet:
-    rows: list[Row]
+    rows: list[FleetRow]
     docker: bool  # container columns are filled
     docker_error: str = ""
 
@@ -82,16 +81,16 @@ def _yaml(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def describe_workspace(ws: Workspace, versions: TemplateVersions) -> Row:
+def describe_workspace(ws: Workspace, versions: TemplateVersions) -> FleetRow:
     """The columns that come from files: names, template version, outdated."""
     meta = _yaml(ws.spec_file).get("metadata") or {}
     answers: dict[str, Any] = {}
     note = ""
     try:
-        answers = templating.read_answers(ws.dir)
+        answers = rendering.read_answers(ws.dir)
     except ColtecError as exc:
         note = exc.message
-    row = Row(
+    row = FleetRow(
         ws.key,
         ws.org,
         ws.name,
@@ -119,13 +118,13 @@ class TemplateVersions:
 
     @staticmethod
     def _compute(src: str, commit: str) -> bool | None:
-        from .outdated import template_changed
+        from coltec.template.outdated import template_changed
 
-        repo = templating.TemplateSource(src, None).local_repo if src else None
+        repo = rendering.TemplateSource(src, None).local_repo if src else None
         if repo is None:
             return None  # a remote template: `cs:outdated` asks it (slow); the list does not
         try:
-            changed, _ = template_changed(repo, commit, templating.target_ref(src) or "HEAD")
+            changed, _ = template_changed(repo, commit, rendering.target_ref(src) or "HEAD")
         except ColtecError:
             return None
         return changed
@@ -165,7 +164,7 @@ def age_seconds(stamp: Any, now: datetime) -> int | None:
     return max(0, int((now - when).total_seconds()))
 
 
-def worker_status(engine: Engine, container: Container) -> Any:
+def worker_status(engine: DockerEngine, container: Container) -> Any:
     result = engine.run(
         ["exec", container.id, "coltec-worker", "status", "--json"],
         timeout=STATUS_TIMEOUT,
@@ -180,7 +179,7 @@ def worker_status(engine: Engine, container: Container) -> Any:
 
 
 def fill_containers(
-    rows: Iterable[Row], found: dict[str, Container], workspaces: dict[str, Workspace]
+    rows: Iterable[FleetRow], found: dict[str, Container], workspaces: dict[str, Workspace]
 ) -> None:
     for row in rows:
         c = found.get(row.workspace)
@@ -191,11 +190,11 @@ def fill_containers(
         row.drift = drift_of(c.config_hash, workspaces[row.workspace])
 
 
-def fill_workers(rows: list[Row], status_of: Callable[[str], Any], now: datetime) -> None:
+def fill_workers(rows: list[FleetRow], status_of: Callable[[str], Any], now: datetime) -> None:
     """Ask each running container's worker, in parallel; a failure becomes the row's note."""
     running = [r for r in rows if r.container == "running" and r.container_id]
 
-    def ask(row: Row) -> None:
+    def ask(row: FleetRow) -> None:
         try:
             data = status_of(row.container_id)
             row.worker_running, row.paths = parse_status(data, now)
@@ -208,20 +207,22 @@ def fill_workers(rows: list[Row], status_of: Callable[[str], Any], now: datetime
         list(pool.map(ask, running))
 
 
-def fill_from_state(rows: list[Row], workspaces: dict[str, Workspace], now: datetime) -> None:
+def fill_from_state(rows: list[FleetRow], workspaces: dict[str, Workspace], now: datetime) -> None:
     """Last sync per path from the state folder on the host, for rows not asked live.
 
     The daemon's pid means nothing outside its container, so `worker_running` stays None.
     """
     for row in rows:
         ws = workspaces.get(row.workspace)
-        state = ws.dir / STATE_RELPATH if ws else None
+        state = ws.state_dir if ws else None
         if row.paths or state is None or not (state / "status").is_dir():
             continue
         _, row.paths = parse_status(collect_status(Layout(state)), now)
 
 
-def list_fleet(engine: Engine, root: Path | None = None, now: datetime | None = None) -> Fleet:
+def list_fleet(
+    engine: DockerEngine, root: Path | None = None, now: datetime | None = None
+) -> Fleet:
     now = now or datetime.now(UTC)
     found_ws = all_workspaces(root)
     workspaces = {w.key: w for w in found_ws}
@@ -238,7 +239,7 @@ def list_fleet(engine: Engine, root: Path | None = None, now: datetime | None = 
         org, _, name = key.partition("/")
         c = found[key]
         rows.append(
-            Row(
+            FleetRow(
                 key,
                 org,
                 name,

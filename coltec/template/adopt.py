@@ -1,7 +1,7 @@
 """`cs:adopt`: bring an existing devcontainer folder under the template.
 
 The answers come from the declaration (workspace-spec.yaml, when there is one) and
-from every setting of devcontainer.json (see coltec.adoption). A render with those
+from every setting of devcontainer.json (see coltec.template.inference). A render with those
 answers is compared with the files. Only `--apply` writes: the answers file (its
 template source recorded the way `cs:new` records it, so `cs:update` and
 `cs:outdated` work), the rendered devcontainer.json when it keeps every setting the
@@ -26,18 +26,21 @@ from typing import Any
 
 import yaml
 
-from . import templating
-from .adoption import (
-    carried_answers,
-    load_devcontainer,
-    lost_settings,
-    project_type,
-    referenced_files,
+from coltec.template import rendering
+from coltec.template.inference import carried_answers, lost_settings, project_type, referenced_files
+from coltec.template.devcontainer_json import load_devcontainer
+from coltec.template.answers import load_questions, parse_data
+from coltec.template.create import infer_project
+from coltec.errors import UsageError
+from coltec.workspaces import (
+    ANSWERS_FILE,
+    DEVCONTAINER_RELPATH,
+    REPO_ROOT,
+    SPEC_RELPATH,
+    check_name,
+    existing_workspace,
+    is_dir,
 )
-from .answers import load_questions, parse_data
-from .create import infer_project
-from .errors import UsageError
-from .workspaces import ANSWERS_FILE, DEVCONTAINER_RELPATH, REPO_ROOT, SPEC_RELPATH, check_name
 
 
 @dataclass
@@ -115,9 +118,9 @@ def _excludes(spec: dict[str, Any]) -> list[str]:
 
 
 def _render(
-    source: templating.TemplateSource, answers: dict[str, Any], dst: Path
+    source: rendering.TemplateSource, answers: dict[str, Any], dst: Path
 ) -> dict[str, Any]:
-    templating.copy(source, dst, answers, defaults=True)
+    rendering.copy(source, dst, answers, defaults=True)
     data: dict[str, Any] = json.loads((dst / DEVCONTAINER_RELPATH).read_text(encoding="utf-8"))
     return data
 
@@ -125,7 +128,7 @@ def _render(
 def _diff(ws_dir: Path, render: Path) -> tuple[list[str], list[str]]:
     lines: list[str] = []
     changed: list[str] = []
-    for rel, content in templating.rendered_files(render).items():
+    for rel, content in rendering.rendered_files(render).items():
         if rel == ANSWERS_FILE:
             continue
         path = ws_dir / rel
@@ -142,19 +145,19 @@ def _diff(ws_dir: Path, render: Path) -> tuple[list[str], list[str]]:
     return lines, changed
 
 
-def _answers_text(render: Path, source: templating.TemplateSource, ws_dir: Path) -> str:
+def _answers_text(render: Path, source: rendering.TemplateSource, ws_dir: Path) -> str:
     """The render's answers file with the source recorded as `cs:new` records it."""
     text = (render / ANSWERS_FILE).read_text(encoding="utf-8")
     recorded = source.url
-    if templating.is_default_source(source.url):
+    if rendering.is_default_source(source.url):
         recorded = os.path.relpath(REPO_ROOT.resolve(), ws_dir.resolve())
     line = f"_src_path: {json.dumps(recorded)}"
     return re.sub(r"(?m)^_src_path:.*$", lambda _: line, text)
 
 
-def _write(ws_dir: Path, render: Path, result: Adoption, source: templating.TemplateSource) -> None:
+def _write(ws_dir: Path, render: Path, result: Adoption, source: rendering.TemplateSource) -> None:
     had_spec = (ws_dir / SPEC_RELPATH).is_file()
-    for rel, content in templating.rendered_files(render).items():
+    for rel, content in rendering.rendered_files(render).items():
         path = ws_dir / rel
         if rel == ANSWERS_FILE:
             path.write_text(_answers_text(render, source, ws_dir), encoding="utf-8")
@@ -205,7 +208,7 @@ def _tracked_files(ws_dir: Path, dc: dict[str, Any]) -> list[str]:
 
 def adopt(ws_dir: Path, *, apply: bool = False, data: Iterable[str] = ()) -> Adoption:
     """Infer answers, render them, diff; with `apply`, write (see the module docstring)."""
-    existing = templating.read_answers(ws_dir)
+    existing = rendering.read_answers(ws_dir)
     if existing.get("_commit"):
         raise UsageError(
             f"{ws_dir} is already under the template (version {existing['_commit']})",
@@ -214,7 +217,7 @@ def adopt(ws_dir: Path, *, apply: bool = False, data: Iterable[str] = ()) -> Ado
     devcontainer = ws_dir / DEVCONTAINER_RELPATH
     spec = _load_spec(ws_dir)
     dc, _lines = load_devcontainer(devcontainer)
-    source = templating.source_for_new()
+    source = rendering.source_for_new()
     questions = load_questions(source.local_repo)
     given = parse_data(data, questions)
     answers = _identity(ws_dir, spec, given)
@@ -245,3 +248,9 @@ def adopt(ws_dir: Path, *, apply: bool = False, data: Iterable[str] = ()) -> Ado
             _write(ws_dir, render, result, source)
             result.applied = True
     return result
+
+
+def adopt_target(target: str, *, apply: bool = False, data: Iterable[str] = ()) -> Adoption:
+    """`cs:adopt PATH`: PATH is a folder holding .devcontainer/, or a workspace ORG/NAME."""
+    folder = Path(target) if is_dir(Path(target)) else existing_workspace(target).dir
+    return adopt(folder, apply=apply, data=data)

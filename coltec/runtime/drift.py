@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from .workspaces import Workspace
+from coltec.workspaces import Workspace
 
 HASH_LENGTH = 16
 

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from coltec_worker.remote import builtin_root
 from coltec_worker.spec import resolve_remote_path
 
-from . import proc
-from .create import new_workspace
-from .reporting import ValidationRun, validate_files
-from .workspaces import Workspace, workspace
+from coltec import proc
+from coltec.checks.run import ValidationRun, validate_files
+from coltec.template.create import new_workspace
+from coltec.workspaces import Workspace, workspace
 
 DEMO_KEY = "demo/sample-dev"
 CONTAINER_ROOT = "/workspace"
@@ -60,12 +61,6 @@ def local_env(base: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def builtin_remote_root(env: Mapping[str, str]) -> Path:
-    xdg = env.get("XDG_DATA_HOME", "")
-    data = Path(xdg) if xdg.startswith("/") else Path.home() / ".local" / "share"
-    return data / "coltec" / "remote"
-
-
 def run_demo(key: str = DEMO_KEY) -> DemoRun:
     ws = workspace(key)
     created = False
@@ -76,12 +71,12 @@ def run_demo(key: str = DEMO_KEY) -> DemoRun:
     validation = validate_files([ws.spec_file])
     env = local_env(os.environ)
     worker = proc.require("coltec-worker", "run ./dev setup")
-    state = ws.dir / ".coltec" / "state"
+    state = ws.state_dir
     argv = [worker, "--once", "--start-delay", "0", "--config", str(host_spec(ws))]
     argv += ["--state-dir", str(state)]
     result = proc.run(argv, env=env, check=False, timeout=600)
     status = proc.run([worker, "status", "--state-dir", str(state)], env=env, check=False)
-    remote = builtin_remote_root(env)
+    remote = builtin_root(env, Path.home())
     files: list[str] = []
     spec = validation.reports[0].spec if validation.reports else None
     values = spec.placeholder_values("user") if spec else {}

@@ -9,8 +9,9 @@ from pathlib import Path
 from coltec_worker.errors import Problem, UnreadableError
 from coltec_worker.validation import Report, validate_file
 
-from .compliance import Exemption, check_spec_file
-from .policy import PolicyError, PolicyStore
+from coltec.checks.compliance import Exemption, check_policy
+from coltec.checks.policy import PolicyStore
+from coltec.errors import PolicyError
 
 
 @dataclass
@@ -51,7 +52,7 @@ def validate_files(files: Iterable[Path], user_config: Path | None = None) -> Va
             continue
         run.reports.append(report)
         try:
-            verdict = check_spec_file(path, store)
+            verdict = check_policy(path, store)
         except PolicyError as exc:  # the policy file's own problems, shown once
             key = exc.problems[0].file if exc.problems else exc.message
             if key in bad_policies:

@@ -22,16 +22,12 @@ from typing import Any
 
 import yaml
 
-from . import proc
-from .errors import ColtecError, UsageError
-from .workspaces import ANSWERS_FILE, REPO_ROOT
+from coltec import proc
+from coltec.errors import TemplateError, ColtecError, UsageError
+from coltec.workspaces import ANSWERS_FILE, REPO_ROOT
 
 TEMPLATE_ENV = "COLTEC_TEMPLATE"
 TEMPLATE_REF_ENV = "COLTEC_TEMPLATE_REF"
-
-
-class TemplateError(ColtecError):
-    """copier refused or failed (bad answer, unreadable template, no version...)."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
 (COLTEC_POLICY_DIR moves the folder). An org file replaces each setting it names,
 except the additive ones (required excludes and network tags, denied run args, tools, env), which
 add to the default layer's. The workspace is the last layer: it may override any
-default, and break a rule only with a recorded exception (see coltec.compliance).
+default, and break a rule only with a recorded exception (see coltec.checks.compliance).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import Any
 from coltec_worker.errors import ConfigError, Problem
 from coltec_worker.source import Document, load_yaml
 
-from .workspaces import REPO_ROOT, Workspace
+from coltec.errors import PolicyError
+from coltec.workspaces import REPO_ROOT
 
 SCHEMA_FILE = REPO_ROOT / "schema" / "org-policy.schema.json"
 DEFAULT_FILE = "default.yaml"
@@ -39,10 +40,6 @@ ADDITIVE = (
     "tools",
     "env",
 )
-
-
-class PolicyError(ConfigError):
-    """A policy file is unreadable or does not match schema/org-policy.schema.json."""
 
 
 def policy_dir() -> Path:
@@ -222,86 +219,3 @@ class PolicyStore:
 
 def load_policy(org: str, root: Path | None = None) -> Policy:
     return PolicyStore(root).for_org(org)
-
-
-def template_questions() -> dict[str, Any]:
-    """copier.yaml's questions and their (unrendered) defaults."""
-    import yaml
-
-    data = yaml.safe_load((REPO_ROOT / "copier.yaml").read_text(encoding="utf-8")) or {}
-    return {
-        k: (v.get("default") if isinstance(v, dict) else v)
-        for k, v in data.items()
-        if not k.startswith("_")
-    }
-
-
-def new_workspace_data(org: str, root: Path | None = None) -> dict[str, Any]:
-    """copier --data that makes a new workspace of `org` born compliant.
-
-    Policy defaults (only those a policy layer sets) for the template questions that
-    exist, with required excludes and network tags added and the interval kept within
-    the org's bounds. Answers the user gives on the command line should win over these.
-    """
-    policy = load_policy(org, root)
-    questions = template_questions()
-    data: dict[str, Any] = {}
-
-    def set_by_policy(dotted: str) -> Setting | None:
-        s = policy.setting(dotted)
-        return s if s.layer != "built-in" else None
-
-    for question, dotted in (
-        ("persistence_enabled", "defaults.persistence_enabled"),
-        ("networking_enabled", "defaults.networking_enabled"),
-        ("base_image", "defaults.base_image"),
-    ):
-        if (s := set_by_policy(dotted)) is not None:
-            data[question] = s.value
-    interval = set_by_policy("defaults.sync.interval")
-    value = interval.value if interval else questions.get("sync_interval")
-    if isinstance(value, int):
-        lo, hi = policy.setting("rules.interval.min"), policy.setting("rules.interval.max")
-        clamped = min(max(value, lo.value), hi.value)
-        if interval is not None or clamped != value:
-            data["sync_interval"] = clamped
-    excludes = set_by_policy("defaults.sync.exclude")
-    extra = [
-        *(excludes.value if excludes else []),
-        *(s.value for s in policy.items("rules.required_excludes")),
-    ]
-    if extra:
-        data["extra_excludes"] = list(dict.fromkeys(extra))
-    tags_default = set_by_policy("defaults.network_tags")
-    required_tags = [s.value for s in policy.items("rules.required_network_tags")]
-    if tags_default or required_tags:
-        base = tags_default.value if tags_default else questions.get("network_tags") or []
-        data["network_tags"] = list(dict.fromkeys([*base, *required_tags]))
-    return {k: v for k, v in data.items() if k in questions}
-
-
-def check_workspace(ws: Workspace) -> list[Problem]:
-    """Every policy violation of one workspace (exceptions applied); [] when compliant."""
-    from .compliance import check_spec_file
-
-    return check_spec_file(ws.spec_file).problems
-
-
-def org_install_file(ws: Workspace) -> Path:
-    return ws.dir / ".devcontainer" / "coltec-org.json"
-
-
-def write_org_install(ws: Workspace, org: str | None = None) -> Path:
-    """Write the org's tools and env for post-create (.devcontainer/coltec-org.json)."""
-    policy = load_policy(org or ws.org)
-    data = {
-        "org": policy.org,
-        "policy_files": policy.files,
-        "tools": policy.tools(),
-        "env": {k: s.value for k, s in policy.env().items()},
-    }
-    path = org_install_file(ws)
-    text = json.dumps(data, indent=2) + "\n"
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
-        path.write_text(text, encoding="utf-8")
-    return path

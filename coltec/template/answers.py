@@ -14,7 +14,9 @@ from typing import Any
 
 import yaml
 
-from .errors import UsageError
+from coltec.checks.policy import Setting, load_policy
+from coltec.errors import UsageError
+from coltec.workspaces import REPO_ROOT
 
 
 def load_questions(template_root: Path | None) -> dict[str, dict[str, Any]] | None:
@@ -100,3 +102,47 @@ def parse_data(
             _check_value(key, value, settings)
             out[key] = value
     return out
+
+
+def policy_answers(org: str, root: Path | None = None) -> dict[str, Any]:
+    """copier --data that makes a new workspace of `org` born compliant.
+
+    Policy defaults (only those a policy layer sets) for the template questions that
+    exist, with required excludes and network tags added and the interval kept within
+    the org's bounds. Answers the user gives on the command line should win over these.
+    """
+    policy = load_policy(org, root)
+    questions = {k: v.get("default") for k, v in (load_questions(REPO_ROOT) or {}).items()}
+    data: dict[str, Any] = {}
+
+    def set_by_policy(dotted: str) -> Setting | None:
+        s = policy.setting(dotted)
+        return s if s.layer != "built-in" else None
+
+    for question, dotted in (
+        ("persistence_enabled", "defaults.persistence_enabled"),
+        ("networking_enabled", "defaults.networking_enabled"),
+        ("base_image", "defaults.base_image"),
+    ):
+        if (s := set_by_policy(dotted)) is not None:
+            data[question] = s.value
+    interval = set_by_policy("defaults.sync.interval")
+    value = interval.value if interval else questions.get("sync_interval")
+    if isinstance(value, int):
+        lo, hi = policy.setting("rules.interval.min"), policy.setting("rules.interval.max")
+        clamped = min(max(value, lo.value), hi.value)
+        if interval is not None or clamped != value:
+            data["sync_interval"] = clamped
+    excludes = set_by_policy("defaults.sync.exclude")
+    extra = [
+        *(excludes.value if excludes else []),
+        *(s.value for s in policy.items("rules.required_excludes")),
+    ]
+    if extra:
+        data["extra_excludes"] = list(dict.fromkeys(extra))
+    tags_default = set_by_policy("defaults.network_tags")
+    required_tags = [s.value for s in policy.items("rules.required_network_tags")]
+    if tags_default or required_tags:
+        base = tags_default.value if tags_default else questions.get("network_tags") or []
+        data["network_tags"] = list(dict.fromkeys([*base, *required_tags]))
+    return {k: v for k, v in data.items() if k in questions}

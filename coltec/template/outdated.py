@@ -19,9 +19,11 @@ from pathlib import Path
 
 import yaml
 
-from . import proc, templating
-from .errors import ColtecError
-from .workspaces import ANSWERS_FILE, Workspace
+from coltec import proc
+
+from coltec.template import rendering
+from coltec.errors import ColtecError, TemplateError
+from coltec.workspaces import ANSWERS_FILE, Workspace
 
 
 @dataclass
@@ -56,7 +58,7 @@ def check_update(ws_dir: Path) -> tuple[bool, str, str]:
         )
     except (IndexError, KeyError, ValueError):
         tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-        raise templating.TemplateError(
+        raise TemplateError(
             f"copier check-update failed for {ws_dir}: {' '.join(tail)}",
             "check the answers file's _src_path and _commit",
         ) from None
@@ -82,7 +84,7 @@ def template_changed(repo: Path, old: str, new: str) -> tuple[bool, str]:
         [git, "diff", "--quiet", old, new, "--", *sorted(set(paths))], cwd=repo, check=False
     )
     if diff.returncode not in (0, 1):
-        raise templating.TemplateError(
+        raise TemplateError(
             f"cannot compare template commits {old} and {new} in {repo}",
             "the recorded _commit must exist in the template repository",
         )
@@ -93,9 +95,9 @@ def hand_edits(ws_dir: Path, answers: dict[str, object]) -> tuple[list[str], lis
     """(rendered files whose content differs, rendered files that are missing)."""
     with tempfile.TemporaryDirectory(prefix="coltec-outdated-") as tmp:
         fresh = Path(tmp) / "render"
-        templating.render_answers(answers, fresh)
-        rendered = templating.rendered_files(fresh)
-        fresh_answers = templating.read_answers(fresh)
+        rendering.render_answers(answers, fresh)
+        rendered = rendering.rendered_files(fresh)
+        fresh_answers = rendering.read_answers(fresh)
     edited, missing = [], []
     for rel, content in rendered.items():
         path = ws_dir / rel
@@ -105,7 +107,7 @@ def hand_edits(ws_dir: Path, answers: dict[str, object]) -> tuple[list[str], lis
             # copier writes this file, recording the source as it was given: relative to
             # the workspace in the nexus, absolute in the scratch render. Same answers,
             # same source, same version: no hand edit.
-            if templating.read_answers(ws_dir) != fresh_answers:
+            if rendering.read_answers(ws_dir) != fresh_answers:
                 edited.append(rel)
         elif path.read_bytes() != content:
             edited.append(rel)
@@ -124,7 +126,7 @@ def check_drift(ws: Workspace, *, edits: bool = True, memo: TemplateMemo | None 
     memo = {} if memo is None else memo
     drift = Drift(ws.key)
     try:
-        answers = templating.read_answers(ws.dir)
+        answers = rendering.read_answers(ws.dir)
         src, commit = answers.get("_src_path"), answers.get("_commit")
         if not isinstance(src, str) or not isinstance(commit, str):
             drift.error = (
@@ -132,12 +134,12 @@ def check_drift(ws: Workspace, *, edits: bool = True, memo: TemplateMemo | None 
             )
             return drift
         drift.current = commit
-        repo = templating.TemplateSource(src, None).local_repo
+        repo = rendering.TemplateSource(src, None).local_repo
         if repo is None:
             available, _current, latest = check_update(ws.dir)
             drift.latest, drift.outdated = latest, available
         else:  # git answers directly, and sharper; copier check-update would cost ~0.6 s
-            target = templating.target_ref(src) or "HEAD"
+            target = rendering.target_ref(src) or "HEAD"
             key = (repo, commit, target)
             if key not in memo:
                 memo[key] = template_changed(repo, commit, target)

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import proc
+from coltec import proc
 
 CONFLICT_MARKERS = (b"<<<<<<< ", b">>>>>>> ")
 

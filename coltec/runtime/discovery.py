@@ -15,9 +15,9 @@ from typing import Any
 from coltec_worker.errors import ConfigError
 from coltec_worker.spec import spec_from_dict
 
-from . import proc
-from .errors import ColtecError, ToolFailed
-from .workspaces import Workspace, all_workspaces
+from coltec import proc
+from coltec.errors import TailscaleUnavailable, ToolFailed
+from coltec.workspaces import Workspace, all_workspaces
 
 DEFAULT_TAGS = ("tag:devcontainer",)
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -25,10 +25,6 @@ INSTALL_HINT = (
     "install Tailscale on this machine (https://tailscale.com/download), "
     "then log in with `tailscale up`"
 )
-
-
-class TailscaleUnavailable(ColtecError):
-    """tailscaled is not running, or this machine is not logged in to a tailnet."""
 
 
 @dataclass(frozen=True)

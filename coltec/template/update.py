@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from . import gitstate, templating
-from .errors import ColtecError
-from .workspaces import ANSWERS_FILE, Workspace
+from coltec.template import gitstate, rendering
+from coltec.errors import ColtecError, UsageError
+from coltec.workspaces import ANSWERS_FILE, Workspace, all_workspaces, existing_workspace
 
 Outcome = Literal["updated", "current", "conflicts", "skipped", "failed"]
 
@@ -52,8 +52,8 @@ class UpdateResult:
 def _run_copier_update(folder: Path, ref: str | None) -> None:
     from copier import run_update
 
-    # The recorded source may be relative to the workspace (templating.copy).
-    with templating.copier_errors("updating", folder), contextlib.chdir(folder):
+    # The recorded source may be relative to the workspace (rendering.copy).
+    with rendering.copier_errors("updating", folder), contextlib.chdir(folder):
         run_update(
             folder,
             vcs_ref=ref,
@@ -71,7 +71,7 @@ def _apply(
 ) -> UpdateResult:
     with gitstate.unmerged_set_aside(where):  # another workspace's conflict stays its own
         _run_copier_update(folder, ref)
-    result.to_version = str(templating.read_answers(folder).get("_commit", ""))
+    result.to_version = str(rendering.read_answers(folder).get("_commit", ""))
     conflicts = gitstate.conflicted_files(folder, where)
     changed = sorted(rel for _, rel in gitstate.status(where))
     if conflicts:
@@ -93,7 +93,7 @@ def _dry_run(
             target = scratch / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ws.dir / rel, target)
-        templating.pin_source(scratch)
+        rendering.pin_source(scratch)
         gitstate.init_repo(Path(tmp))
         scratch_where = gitstate.locate(scratch)
         assert scratch_where is not None  # just initialised
@@ -104,7 +104,7 @@ def update_workspace(ws: Workspace, *, dry_run: bool = False) -> UpdateResult:
     """Bring one workspace to the template's newest version (see module docstring)."""
     result = UpdateResult(ws.key, "skipped", dry_run=dry_run)
     try:
-        answers = templating.read_answers(ws.dir)
+        answers = rendering.read_answers(ws.dir)
         if not answers.get("_src_path") or not answers.get("_commit"):
             result.reason = (
                 f"no template version in {ANSWERS_FILE}: bring it under the "
@@ -128,8 +128,8 @@ def update_workspace(ws: Workspace, *, dry_run: bool = False) -> UpdateResult:
             )
             result.files = [rel for _, rel in dirty]
             return result
-        ref = templating.target_ref(str(answers["_src_path"]))
-        if templating.resolved_version(str(answers["_src_path"]), ref) == result.from_version:
+        ref = rendering.target_ref(str(answers["_src_path"]))
+        if rendering.resolved_version(str(answers["_src_path"]), ref) == result.from_version:
             # Same template commit, same answers: copier would change nothing.
             result.outcome, result.to_version = "current", result.from_version
             return result
@@ -140,3 +140,19 @@ def update_workspace(ws: Workspace, *, dry_run: bool = False) -> UpdateResult:
         result.outcome = "failed"
         result.reason = exc.message + (f" ({exc.hint})" if exc.hint else "")
         return result
+
+
+def update_targets(words: list[str], *, every: bool) -> list[Workspace]:
+    """The workspaces `cs:update` names: one ORG/NAME, or every one with --all."""
+    if every and words:
+        raise UsageError("give either --all or one ORG/NAME", "e.g. `mise run cs:update --all`")
+    if every:
+        found = all_workspaces()
+        if not found:
+            raise UsageError("no workspaces to update", "create one with `mise run cs:new ORG/NAME`")
+        return found
+    if len(words) != 1:
+        raise UsageError(
+            f"expected one ORG/NAME, got {len(words)}", "e.g. `mise run cs:update acme/api-dev`"
+        )
+    return [existing_workspace(words[0])]

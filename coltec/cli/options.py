@@ -1,0 +1,45 @@
+"""The help text of every task argument (`invoke --help TASK`), by name or `task.name`."""
+
+from __future__ import annotations
+
+HELP = {
+    "workspace": "ORG/NAME of the workspace",
+    "docker_host": "Docker engine to use (default: $DOCKER_HOST, else the local socket)",
+    "json_": "print JSON instead of text",
+    "data": "answer KEY=VALUE, repeatable (e.g. project_type=python, run_args=--network=host)",
+    "user_config": "user.yaml to merge (default $COLTEC_USER_CONFIG or ~/.config/coltec)",
+    "target": "workspace (org/name), directory or spec file; repeatable; none = all",
+    "explain": "[TARGET]: show each effective value and the layer that set it",
+    "user.user_config": "user.yaml to show (default: as validate)",
+    "tag": "devcontainer tag to look for (default tag:devcontainer)",
+    "pytest_args": "extra arguments for pytest, e.g. '-k worker -x'",
+    "lint": "run ruff and mypy first (default: yes)",
+    "defaults": "use the default for every unanswered question (no prompts)",
+    "all_": "update every workspace under codespaces/ (progress bar, summary table)",
+    "dry_run": "say what would change and what would conflict; change nothing",
+    "no_edits": "skip the hand-edit check (no render per workspace; faster)",
+    "path": "workspace folder (or ORG/NAME) with .devcontainer/",
+    "apply": "write the answers file and the render (never over a setting of yours)",
+    "adopt.data": "answer KEY=VALUE instead of inferring it (e.g. org=acme, project_type=go)",
+    "rm": "also remove the container (its /workspace is on the host and stays)",
+    "force": "stop even when the final sync fails (the last edits may not be in S3)",
+    "timeout": "seconds to wait for the final sync (default 300)",
+    "command": "the command: every word after ORG/NAME (default: a login shell)",
+    "follow": "keep printing new lines",
+    "lines": "how many last lines (default 200)",
+    "image.tag": "image tag (default: base-image/IMAGE, the template's base_image default)",
+    "base_image": "image to build on; needs Debian/Ubuntu or python3 with venv "
+    "(default mcr.microsoft.com/devcontainers/base:ubuntu)",
+    "offline": "make a wheelhouse here first, so the build needs no network "
+    "(also skips tailscale and mise)",
+    "no_tailscale": "do not install tailscale",
+    "no_mise": "do not install mise",
+    "demo.workspace": "ORG/NAME of the sample workspace (default demo/sample-dev)",
+    "quick": "smoke run: shorter and smaller variants (minutes instead of ~45)",
+    "only": "run only this benchmark: validate, worker, fleet or nexus (repeatable)",
+}
+
+
+def help_for(task: str, arguments: list[str]) -> dict[str, str]:
+    """{argument: help} for one task; a `task.argument` entry wins over `argument`."""
+    return {a: HELP.get(f"{task}.{a}") or HELP[a] for a in arguments}

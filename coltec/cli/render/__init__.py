@@ -1,0 +1,69 @@
+"""Every command's output, text (rich) and JSON, in one place; tasks.py only calls these.
+
+One module per area (checks, template, runtime); this one holds what they share.
+
+JSON is built as data (the results' `to_dict()`) and dumped once, by `emit_json`.
+Errors are printed once, by `error`, as `error: MESSAGE` and `  hint: FIX` on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress
+
+out = Console(stderr=False, highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def error(message: str, hint: str = "") -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
+    if hint:
+        err.print(f"  [dim]hint:[/] {escape(hint)}", markup=True)
+
+
+def usage_error(parse_error: str, task: str | None, options: list[str]) -> str:
+    """invoke's parse error as one `error:` line and a `hint:` (text, for invoke's Exit)."""
+    message = parse_error.strip()
+    if "did not receive required positional arguments" in message:
+        message = "expected one ORG/NAME" if task != "adopt" else "expected one PATH"
+    elif message.startswith("No idea what"):
+        word = message.split("'")[1] if "'" in message else message
+        message = f"unknown option {word}" if word.startswith("-") else f"unexpected '{word}'"
+    known = ", ".join(o for o in options if o.startswith("--")) or "none"
+    hint = f"options here: {known}" + (f"; see `invoke --help {task}`" if task else "")
+    return f"error: {message}\n  hint: {hint}"
+
+
+def problems(items: Iterable[Any], *, indent: str = "    ", with_path: bool = True) -> None:
+    """Problems as `FILE:LINE:COL: $.path: message` with their hint."""
+    for p in items:
+        path = f"[cyan]{escape(p.path)}[/]: " if with_path else ""
+        out.print(f"[bold]{escape(p.location())}[/]: {path}{escape(p.message)}", markup=True)
+        if p.hint:
+            out.print(f"{indent}[dim]hint:[/] {escape(p.hint)}", markup=True)
+
+
+def progress(label: str, items: list[T], work: Callable[[T], R], *, show: bool = True) -> list[R]:
+    """`work` on every item, with a transient progress bar on stderr (`label KEY`)."""
+    if not show:
+        return [work(item) for item in items]
+    results = []
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task(label, total=len(items))
+        for item in items:
+            bar.update(task, description=f"{label} {getattr(item, 'key', '')}".rstrip())
+            results.append(work(item))
+            bar.advance(task)
+    return results

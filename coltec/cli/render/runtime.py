@@ -1,0 +1,155 @@
+"""Output of cs:image, cs:up, cs:down, cs:list, cs:logs and the demo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from . import emit_json, err, out
+
+
+def starting(key: str, where: str, *, rebuild: bool) -> None:
+    verb = "rebuilding" if rebuild else "starting"
+    err.print(
+        f"[dim]{verb} {key} on {escape(where)} "
+        "(devcontainer up; a first build takes a while)...[/]",
+        markup=True,
+    )
+
+
+def started(key: str, result: Any) -> None:
+    out.print(
+        f"[green]{key} is up[/]: container {result.container_id[:12]}, "
+        f"user {escape(result.remote_user)}, config {result.config_hash}",
+        markup=True,
+    )
+    if result.drifted:
+        out.print(
+            "[yellow]its configuration changed since the container was created; "
+            "it runs the old one[/]\n  [dim]hint:[/] apply the new one with "
+            f"`mise run cs:up-rebuild {key}`",
+            markup=True,
+        )
+    out.print(f"  next: `mise run cs:exec {key} -- bash`, `mise run cs:logs {key}`")
+
+
+def flushing(key: str, timeout: int) -> None:
+    err.print(f"[dim]final sync of {key} (at most {timeout}s)...[/]", markup=True)
+
+
+def stopped(key: str, result: Any) -> None:
+    if result.flushed:
+        out.print("[green]final sync done[/]", markup=True)
+    elif "not running" not in result.flush_message:
+        err.print(
+            "[yellow]final sync FAILED (stopping anyway: --force)[/]\n"
+            f"{escape(result.flush_message)}",
+            markup=True,
+        )
+    action = "stopped and removed" if result.removed else "stopped"
+    out.print(f"[green]{key} {action}[/] (container {result.container_id[:12]})", markup=True)
+
+
+def age(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _sync_cell(row: Any) -> str:
+    if row.container != "running" and not row.paths:
+        return ""
+    if not row.paths:
+        return "worker not running" if row.worker_running is False else "no sync yet"
+    cells = []
+    for p in row.paths:
+        when = "" if p.age_seconds is None else f" {age(p.age_seconds)} ago"
+        good, quiet = p.outcome in ("ok", "recovered"), p.outcome in ("never", "running")
+        colour = "green" if good else ("dim" if quiet else "red")
+        cells.append(f"{escape(p.name)}: [{colour}]{escape(p.outcome)}[/]{when}")
+    return "\n".join(cells)
+
+
+DRIFT = {"drifted": "[yellow]drifted[/]", "current": "current", "unknown": "[dim]unknown[/]"}
+
+
+def fleet(listing: Any, *, as_json: bool) -> None:
+    if as_json:
+        emit_json(listing.to_dict())
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("WORKSPACE", "PROJECT", "ENV", "TEMPLATE", "CONTAINER", "DRIFT", "LAST SYNC"):
+        table.add_column(column)
+    na = "[dim]n/a[/]"
+    for row in listing.rows:
+        version = escape(row.template_version[:12]) or "[dim]?[/]"
+        if row.outdated:
+            version += " [yellow](outdated)[/]"
+        table.add_row(
+            escape(row.workspace),
+            escape(row.project),
+            escape(row.env),
+            version,
+            escape(row.container or "") if listing.docker else na,
+            DRIFT.get(row.drift or "", "") if listing.docker else na,
+            _sync_cell(row),
+        )
+    if listing.rows:
+        out.print(table)
+    else:
+        out.print("no workspaces yet: create one with `mise run cs:new ORG/NAME`")
+    for row in listing.rows:
+        if row.note:
+            out.print(f"[yellow]{escape(row.workspace)}[/]: {escape(row.note)}", markup=True)
+    if not listing.docker:
+        err.print(
+            f"[yellow]container columns unavailable:[/] {escape(listing.docker_error)}",
+            markup=True,
+        )
+
+
+def note(text: str) -> None:
+    """A dim progress line on stderr (a build step, a fallback taken)."""
+    err.print(f"[dim]{escape(text)}[/]", markup=True)
+
+
+def built(result: Any) -> None:
+    out.print(
+        f"[green]built {escape(result.tag)}[/]: {result.size_bytes / 1e6:.0f} MB in "
+        f"{result.seconds:.0f}s; {escape(result.worker_version)}; "
+        f"{escape(result.rclone_version)}",
+        markup=True,
+    )
+
+
+def demo_title() -> None:
+    out.rule("[bold]coltec demo")
+
+
+def demo(run: Any) -> None:
+    ws = run.workspace
+    out.print(
+        f"1. workspace {ws.key} {'created' if run.created else 'reused'} at {escape(str(ws.dir))}"
+    )
+    for name in ("devcontainer.json", "workspace-spec.yaml"):
+        out.print(f"     .devcontainer/{name}")
+    verdict = "[green]valid[/]" if run.validation.ok else "[red]invalid[/]"
+    out.print(f"2. validate: {verdict}", markup=True)
+    for report in run.validation.reports:
+        for p in report.problems:
+            out.print(f"     {escape(p.format())}")
+    outcome = "[green]ok[/]" if run.worker_exit == 0 else f"[red]exit {run.worker_exit}[/]"
+    out.print(f"3. coltec-worker --once: {outcome}", markup=True)
+    for line in run.worker_log.splitlines():
+        if '"event": "remote"' in line or '"level": "error"' in line:
+            out.print(f"     {escape(line)}")
+    out.print(escape(run.status.rstrip()))
+    out.print(f"4. {len(run.remote_files)} file(s) in the local remote {run.remote_root}:")
+    for name in run.remote_files[:15]:
+        out.print(f"     {escape(name)}")
+    if len(run.remote_files) > 15:
+        out.print(f"     ... and {len(run.remote_files) - 15} more")
+    out.print("5. mise run cs:list")
