@@ -531,12 +531,32 @@ def _lifecycle_target(
 
     `flags` and `numbers` (options taking an integer) are updated in place.
     """
-    from coltec.docker import Engine
+    engine, ws, _, _ = _target(c, workspace, docker_host, flags, numbers)
+    return engine, ws
+
+
+def _target(
+    c: Context,
+    workspace: str,
+    docker_host: str,
+    flags: dict[str, bool] | None = None,
+    numbers: dict[str, int] | None = None,
+    *,
+    place: str | None = None,
+) -> tuple[Any, Any, Any, str]:
+    """(Engine, Workspace, Host or None, placement reason) from the arguments.
+
+    Without a hosts file: the engine --docker-host / DOCKER_HOST names (Host None).
+    With one: the host the workspace's container is on; with `place` (cs:up, its
+    --host value) the host the placement rule picks when it has no container yet.
+    """
     from coltec.errors import UsageError
     from coltec.workspaces import workspace as named_workspace
 
     numbers = numbers if numbers is not None else {}
     lists: dict[str, list[str]] = {"docker_host": [], **{n: [] for n in numbers}}
+    if place is not None:
+        lists["host"] = []
     positionals = rest_options(c, flags if flags is not None else {}, lists)
     for name in numbers:
         for value in lists[name]:
@@ -549,25 +569,57 @@ def _lifecycle_target(
             f"expected one workspace ORG/NAME, got {len(targets)}",
             "e.g. `mise run cs:up acme/api-dev`",
         )
-    host = (lists["docker_host"] or [docker_host])[-1]
-    return Engine.from_option(host), named_workspace(targets[0])
+    given = (lists["docker_host"] or [docker_host])[-1]
+    ws = named_workspace(targets[0])
+    requested = (lists.get("host") or [place or ""])[-1]
+    return _placed(ws, given, requested, place is not None)
 
 
-def _up(c: Context, workspace: str, docker_host: str, rebuild: bool) -> None:
+def _placed(ws: Any, docker_host: str, requested: str, for_up: bool) -> tuple[Any, Any, Any, str]:
+    from coltec.docker import Engine
+    from coltec.errors import UsageError
+    from coltec.hosts import load_hosts
+    from coltec.placement import place, where_is
+
+    hosts = load_hosts(docker_host=docker_host)
+    if hosts.path is None:
+        if requested:
+            raise UsageError(
+                f"--host {requested}: there is no hosts file",
+                "list your hosts in hosts.yaml at the nexus root (README § Hosts), "
+                "or use --docker-host",
+            )
+        return Engine.from_option(docker_host), ws, None, ""
+    if for_up:
+        placement = place(hosts, ws.key, requested)
+        if placement.note:
+            err_console.print(f"[yellow]{escape(placement.note)}[/]", markup=True)
+        return placement.host.engine(), ws, placement.host, placement.reason
+    located = where_is(hosts, ws.key)
+    return located.host.engine(), ws, located.host, "its container is there"
+
+
+def _up(c: Context, workspace: str, docker_host: str, rebuild: bool, host: str = "") -> None:
     from coltec.lifecycle import up as do_up
+    from coltec.remote import up_remote
     from coltec.workspaces import existing_workspace
 
-    engine, ws = _lifecycle_target(c, workspace, docker_host)
+    engine, ws, placed, reason = _target(c, workspace, docker_host, place=host)
     ws = existing_workspace(ws.key)
     verb = "rebuilding" if rebuild else "starting"
+    where = f"{placed.name} ({reason})" if placed is not None else escape(engine.where)
     err_console.print(
-        f"[dim]{verb} {ws.key} on {escape(engine.where)} "
+        f"[dim]{verb} {ws.key} on {escape(where)} "
         f"(devcontainer up; a first build takes a while)...[/]",
         markup=True,
     )
-    result = do_up(engine, ws, rebuild=rebuild)
+    if placed is not None and not placed.local:
+        result = up_remote(placed, ws, rebuild=rebuild)
+    else:
+        result = do_up(engine, ws, rebuild=rebuild)
+    on = f" on {placed.name}" if placed is not None else ""
     console.print(
-        f"[green]{ws.key} is up[/]: container {result.container_id[:12]}, "
+        f"[green]{ws.key} is up{on}[/]: container {result.container_id[:12]}, "
         f"user {escape(result.remote_user)}, config {result.config_hash}",
         markup=True,
     )
@@ -581,11 +633,20 @@ def _up(c: Context, workspace: str, docker_host: str, rebuild: bool) -> None:
     console.print(f"  next: `mise run cs:exec {ws.key} -- bash`, `mise run cs:logs {ws.key}`")
 
 
-@task(help={"workspace": "ORG/NAME (or give it after `--`)", "docker_host": _DOCKER_HOST_HELP})
+_HOST_HELP = "with a hosts file: the host for a workspace that has no container yet"
+
+
+@task(
+    help={
+        "workspace": "ORG/NAME (or give it after `--`)",
+        "docker_host": _DOCKER_HOST_HELP,
+        "host": _HOST_HELP,
+    }
+)
 @edge
-def up(c: Context, workspace: str = "", docker_host: str = "") -> None:
+def up(c: Context, workspace: str = "", docker_host: str = "", host: str = "") -> None:
     """Validate, then start a workspace's container (devcontainer up); exit 0 up, 1 failed."""
-    _up(c, workspace, docker_host, rebuild=False)
+    _up(c, workspace, docker_host, rebuild=False, host=host)
 
 
 @task(help={"workspace": "ORG/NAME (or give it after `--`)", "docker_host": _DOCKER_HOST_HELP})
@@ -673,12 +734,25 @@ def list_(c: Context, json: bool = False, docker_host: str = "") -> None:
         from coltec.errors import UsageError
 
         raise UsageError("cs:list takes no workspace names", "it lists every workspace")
-    fleet = list_fleet(Engine.from_option((lists["docker_host"] or [""])[-1]))
+    from coltec.fleethosts import list_fleet_hosts
+    from coltec.hosts import load_hosts
+
+    given = (lists["docker_host"] or [""])[-1]
+    hosts = load_hosts(docker_host=given)
+    if hosts.path is None:
+        fleet = list_fleet(Engine.from_option(given))
+        for r in fleet.rows:
+            r.host = "local" if r.container not in (None, "none") else ""
+    else:
+        fleet = list_fleet_hosts(hosts)
     if flags["json"]:
         _print_json(fleet.to_dict())
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("WORKSPACE", "PROJECT", "ENV", "TEMPLATE", "CONTAINER", "DRIFT", "LAST SYNC"):
+    columns = ["WORKSPACE", "PROJECT", "ENV", "TEMPLATE", "CONTAINER", "DRIFT", "LAST SYNC"]
+    if hosts.path is not None:
+        columns.insert(4, "HOST")
+    for column in columns:
         table.add_column(column)
     na = "[dim]n/a[/]"
     for row in fleet.rows:
@@ -690,7 +764,7 @@ def list_(c: Context, json: bool = False, docker_host: str = "") -> None:
             "current": "current",
             "unknown": "[dim]unknown[/]",
         }.get(row.drift or "", "")
-        table.add_row(
+        cells = [
             escape(row.workspace),
             escape(row.project),
             escape(row.env),
@@ -698,7 +772,10 @@ def list_(c: Context, json: bool = False, docker_host: str = "") -> None:
             escape(row.container or "") if fleet.docker else na,
             drift if fleet.docker else na,
             _sync_cell(row),
-        )
+        ]
+        if hosts.path is not None:
+            cells.insert(4, escape(row.host) or "[dim]-[/]")
+        table.add_row(*cells)
     if fleet.rows:
         console.print(table)
     else:
@@ -710,6 +787,8 @@ def list_(c: Context, json: bool = False, docker_host: str = "") -> None:
         err_console.print(
             f"[yellow]container columns unavailable:[/] {escape(fleet.docker_error)}", markup=True
         )
+    elif fleet.docker_error:
+        err_console.print(f"[yellow]unreachable:[/] {escape(fleet.docker_error)}", markup=True)
 
 
 @task(
@@ -722,7 +801,6 @@ def list_(c: Context, json: bool = False, docker_host: str = "") -> None:
 @edge
 def exec_(c: Context, workspace: str = "", docker_host: str = "") -> None:
     """Run a command in a running workspace (default: a login shell); its exit code."""
-    from coltec.docker import Engine
     from coltec.errors import UsageError
     from coltec.lifecycle import exec_in
     from coltec.workspaces import existing_workspace
@@ -740,7 +818,8 @@ def exec_(c: Context, workspace: str = "", docker_host: str = "") -> None:
         words = words[1:]
     ws = existing_workspace(workspace)
     tty = sys.stdin.isatty() and sys.stdout.isatty()
-    code = exec_in(Engine.from_option(docker_host), ws, words, interactive=True, tty=tty)
+    engine = _placed(ws, docker_host, "", False)[0]
+    code = exec_in(engine, ws, words, interactive=True, tty=tty)
     if code:
         raise Exit(code=code)
 
@@ -781,6 +860,174 @@ def logs(
     code = proc.run_attached(argv, env=engine.env())
     if code and code != 130:
         raise Exit(code=code)
+
+
+# -- hosts: cs:hosts, cs:move -------------------------------------------------------
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return ""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+@task(
+    help={
+        "json": "print JSON instead of a table",
+        "timeout": "seconds to wait for each host (default 8); hosts are asked in parallel",
+    }
+)
+@edge
+def hosts(c: Context, json: bool = False, timeout: int = 0) -> None:
+    """Every host of the hosts file, asked in parallel; exit 1 if one is unreachable."""
+    from rich.table import Table
+
+    from coltec.errors import UsageError
+    from coltec.hostquery import QUERY_TIMEOUT, query_all
+    from coltec.hosts import load_hosts
+
+    flags, lists = {"json": json}, {"timeout": [str(timeout)] if timeout else []}
+    if rest_options(c, flags, lists):
+        raise UsageError("cs:hosts takes no arguments", "it lists every host")
+    wait = QUERY_TIMEOUT
+    for value in lists["timeout"]:
+        if not value.isdigit() or int(value) < 1:
+            raise UsageError(f"--timeout needs a whole number of seconds, got '{value}'", "e.g. 5")
+        wait = float(value)
+    hostsfile = load_hosts()
+    infos = query_all(hostsfile.hosts, wait)
+    if flags["json"]:
+        _print_json(
+            {
+                "hosts_file": str(hostsfile.path) if hostsfile.path else None,
+                "hosts": [i.to_dict() for i in infos],
+            }
+        )
+    else:
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for column in (
+            "HOST",
+            "DOCKER_HOST",
+            "STATE",
+            "ENGINE",
+            "CPUS",
+            "MEMORY",
+            "RUNNING",
+            "PLACED",
+            "FREE",
+            "LABELS",
+        ):
+            table.add_column(column)
+        for i in infos:
+            state = (
+                "[green]reachable[/]" if i.reachable else f"[red]unreachable[/]: {escape(i.error)}"
+            )
+            table.add_row(
+                escape(i.host.name) + ("" if i.host.local else " [dim](remote)[/]"),
+                escape(i.host.docker_host or "(default)"),
+                state,
+                escape(i.version),
+                "" if i.cpus is None else str(i.cpus),
+                _size(i.memory_bytes),
+                str(i.running) if i.reachable else "",
+                str(i.placed) if i.reachable else "",
+                ("unlimited" if i.free is None else str(i.free)) if i.reachable else "",
+                escape(", ".join(f"{k}={v}" for k, v in sorted(i.host.labels.items()))),
+            )
+        console.print(table)
+        if hostsfile.path is None:
+            console.print(
+                "[dim]no hosts file: the local engine only (README § Hosts)[/]", markup=True
+            )
+    if any(not i.reachable for i in infos):
+        raise Exit(code=1)
+
+
+@task(
+    help={
+        "workspace": "ORG/NAME (or give it after `--`)",
+        "to": "the host to move it to (a name from the hosts file)",
+        "force": "move even when the final sync on the source fails",
+        "purge": "also remove the source's volume (remote hosts; default: kept)",
+        "timeout": "seconds for each sync (default 300)",
+        "json": "print the steps as JSON at the end",
+    }
+)
+@edge
+def move(
+    c: Context,
+    workspace: str = "",
+    to: str = "",
+    force: bool = False,
+    purge: bool = False,
+    timeout: int = 300,
+    json: bool = False,
+) -> None:
+    """Move a workspace to another host: final sync, stop, start there, first sync, remove."""
+    from coltec.errors import UsageError
+    from coltec.hosts import Host, load_hosts
+    from coltec.lifecycle import up as local_up
+    from coltec.move import Step
+    from coltec.move import move as do_move
+    from coltec.remote import up_remote
+    from coltec.workspaces import existing_workspace
+
+    flags = {"force": force, "purge": purge, "json": json}
+    lists: dict[str, list[str]] = {"to": [to] if to else [], "timeout": []}
+    positionals = rest_options(c, flags, lists)
+    for value in lists["timeout"]:
+        if not value.isdigit():
+            raise UsageError(f"--timeout needs a whole number, got '{value}'", "e.g. 300")
+        timeout = int(value)
+    target = (lists["to"] or [""])[-1]
+    names = [t for t in [workspace, *positionals] if t]
+    if len(names) != 1 or not target:
+        raise UsageError(
+            "expected one workspace ORG/NAME and --to HOST",
+            "e.g. `mise run cs:move acme/api-dev --to build2`",
+        )
+    ws = existing_workspace(names[0])
+    hostsfile = load_hosts()
+    if hostsfile.path is None:
+        raise UsageError(
+            "cs:move needs a hosts file (there is only the local engine)",
+            "list your hosts in hosts.yaml at the nexus root (README § Hosts)",
+        )
+
+    def start_on(host: Host, ws: Any) -> Any:
+        if host.local:
+            return local_up(host.engine(), ws)
+        return up_remote(host, ws)
+
+    def report(step: Step) -> None:
+        detail = f": {escape(step.detail)}" if step.detail else ""
+        err_console.print(
+            f"  {escape(step.name)} [dim]({step.seconds:.1f}s)[/]{detail}", markup=True
+        )
+
+    err_console.print(f"[dim]moving {ws.key} to {escape(target)}...[/]", markup=True)
+    result = do_move(
+        hostsfile,
+        ws,
+        target,
+        up=start_on,
+        force=flags["force"],
+        purge=flags["purge"],
+        timeout=timeout,
+        report=report,
+    )
+    if flags["json"]:
+        _print_json(result.to_dict())
+        return
+    console.print(
+        f"[green]{ws.key} moved from {result.source} to {result.target}[/] in "
+        f"{result.seconds:.1f}s: {result.files} files, {_size(result.bytes)} restored from "
+        "the bucket",
+        markup=True,
+    )
 
 
 # -- demo ------------------------------------------------------------------------

@@ -134,11 +134,12 @@ def parse_ps(lines: Iterable[str]) -> list[Container]:
     return found
 
 
-def containers(engine: Engine, workspace: str = "") -> list[Container]:
+def containers(engine: Engine, workspace: str = "", timeout: float = 120.0) -> list[Container]:
     """coltec's containers (all workspaces, or one), running or not: one `docker ps`."""
     label = f"{LABEL_WORKSPACE}={workspace}" if workspace else LABEL_WORKSPACE
     result = engine.run(
-        ["ps", "--all", "--no-trunc", "--filter", f"label={label}", "--format", _PS_FORMAT]
+        ["ps", "--all", "--no-trunc", "--filter", f"label={label}", "--format", _PS_FORMAT],
+        timeout=timeout,
     )
     return parse_ps(result.stdout.splitlines())
 

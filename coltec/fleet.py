@@ -48,6 +48,7 @@ class Row:
     workspace: str
     org: str
     name: str
+    host: str = ""  # the host its container is on (cs:list across hosts); "" = none found
     project: str = ""
     env: str = ""
     template_version: str = ""

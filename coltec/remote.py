@@ -1,0 +1,256 @@
+"""`cs:up` on a host that is not this machine: no copy of the nexus there, no bind mount.
+
+A bind mount names a path on the machine that runs the engine; on a remote host the
+nexus folder does not exist. So there:
+- /workspace is a named volume, `coltec_<org>_<name>` (labelled with the workspace).
+  Each `cs:up` puts the workspace's template files (.devcontainer/, the answers file)
+  into it; the worker restores everything else from the bucket on its first run, and
+  keeps its state in it (.coltec/state), so a restart or a rebuild loses nothing.
+- The devcontainer configuration is the workspace's own with three changes, given to
+  `devcontainer up` as --override-config (a private temporary file, never in the
+  workspace): workspaceMount is the volume, bind mounts of local paths are dropped
+  (the user config is delivered instead), and a tmpfs at /run/coltec holds secrets.
+- `devcontainer up --skip-post-create` creates or starts the container; then the
+  template files, the user config (user.yaml) and the secrets file are streamed into
+  it through `docker exec -i` *stdin* (never an argument, never a file on the remote
+  disk: the secrets land in the tmpfs, mode 0600, owned by the container user); only
+  then `devcontainer run-user-commands` runs post-create and post-start, which start
+  the worker.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shlex
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from coltec_worker.validation import default_user_config_path
+
+from . import jsonc, proc
+from .docker import LABEL_WORKSPACE, ping
+from .drift import config_hash
+from .hosts import Host
+from .lifecycle import (
+    CONTAINER_WORKSPACE,
+    UP_TIMEOUT,
+    LifecycleError,
+    UpResult,
+    container_for,
+    down,
+    parse_outcome,
+    up_argv,
+    validate_workspace,
+)
+from .policy import write_org_install
+from .secrets import secret_env
+from .workspaces import Workspace
+
+LABEL_HOST = "coltec.host"
+SECRETS_DIR = "/run/coltec"
+SECRETS_FILE = f"{SECRETS_DIR}/secrets.env"
+SEED = (".devcontainer", ".copier-answers.yml")
+USER_CONFIG_DIR = ".config/coltec"  # under the container user's home, as the bind mount was
+_LOCAL_ENV = "${localEnv:"
+
+
+def volume_name(ws: Workspace) -> str:
+    # '_' cannot occur in an org or name slug, so distinct workspaces get distinct names
+    return f"coltec_{ws.org}_{ws.name}"
+
+
+def _is_bind(mount: Any) -> bool:
+    if isinstance(mount, dict):
+        return mount.get("type") == "bind"
+    return "type=bind" in str(mount).replace(" ", "").split(",")
+
+
+def remote_config(ws: Workspace, host: Host) -> dict[str, Any]:
+    """The workspace's devcontainer.json, changed for a host without the nexus folder."""
+    config: dict[str, Any] = jsonc.loads(ws.devcontainer_file.read_text(encoding="utf-8"))
+    config["workspaceMount"] = f"source={volume_name(ws)},target={CONTAINER_WORKSPACE},type=volume"
+    config["workspaceFolder"] = CONTAINER_WORKSPACE
+    config["mounts"] = [m for m in config.get("mounts") or [] if not _is_bind(m)]
+    config.pop("initializeCommand", None)  # it prepared the bind-mounted user config folder
+    config["runArgs"] = [
+        *(config.get("runArgs") or []),
+        "--label",
+        f"{LABEL_HOST}={host.name}",
+        "--tmpfs",
+        f"{SECRETS_DIR}:rw,nosuid,nodev,mode=0755",
+    ]
+    return config
+
+
+def secret_names(ws: Workspace) -> list[str]:
+    """Host variables the workspace's containerEnv refers to (`${localEnv:NAME}`)."""
+    config = jsonc.loads(ws.devcontainer_file.read_text(encoding="utf-8"))
+    names = []
+    for value in (config.get("containerEnv") or {}).values():
+        text = str(value)
+        if text.startswith(_LOCAL_ENV) and text.endswith("}"):
+            names.append(text[len(_LOCAL_ENV) : -1].split(":", 1)[0])
+    return names
+
+
+def secrets_text(ws: Workspace, env: Mapping[str, str]) -> str:
+    """`NAME='value'` lines for the secrets file (shell-quoted; only variables that are set)."""
+    return "".join(f"{n}={shlex.quote(env[n])}\n" for n in secret_names(ws) if env.get(n))
+
+
+def seed_tar(ws: Workspace) -> bytes:
+    """The template files as a tar (owner left to the extracting user)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name in SEED:
+            path = ws.dir / name
+            if path.exists():
+                tar.add(path, arcname=name, filter=_anonymous)
+    return buffer.getvalue()
+
+
+def _anonymous(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+@contextmanager
+def override_file(ws: Workspace, host: Host) -> Iterator[Path]:
+    """The changed configuration in a private temporary folder, removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="coltec-remote-"))
+    try:
+        path = folder / "devcontainer.json"
+        path.write_text(json.dumps(remote_config(ws, host), indent=2) + "\n", encoding="utf-8")
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _exec_stdin(
+    host: Host, container_id: str, user: str, script: str, data: bytes | str, *args: str
+) -> None:
+    """`docker exec -i` a fixed shell script; the payload travels on stdin only."""
+    engine = host.engine()
+    argv = [engine.docker(), "exec", "-i", "-u", user, container_id, "sh", "-euc", script, "sh"]
+    text = base64.b64encode(data).decode() if isinstance(data, bytes) else data
+    result = proc.run([*argv, *args], env=engine.env(), input=text, timeout=300, check=False)
+    if result.returncode != 0:
+        raise LifecycleError(
+            f"delivering files into {container_id[:12]} on {host.name} failed "
+            f"(exit {result.returncode}): {result.stderr.strip()[-400:]}",
+        )
+
+
+def deliver(host: Host, ws: Workspace, container_id: str, user: str) -> None:
+    """Template files into the volume, user.yaml into ~/.config/coltec, secrets into tmpfs."""
+    # base64: the subprocess helper speaks text; the image has coreutils' base64
+    _exec_stdin(
+        host,
+        container_id,
+        user,
+        f'base64 -d | tar -x -C "{CONTAINER_WORKSPACE}" -f -',
+        seed_tar(ws),
+    )
+    user_config = default_user_config_path()
+    if user_config is not None and user_config.is_file():
+        _exec_stdin(
+            host,
+            container_id,
+            user,
+            f'mkdir -p "$HOME/{USER_CONFIG_DIR}" && cat > "$HOME/{USER_CONFIG_DIR}/user.yaml"',
+            user_config.read_text(encoding="utf-8"),
+        )
+    _exec_stdin(
+        host,
+        container_id,
+        "root",
+        f'umask 077; cat > "{SECRETS_FILE}.new"; chown "$1" "{SECRETS_FILE}.new"; '
+        f'mv "{SECRETS_FILE}.new" "{SECRETS_FILE}"',
+        secrets_text(ws, secret_env(cwd=str(ws.dir))),
+        user,
+    )
+
+
+def _devcontainer_failed(ws: Workspace, host: Host, result: proc.Result, what: str) -> None:
+    outcome = parse_outcome(result.stdout)
+    message = str(outcome.get("message") or f"{what} exited {result.returncode}")
+    description = str(outcome.get("description") or "")
+    tail = "\n".join(result.stderr.strip().splitlines()[-12:])
+    raise LifecycleError(
+        f"{ws.key} on {host.name}: {message}\n{description}\n{tail}".rstrip(),
+        "the lines above are devcontainer's log; fix the cause and run cs:up again",
+    )
+
+
+def up_remote(host: Host, ws: Workspace, *, rebuild: bool = False) -> UpResult:
+    """Create or start the workspace's container on a remote host (see module docstring)."""
+    validate_workspace(ws)
+    write_org_install(ws)
+    engine = host.engine()
+    ping(engine)
+    devcontainer = proc.require("devcontainer", "run ./dev setup (installs @devcontainers/cli)")
+    current = config_hash(ws)
+    existing = container_for(engine, ws)
+    if rebuild and existing is not None:
+        # /workspace is the named volume (kept by `rm --volumes`, which removes only
+        # anonymous ones): data and the worker's state survive the rebuild.
+        down(engine, ws, remove=True, force=True)
+        existing = None
+    label_hash = existing.config_hash if existing and existing.config_hash else current
+    engine.run(
+        [
+            "volume",
+            "create",
+            "--label",
+            f"{LABEL_WORKSPACE}={ws.key}",
+            "--label",
+            f"{LABEL_HOST}={host.name}",
+            volume_name(ws),
+        ],
+        timeout=60,
+    )
+    env = engine.env()
+    with override_file(ws, host) as override:
+        argv = up_argv(devcontainer, ws, label_hash, rebuild=False)
+        labels = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--id-label"]
+        if "--update-remote-user-uid-default" not in argv:
+            # the UID mapping serves bind mounts, and there is none here
+            argv += ["--update-remote-user-uid-default", "never"]
+        argv += ["--override-config", str(override), "--skip-post-create"]
+        result = proc.run(argv, env=env, timeout=UP_TIMEOUT, check=False)
+        outcome = parse_outcome(result.stdout)
+        if outcome.get("outcome") != "success":
+            _devcontainer_failed(ws, host, result, "devcontainer up")
+        container_id = str(outcome.get("containerId", ""))
+        user = str(outcome.get("remoteUser") or "root")
+        deliver(host, ws, container_id, user)
+        run = [devcontainer, "run-user-commands", "--workspace-folder", str(ws.dir)]
+        for label in labels:
+            run += ["--id-label", label]
+        run += ["--override-config", str(override), "--skip-post-attach"]
+        result = proc.run(run, env=env, timeout=UP_TIMEOUT, check=False)
+        if result.returncode != 0 or parse_outcome(result.stdout).get("outcome") == "error":
+            _devcontainer_failed(ws, host, result, "devcontainer run-user-commands")
+    return UpResult(
+        ws.key,
+        container_id,
+        user,
+        label_hash,
+        drifted=label_hash != current,
+        rebuilt=rebuild,
+    )
+
+
+def remove_volume(host: Host, ws: Workspace) -> bool:
+    """`--purge`: the workspace's named volume on a remote host; False when there was none."""
+    engine = host.engine()
+    result = engine.run(["volume", "rm", volume_name(ws)], timeout=120, check=False)
+    return result.returncode == 0
