@@ -1030,6 +1030,61 @@ def move(
     )
 
 
+# -- image -----------------------------------------------------------------------
+
+
+@task(
+    help={
+        "tag": "image tag (default: base-image/IMAGE, the template's base_image default)",
+        "base_image": "image to build on; needs Debian/Ubuntu or python3 with venv "
+        "(default mcr.microsoft.com/devcontainers/base:ubuntu)",
+        "offline": "make a wheelhouse here first, so the build needs no network "
+        "(also skips tailscale and mise)",
+        "no_tailscale": "do not install tailscale",
+        "no_mise": "do not install mise",
+        "docker_host": _DOCKER_HOST_HELP,
+    }
+)
+@edge
+def image(
+    c: Context,
+    tag: str = "",
+    base_image: str = "",
+    offline: bool = False,
+    no_tailscale: bool = False,
+    no_mise: bool = False,
+    docker_host: str = "",
+) -> None:
+    """Build the base image from this checkout (worker wheel built here); exit 0 built, 1 failed."""
+    from coltec.docker import Engine
+    from coltec.errors import UsageError
+    from coltec.image import DEFAULT_BASE, ImageOptions, build, default_tag
+
+    flags = {"offline": offline, "no_tailscale": no_tailscale, "no_mise": no_mise}
+    lists: dict[str, list[str]] = {
+        "tag": [tag] if tag else [],
+        "base_image": [base_image] if base_image else [],
+        "docker_host": [docker_host] if docker_host else [],
+    }
+    if rest_options(c, flags, lists):
+        raise UsageError("cs:image takes no positional arguments", "e.g. --tag coltec/base:dev")
+    options = ImageOptions(
+        tag=(lists["tag"] or [default_tag()])[-1],
+        base_image=(lists["base_image"] or [DEFAULT_BASE])[-1],
+        offline=flags["offline"],
+        tailscale=not flags["no_tailscale"],
+        mise=not flags["no_mise"],
+    )
+    engine = Engine.from_option((lists["docker_host"] or [""])[-1])
+    result = build(engine, options, lambda line: err_console.print(f"[dim]{escape(line)}[/]"))
+    console.print(
+        f"[green]built {escape(result.tag)}[/]: {result.size_bytes / 1e6:.0f} MB in "
+        f"{result.seconds:.0f}s; {escape(result.worker_version)}; "
+        f"{escape(result.rclone_version)}",
+        markup=True,
+    )
+
+
 # -- demo ------------------------------------------------------------------------
 
 

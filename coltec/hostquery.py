@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from .docker import Container, containers
 from .errors import ColtecError
 from .hosts import Host
+from .workspaces import nexus_id
 
 QUERY_TIMEOUT = 8.0  # ssh connection set-up plus one engine round trip, with slack
 T = TypeVar("T")
@@ -87,7 +88,7 @@ def query(host: Host, timeout: float = QUERY_TIMEOUT, *, with_info: bool = True)
             info.cpus = int(data["NCPU"]) if "NCPU" in data else None
             info.memory_bytes = int(data["MemTotal"]) if "MemTotal" in data else None
         remaining = max(1.0, deadline - time.monotonic())
-        info.containers = containers(engine, timeout=remaining)
+        info.containers = containers(engine, nexus_id(), timeout=remaining)
         info.reachable = True
     except ColtecError as exc:
         message = exc.message

@@ -12,23 +12,33 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import proc
-from .docker import LABEL_CONFIG_HASH, LABEL_WORKSPACE, Container, Engine, by_workspace
+from . import jsonc, proc, secrets
+from .docker import (
+    LABEL_CONFIG_HASH,
+    LABEL_NEXUS,
+    LABEL_WORKSPACE,
+    Container,
+    Engine,
+    by_workspace,
+)
 from .docker import containers as list_containers
 from .drift import config_hash
 from .errors import ColtecError
+from .image import default_tag, image_exists
 from .policy import write_org_install
 from .reporting import validate_files
-from .secrets import secret_env
-from .workspaces import Workspace
+from .workspaces import Workspace, nexus_id
 
 UP_TIMEOUT = 3600.0  # a first build can pull and install a lot
 FLUSH_TIMEOUT = 300
 STOP_TIMEOUT = 20
+WORKER_CHECKS, WORKER_CHECK_PAUSE = 5, 1.0  # post-start.sh waits 1 s itself
 CONTAINER_WORKSPACE = "/workspace"
 WORKER_LOG = f"{CONTAINER_WORKSPACE}/.coltec/state/worker.log"
 HOST_WORKER_LOG = Path(".coltec") / "state" / "worker.log"
@@ -59,7 +69,7 @@ class DownResult:
 
 
 def container_for(engine: Engine, ws: Workspace) -> Container | None:
-    return by_workspace(list_containers(engine, ws.key)).get(ws.key)
+    return by_workspace(list_containers(engine, nexus_id(), ws.key)).get(ws.key)
 
 
 def require_container(engine: Engine, ws: Workspace, *, running: bool = False) -> Container:
@@ -89,7 +99,9 @@ def validate_workspace(ws: Workspace) -> None:
     )
 
 
-def up_argv(devcontainer: str, ws: Workspace, label_hash: str, *, rebuild: bool) -> list[str]:
+def up_argv(
+    devcontainer: str, ws: Workspace, nexus: str, label_hash: str, *, rebuild: bool
+) -> list[str]:
     argv = [
         devcontainer,
         "up",
@@ -97,6 +109,8 @@ def up_argv(devcontainer: str, ws: Workspace, label_hash: str, *, rebuild: bool)
         str(ws.dir),
         "--id-label",
         f"{LABEL_WORKSPACE}={ws.key}",
+        "--id-label",
+        f"{LABEL_NEXUS}={nexus}",
         "--id-label",
         f"{LABEL_CONFIG_HASH}={label_hash}",
         # devcontainer's own labels, which it drops when given --id-label: with them,
@@ -107,13 +121,22 @@ def up_argv(devcontainer: str, ws: Workspace, label_hash: str, *, rebuild: bool)
         f"devcontainer.config_file={ws.devcontainer_file}",
     ]
     if os.geteuid() == 0:
-        # devcontainer maps the container user's UID to the caller's; uid 0 is always
-        # taken in the image, so for root the mapping is a no-op that still costs an
-        # image build (a full filesystem copy on some storage drivers). Skip it.
+        # A root caller gets a root container user (COLTEC_CONTAINER_USER), and uid 0
+        # cannot be remapped anyway: skip the per-uid image build the remap costs.
         argv += ["--update-remote-user-uid-default", "never"]
     if rebuild:
         argv += ["--remove-existing-container", "--build-no-cache"]
     return argv
+
+
+def container_user() -> str:
+    """The container's user: root for a root caller, else coltec remapped to the caller's uid.
+
+    devcontainer's UID remap cannot give uid 0 to coltec, and a root caller's workspace
+    folder is root's: only a root container user can write it, and what it writes stays
+    root's on the host — as the caller's own files are.
+    """
+    return "root" if os.geteuid() == 0 else "coltec"
 
 
 def parse_outcome(stdout: str) -> dict[str, object]:
@@ -130,14 +153,52 @@ def parse_outcome(stdout: str) -> dict[str, object]:
     return {}
 
 
+# Lines of devcontainer's log that say why, rather than how (Node.js stack frames).
+_CAUSE = re.compile(
+    r"(post-start:|post-create:|error|Error|denied|not found|No such|invalid|"
+    r"\"level\": ?\"error\")"
+)
+
+
+def cause_lines(log: str, limit: int = 12) -> list[str]:
+    """The lines of a devcontainer log that name the cause, without stack frames."""
+    keep = []
+    for line in log.splitlines():
+        text = line.strip()
+        if not text or text.startswith("at ") or text.startswith('{"outcome"'):
+            continue
+        if _CAUSE.search(text):
+            keep.append(text)
+    return keep[-limit:]
+
+
+def require_image(engine: Engine, ws: Workspace) -> None:
+    """The coltec base image the workspace names exists here, or the hint to build it."""
+    try:
+        image = str(
+            jsonc.loads(ws.devcontainer_file.read_text(encoding="utf-8")).get("image") or ""
+        )
+    except (OSError, ValueError, AttributeError):
+        return  # devcontainer reports an unreadable file itself
+    if not image or image.partition(":")[0] != default_tag().partition(":")[0]:
+        return  # another image: devcontainer pulls or builds it
+    if not image_exists(engine, image):
+        raise LifecycleError(
+            f"{ws.key}: the image {image} does not exist on {engine.where}",
+            f"build it with `mise run cs:image --tag {image}`",
+        )
+
+
 def up(engine: Engine, ws: Workspace, *, rebuild: bool = False) -> UpResult:
-    """Validate, then `devcontainer up` with coltec's labels; the outcome, plainly."""
+    """Validate, deliver the secrets, `devcontainer up`, then check that the worker runs."""
     from .docker import ping
 
     validate_workspace(ws)
     write_org_install(ws)  # org tools/env for post-create, from policy/ as it is now
     ping(engine)
     devcontainer = proc.require("devcontainer", "run ./dev setup (installs @devcontainers/cli)")
+    require_image(engine, ws)
+    nexus = nexus_id()
     current = config_hash(ws)
     existing = container_for(engine, ws)
     if rebuild and existing is not None:
@@ -145,10 +206,15 @@ def up(engine: Engine, ws: Workspace, *, rebuild: bool = False) -> UpResult:
         # is lost by removing it; the flush is a courtesy to the remote's freshness.
         down(engine, ws, remove=True, force=True)
         existing = None
+    was_running = existing is not None and existing.running
     label_hash = existing.config_hash if existing and existing.config_hash else current
-    env = engine.env(secret_env(cwd=str(ws.dir)))
+    values = secrets.for_workspace(ws.spec_file, secrets.source_env(cwd=str(ws.dir)))
+    folder = secrets.folder_for(nexus, ws.key)
+    secrets.write_file(folder, values)
+    hide = secrets.redactor(values.values())
+    env = engine.env({secrets.DIR_ENV: str(folder), "COLTEC_CONTAINER_USER": container_user()})
     result = proc.run(
-        up_argv(devcontainer, ws, label_hash, rebuild=rebuild),
+        up_argv(devcontainer, ws, nexus, label_hash, rebuild=rebuild),
         env=env,
         timeout=UP_TIMEOUT,
         check=False,
@@ -156,8 +222,6 @@ def up(engine: Engine, ws: Workspace, *, rebuild: bool = False) -> UpResult:
     outcome = parse_outcome(result.stdout)
     if outcome.get("outcome") != "success":
         message = str(outcome.get("message") or f"devcontainer up exited {result.returncode}")
-        description = str(outcome.get("description") or "")
-        tail = "\n".join(result.stderr.strip().splitlines()[-12:])
         where = (
             (
                 f" (container {str(outcome['containerId'])[:12]} is running; see "
@@ -166,10 +230,19 @@ def up(engine: Engine, ws: Workspace, *, rebuild: bool = False) -> UpResult:
             if outcome.get("containerId")
             else ""
         )
-        raise LifecycleError(
-            f"{ws.key}: {message}{where}\n{description}\n{tail}".rstrip(),
-            "the lines above are devcontainer's log; fix the cause and run cs:up again",
+        causes = "\n".join(cause_lines(result.stderr)) or "\n".join(
+            result.stderr.strip().splitlines()[-12:]
         )
+        raise LifecycleError(
+            hide.text(f"{ws.key}: {message}{where}\n{causes}".rstrip()),
+            "the lines above are from devcontainer's log; fix the cause and run cs:up again",
+        )
+    container = require_container(engine, ws, running=True)
+    if was_running:
+        # No lifecycle hook runs for a running container: have its worker re-read the
+        # secrets file just written (a rotated secret takes effect now).
+        engine.run(["exec", container.id, "coltec-worker", "reload"], timeout=60, check=False)
+    check_worker(engine, ws, container, hide.text(result.stderr))
     return UpResult(
         ws.key,
         str(outcome.get("containerId", "")),
@@ -177,6 +250,34 @@ def up(engine: Engine, ws: Workspace, *, rebuild: bool = False) -> UpResult:
         label_hash,
         drifted=label_hash != current,
         rebuilt=rebuild,
+    )
+
+
+def check_worker(engine: Engine, ws: Workspace, container: Container, log: str) -> None:
+    """LifecycleError with the real cause unless the container's sync worker is running."""
+    status: dict[str, object] = {}
+    for _ in range(WORKER_CHECKS):
+        result = engine.run(
+            ["exec", container.id, "coltec-worker", "status", "--json"], timeout=60, check=False
+        )
+        try:
+            status = json.loads(result.stdout) if result.returncode == 0 else {}
+        except ValueError:
+            status = {}
+        if status.get("running"):
+            return
+        time.sleep(WORKER_CHECK_PAUSE)
+    tail = engine.run(
+        ["exec", container.id, "tail", "-n", "5", WORKER_LOG], timeout=60, check=False
+    ).stdout
+    causes = cause_lines(log) + [line for line in tail.splitlines() if line.strip()]
+    if status.get("problem"):
+        causes.insert(0, str(status["problem"]))
+    raise LifecycleError(
+        f"{ws.key}: the container runs ({container.id[:12]}) but its sync worker does not"
+        + ("\n" + "\n".join(causes[-12:]) if causes else ""),
+        f"fix the cause above, then `mise run cs:up {ws.key}` again "
+        f"(`mise run cs:logs {ws.key}` shows the worker's log)",
     )
 
 

@@ -9,13 +9,16 @@ nexus folder does not exist. So there:
 - The devcontainer configuration is the workspace's own with three changes, given to
   `devcontainer up` as --override-config (a private temporary file, never in the
   workspace): workspaceMount is the volume, bind mounts of local paths are dropped
-  (the user config is delivered instead), and a tmpfs at /run/coltec holds secrets.
+  (the user config and the secrets folder), and the secrets folder the worker reads
+  (/run/coltec/secrets, COLTEC_SECRETS_FILE) is a tmpfs instead.
 - `devcontainer up --skip-post-create` creates or starts the container; then the
   template files, the user config (user.yaml) and the secrets file are streamed into
-  it through `docker exec -i` *stdin* (never an argument, never a file on the remote
-  disk: the secrets land in the tmpfs, mode 0600, owned by the container user); only
-  then `devcontainer run-user-commands` runs post-create and post-start, which start
-  the worker.
+  it through `docker exec -i` *stdin* (never an argument, never a file on either
+  disk: the secrets land in the tmpfs, mode 0600, owned by the container user, in the
+  same format as the local host's mounted file); only then `devcontainer
+  run-user-commands` runs post-create and post-start, which start the worker.
+- A container restarted by Docker itself comes back with an empty tmpfs: its worker
+  reports `secrets missing: run cs:up` and touches no data, as on a rebooted local host.
 """
 
 from __future__ import annotations
@@ -23,18 +26,19 @@ from __future__ import annotations
 import base64
 import io
 import json
-import shlex
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from coltec_worker import secretfile
+from coltec_worker.log import Redactor
 from coltec_worker.validation import default_user_config_path
 
-from . import jsonc, proc
+from . import jsonc, proc, secrets
 from .docker import LABEL_WORKSPACE, ping
 from .drift import config_hash
 from .hosts import Host
@@ -43,19 +47,23 @@ from .lifecycle import (
     UP_TIMEOUT,
     LifecycleError,
     UpResult,
+    cause_lines,
+    check_worker,
     container_for,
     down,
     parse_outcome,
+    require_container,
+    require_image,
     up_argv,
     validate_workspace,
 )
 from .policy import write_org_install
-from .secrets import secret_env
-from .workspaces import Workspace
+from .workspaces import Workspace, nexus_id
 
 LABEL_HOST = "coltec.host"
-SECRETS_DIR = "/run/coltec"
-SECRETS_FILE = f"{SECRETS_DIR}/secrets.env"
+SECRETS_DIR = "/run/coltec/secrets"  # where the template mounts the local secrets folder
+SECRETS_FILE = f"{SECRETS_DIR}/{secretfile.FILE_NAME}"
+REMOTE_USER = "coltec"  # a volume, not a bind mount: no host owner to match
 SEED = (".devcontainer", ".copier-answers.yml")
 USER_CONFIG_DIR = ".config/coltec"  # under the container user's home, as the bind mount was
 _LOCAL_ENV = "${localEnv:"
@@ -84,25 +92,9 @@ def remote_config(ws: Workspace, host: Host) -> dict[str, Any]:
         "--label",
         f"{LABEL_HOST}={host.name}",
         "--tmpfs",
-        f"{SECRETS_DIR}:rw,nosuid,nodev,mode=0755",
+        f"{SECRETS_DIR}:rw,nosuid,nodev,noexec,mode=0755",
     ]
     return config
-
-
-def secret_names(ws: Workspace) -> list[str]:
-    """Host variables the workspace's containerEnv refers to (`${localEnv:NAME}`)."""
-    config = jsonc.loads(ws.devcontainer_file.read_text(encoding="utf-8"))
-    names = []
-    for value in (config.get("containerEnv") or {}).values():
-        text = str(value)
-        if text.startswith(_LOCAL_ENV) and text.endswith("}"):
-            names.append(text[len(_LOCAL_ENV) : -1].split(":", 1)[0])
-    return names
-
-
-def secrets_text(ws: Workspace, env: Mapping[str, str]) -> str:
-    """`NAME='value'` lines for the secrets file (shell-quoted; only variables that are set)."""
-    return "".join(f"{n}={shlex.quote(env[n])}\n" for n in secret_names(ws) if env.get(n))
 
 
 def seed_tar(ws: Workspace) -> bytes:
@@ -149,7 +141,9 @@ def _exec_stdin(
         )
 
 
-def deliver(host: Host, ws: Workspace, container_id: str, user: str) -> None:
+def deliver(
+    host: Host, ws: Workspace, container_id: str, user: str, values: dict[str, str]
+) -> None:
     """Template files into the volume, user.yaml into ~/.config/coltec, secrets into tmpfs."""
     # base64: the subprocess helper speaks text; the image has coreutils' base64
     _exec_stdin(
@@ -174,19 +168,22 @@ def deliver(host: Host, ws: Workspace, container_id: str, user: str) -> None:
         "root",
         f'umask 077; cat > "{SECRETS_FILE}.new"; chown "$1" "{SECRETS_FILE}.new"; '
         f'mv "{SECRETS_FILE}.new" "{SECRETS_FILE}"',
-        secrets_text(ws, secret_env(cwd=str(ws.dir))),
+        secretfile.dumps(values),
         user,
     )
 
 
-def _devcontainer_failed(ws: Workspace, host: Host, result: proc.Result, what: str) -> None:
+def _devcontainer_failed(
+    ws: Workspace, host: Host, result: proc.Result, what: str, hide: Redactor
+) -> None:
     outcome = parse_outcome(result.stdout)
     message = str(outcome.get("message") or f"{what} exited {result.returncode}")
-    description = str(outcome.get("description") or "")
-    tail = "\n".join(result.stderr.strip().splitlines()[-12:])
+    causes = "\n".join(cause_lines(result.stderr)) or "\n".join(
+        result.stderr.strip().splitlines()[-12:]
+    )
     raise LifecycleError(
-        f"{ws.key} on {host.name}: {message}\n{description}\n{tail}".rstrip(),
-        "the lines above are devcontainer's log; fix the cause and run cs:up again",
+        hide.text(f"{ws.key} on {host.name}: {message}\n{causes}".rstrip()),
+        "the lines above are from devcontainer's log; fix the cause and run cs:up again",
     )
 
 
@@ -197,6 +194,8 @@ def up_remote(host: Host, ws: Workspace, *, rebuild: bool = False) -> UpResult:
     engine = host.engine()
     ping(engine)
     devcontainer = proc.require("devcontainer", "run ./dev setup (installs @devcontainers/cli)")
+    require_image(engine, ws)
+    nexus = nexus_id()
     current = config_hash(ws)
     existing = container_for(engine, ws)
     if rebuild and existing is not None:
@@ -204,7 +203,10 @@ def up_remote(host: Host, ws: Workspace, *, rebuild: bool = False) -> UpResult:
         # anonymous ones): data and the worker's state survive the rebuild.
         down(engine, ws, remove=True, force=True)
         existing = None
+    was_running = existing is not None and existing.running
     label_hash = existing.config_hash if existing and existing.config_hash else current
+    values = secrets.for_workspace(ws.spec_file, secrets.source_env(cwd=str(ws.dir)))
+    hide = secrets.redactor(values.values())
     engine.run(
         [
             "volume",
@@ -217,9 +219,10 @@ def up_remote(host: Host, ws: Workspace, *, rebuild: bool = False) -> UpResult:
         ],
         timeout=60,
     )
-    env = engine.env()
+    env = engine.env({"COLTEC_CONTAINER_USER": REMOTE_USER})
+    env.pop(secrets.DIR_ENV, None)
     with override_file(ws, host) as override:
-        argv = up_argv(devcontainer, ws, label_hash, rebuild=False)
+        argv = up_argv(devcontainer, ws, nexus, label_hash, rebuild=False)
         labels = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--id-label"]
         if "--update-remote-user-uid-default" not in argv:
             # the UID mapping serves bind mounts, and there is none here
@@ -228,17 +231,22 @@ def up_remote(host: Host, ws: Workspace, *, rebuild: bool = False) -> UpResult:
         result = proc.run(argv, env=env, timeout=UP_TIMEOUT, check=False)
         outcome = parse_outcome(result.stdout)
         if outcome.get("outcome") != "success":
-            _devcontainer_failed(ws, host, result, "devcontainer up")
+            _devcontainer_failed(ws, host, result, "devcontainer up", hide)
         container_id = str(outcome.get("containerId", ""))
-        user = str(outcome.get("remoteUser") or "root")
-        deliver(host, ws, container_id, user)
+        user = str(outcome.get("remoteUser") or REMOTE_USER)
+        deliver(host, ws, container_id, user, values)
         run = [devcontainer, "run-user-commands", "--workspace-folder", str(ws.dir)]
         for label in labels:
             run += ["--id-label", label]
         run += ["--override-config", str(override), "--skip-post-attach"]
         result = proc.run(run, env=env, timeout=UP_TIMEOUT, check=False)
         if result.returncode != 0 or parse_outcome(result.stdout).get("outcome") == "error":
-            _devcontainer_failed(ws, host, result, "devcontainer run-user-commands")
+            _devcontainer_failed(ws, host, result, "devcontainer run-user-commands", hide)
+    container = require_container(engine, ws, running=True)
+    if was_running:
+        # post-start found the worker running: have it re-read the secrets just delivered
+        engine.run(["exec", container.id, "coltec-worker", "reload"], timeout=60, check=False)
+    check_worker(engine, ws, container, hide.text(result.stderr))
     return UpResult(
         ws.key,
         container_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +19,15 @@ ANSWERS_FILE = ".copier-answers.yml"
 def codespaces_dir() -> Path:
     """COLTEC_CODESPACES_DIR, else codespaces/ in this repository."""
     return Path(os.environ.get("COLTEC_CODESPACES_DIR") or REPO_ROOT / "codespaces")
+
+
+def nexus_id(root: Path | None = None) -> str:
+    """This nexus's identity on a Docker engine: a digest of its codespaces folder's path.
+
+    Two clones of the repository (two folders) are two nexuses, even on one machine.
+    """
+    base = (root or codespaces_dir()).resolve()
+    return hashlib.sha256(str(base).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ where it must run, so it fails instead.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO_ROOT
 from tests.multihost import lab as labmod
 from tests.multihost.lab import Host, Lab, LabUnavailable
 from tests.s3 import S3Server, free_port, rclone_binary
@@ -42,39 +44,93 @@ def lab() -> Iterator[Lab]:
         labmod.stop(started)
 
 
-def _build_on_first_then_copy(hosts: list[Host]) -> str:
-    """The e2e tier's base image (debootstrap rootfs + this checkout's worker), built on
-    the first host and copied to the others with docker save | docker load.
+def _copy_image(tag: str, source: Host, target: Host) -> None:
+    """docker save | docker load: the test's stand-in for pulling from a registry."""
+    want = source.docker("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
+    have = target.docker("image", "inspect", "--format", "{{.Id}}", tag, check=False)
+    if have.returncode == 0 and have.stdout.strip() == want:
+        return
+    save = subprocess.Popen(["docker", "save", tag], env=source.env(), stdout=subprocess.PIPE)
+    try:
+        subprocess.run(
+            ["docker", "load", "-q"],
+            env=target.env(),
+            stdin=save.stdout,
+            check=True,
+            capture_output=True,
+            timeout=900,
+        )
+    finally:
+        if save.stdout:
+            save.stdout.close()
+        save.wait()
 
-    A test-infrastructure shortcut until `cs:image` exists on main; its cache is this
-    tier's own (COLTEC_MULTIHOST_CACHE), never the e2e tier's.
+
+def _inputs_key(rootfs: str) -> str:
+    """What the base image is made from: the worker, base-image/, the build code, the rootfs."""
+    h = hashlib.sha256(rootfs.encode())
+    for folder in ("worker/coltec_worker", "worker/pyproject.toml", "base-image", "schema"):
+        root = REPO_ROOT / folder
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            if "__pycache__" not in path.parts:
+                h.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes())
+    h.update((REPO_ROOT / "coltec" / "image.py").read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _cs_image(host: Host, rootfs: str, via_ssh: bool) -> None:
+    """`mise run cs:image --base-image ROOTFS --offline` against one host, as a user runs it."""
+    env = {**host.env(), "MISE_YES": "1", "MISE_TRUSTED_CONFIG_PATHS": str(REPO_ROOT)}
+    env.pop("DOCKER_BUILDKIT", None)
+    env.pop("DOCKER_HOST", None)
+    url = host.ssh_url if via_ssh else host.socket
+    started = time.monotonic()
+    proc = subprocess.run(
+        [
+            str(REPO_ROOT / "node_modules" / ".bin" / "mise"),
+            "run",
+            "cs:image",
+            "--base-image",
+            rootfs,
+            "--offline",
+            "--docker-host",
+            url,
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"cs:image on {host.name} failed:\n{proc.stdout}\n{proc.stderr[-3000:]}")
+    labmod.say(f"cs:image on {host.name} ({url}) in {time.monotonic() - started:.0f}s")
+
+
+def _images(hosts: list[Host]) -> str:
+    """The base image on every host, built there with `cs:image` (ssh:// hosts over ssh).
+
+    Its one test-specific input is --base-image: a debootstrap root filesystem (no image
+    registry is reachable here), made once on the first host and copied to the others.
+    A host whose image was built from the same inputs keeps it (a warm run builds none).
     """
     from tests.e2e import engine as e2e
 
-    e2e.CACHE = labmod.CACHE / "e2e"  # our own wheelhouse and rootfs scratch space
+    e2e.CACHE = labmod.CACHE / "e2e"  # our own scratch space, never the e2e tier's
     first = hosts[0]
-    tag = e2e.base_image(e2e.DockerEngine(first.socket, owned=False))
-    want = first.docker("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
-    for host in hosts[1:]:
-        have = host.docker("image", "inspect", "--format", "{{.Id}}", tag, check=False)
-        if have.returncode == 0 and have.stdout.strip() == want:
+    rootfs = e2e.rootfs_image(e2e.DockerEngine(first.socket, owned=False))
+    key = _inputs_key(rootfs)
+    built = f"coltec-multihost/base:{key}"
+    tag = (REPO_ROOT / "base-image" / "IMAGE").read_text().strip()
+    for index, host in enumerate(hosts):
+        if host.docker("image", "inspect", built, check=False).returncode == 0:
+            host.docker("tag", built, tag)
             continue
-        started = time.monotonic()
-        save = subprocess.Popen(["docker", "save", tag], env=first.env(), stdout=subprocess.PIPE)
-        try:
-            subprocess.run(
-                ["docker", "load", "-q"],
-                env=host.env(),
-                stdin=save.stdout,
-                check=True,
-                capture_output=True,
-                timeout=900,
-            )
-        finally:
-            if save.stdout:
-                save.stdout.close()
-            save.wait()
-        labmod.say(f"{tag} copied to {host.name} in {time.monotonic() - started:.0f}s")
+        _copy_image(rootfs, first, host)
+        _cs_image(host, rootfs, via_ssh=index > 0)
+        host.docker("tag", tag, built)
     return tag
 
 
@@ -83,7 +139,7 @@ def base_image(lab: Lab) -> str:
     from tests.e2e.engine import Unavailable
 
     try:
-        return _build_on_first_then_copy(lab.hosts)
+        return _images(lab.hosts)
     except Unavailable as exc:
         _unavailable(str(exc))
         raise AssertionError("unreachable") from None
@@ -108,10 +164,10 @@ class HubS3(S3Server):
                     "s3",
                     "--addr",
                     f"{labmod.HUB_ADDR}:{self.port}",
-                    "--auth-key",
-                    f"{self.access_key},{self.secret_key}",
                     str(self.root),
                 ],
+                # the key pair as rclone's flag environment, never on a command line
+                env={**os.environ, "RCLONE_AUTH_KEY": f'"{self.access_key},{self.secret_key}"'},
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,

@@ -187,6 +187,18 @@ def _kill_netns_processes(netns: str) -> None:
             time.sleep(0.2)
 
 
+def _our_mounts() -> list[str]:
+    """Mount points a dockerd of ours left behind (its netns file, its data root's bind
+    mount) when it did not stop cleanly; deepest first."""
+    roots = (f"{RUN_DIR}/", f"{CACHE}/")
+    found = []
+    for line in Path("/proc/mounts").read_text().splitlines():
+        point = line.split()[1].replace("\\040", " ")
+        if point.startswith(roots):
+            found.append(point)
+    return sorted(set(found), key=len, reverse=True)
+
+
 def teardown(count: int = 3) -> None:
     for index in range(1, count + 1):
         host = Host(index)
@@ -195,6 +207,8 @@ def teardown(count: int = 3) -> None:
             sh("ip", "netns", "del", host.netns, check=False)
         sh("ip", "link", "del", f"cmh{index}h", check=False)
     sh("ip", "link", "del", BRIDGE, check=False)
+    for point in _our_mounts():
+        sh("umount", "--lazy", point, check=False)
 
 
 def _network(hosts: list[Host]) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 INTERVAL = 30
 HOSTS_TIMEOUT = 5  # cs:hosts --timeout in the failure scenario
+
+
+OUTPUTS: list[str] = []
 
 
 def cs(
@@ -43,6 +47,7 @@ def cs(
         check=False,
     )
     print(f"[{time.monotonic() - started:6.1f}s] mise run {' '.join(args)} -> {proc.returncode}")
+    OUTPUTS.extend((proc.stdout, proc.stderr))
     if check and proc.returncode != 0:
         pytest.fail(
             f"mise run {' '.join(args)} exited {proc.returncode}\n"
@@ -83,18 +88,10 @@ def new_workspace(env: dict[str, str], key: str, image: str) -> Path:
         f"sync_interval={INTERVAL}",
         "--data",
         f"base_image={image}",
+        "--data",
+        "start_delay=0",
     )
-    ws_dir = Path(os.environ["COLTEC_CODESPACES_DIR"]) / key
-    # The e2e tier's two test-only adjustments (until issue 10 makes them options):
-    # sync at once, and as root give the bind-mounted folder to the container user.
-    config = ws_dir / ".devcontainer" / "devcontainer.json"
-    data: dict[str, Any] = json.loads(config.read_text())
-    data["containerEnv"]["COLTEC_START_DELAY"] = "0"
-    config.write_text(json.dumps(data, indent=2) + "\n")
-    if os.geteuid() == 0:
-        for path in [ws_dir, *ws_dir.rglob("*")]:
-            os.lchown(path, 1000, 1000)
-    return ws_dir
+    return Path(os.environ["COLTEC_CODESPACES_DIR"]) / key
 
 
 def listed(env: dict[str, str]) -> dict[str, dict[str, Any]]:
@@ -138,7 +135,46 @@ def container_of(lab: Lab, host: str, key: str) -> str:
     return ids[0]
 
 
+class ArgvWatch:
+    """Samples every process's command line (every 50 ms) for the given values."""
+
+    def __init__(self, values: list[str]) -> None:
+        self.values, self.seen, self.samples = values, [], 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+                try:
+                    text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                except OSError:
+                    continue
+                for value in self.values:
+                    if value in text:
+                        self.seen.append(f"{cmdline.parent.name}: {text[:200]}")
+            self.samples += 1
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> ArgvWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
 def test_three_hosts(lab: Lab, base_image: str, hub_s3: S3Server, tmp_path: Path) -> None:
+    with ArgvWatch([hub_s3.secret_key]) as watch:
+        outputs = scenario(lab, base_image, hub_s3, tmp_path)
+    assert watch.samples > 100
+    assert not watch.seen, f"a secret on a command line: {watch.seen[:3]}"
+    for text in outputs:
+        assert hub_s3.secret_key not in text
+
+
+def scenario(lab: Lab, base_image: str, hub_s3: S3Server, tmp_path: Path) -> list[str]:
     hosts_file = tmp_path / "hosts.yaml"
     hosts_file.write_text(hosts_yaml(lab))
     user_yaml = tmp_path / "user.yaml"
@@ -204,12 +240,16 @@ def test_three_hosts(lab: Lab, base_image: str, hub_s3: S3Server, tmp_path: Path
     assert h2.docker("exec", one, "cat", "/home/coltec/.config/coltec/user.yaml").stdout == (
         "user_id: tester\n"
     )
-    perms = h2.docker("exec", one, "stat", "-c", "%a %U", "/run/coltec/secrets.env").stdout
+    perms = h2.docker("exec", one, "stat", "-c", "%a %U", "/run/coltec/secrets/secrets.json").stdout
     assert perms.split() == ["600", "coltec"]
-    secrets = h2.docker("exec", one, "cat", "/run/coltec/secrets.env").stdout
+    secrets = h2.docker("exec", one, "cat", "/run/coltec/secrets/secrets.json").stdout
     assert hub_s3.secret_key in secrets
-    fs = h2.docker("exec", one, "sh", "-c", "stat -f -c %T /run/coltec").stdout.strip()
-    assert fs == "tmpfs"
+    fs = h2.docker("exec", one, "stat", "-f", "-c", "%T", "/run/coltec/secrets").stdout
+    assert fs.strip() == "tmpfs"
+    # ...and no secret in what `docker inspect` shows, on any host
+    for host in lab.hosts:
+        ids = host.docker("ps", "-aq").stdout.split()
+        assert hub_s3.secret_key not in host.docker("inspect", *ids).stdout
     status = json.loads(h2.docker("exec", one, "coltec-worker", "status", "--json").stdout)
     assert status["running"] is True, status
 
@@ -293,3 +333,4 @@ def test_three_hosts(lab: Lab, base_image: str, hub_s3: S3Server, tmp_path: Path
     assert "final sync done" in down.stdout
     rows = listed(env)
     assert rows["acme/three"]["container"] == "exited"
+    return OUTPUTS

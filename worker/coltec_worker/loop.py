@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import schedule
 
 from . import config as configuration
-from . import runner
+from . import runner, secretfile
 from .errors import ColtecError, ConfigError
 from .job import Engine, Verdict
 from .log import Logger, Redactor
@@ -79,6 +79,11 @@ class Worker:
 
     def configure(self) -> None:
         """Load, check and apply the configuration. Raises ConfigError, keeping the old."""
+        # The secrets file again: a cs:up since the last load may have rotated a secret
+        # (it then sends SIGHUP). A file gone meanwhile keeps the values already held.
+        env = dict(self.env)
+        if secretfile.apply(env) is None:
+            self.env = env
         loaded = configuration.load(self.config, self.env, self.home)
         spec = loaded.spec
         unknown = [n for n in self.options.only if n not in {s.name for s in spec.persistence.sync}]

@@ -3,6 +3,7 @@
     coltec-worker [--config PATH] [--once] [--dry-run] [--only NAME]... [--validate-only]
     coltec-worker status [--json]
     coltec-worker flush [--timeout S] [--stop]
+    coltec-worker reload
 
 Exit codes: 0 ok; 1 a sync failed (--once, flush); 2 invalid configuration or usage.
 The daemon imports only the standard library, pyyaml and schedule: `--validate-only`
@@ -23,12 +24,14 @@ from . import __version__
 from .config import DEFAULT_CONFIG
 from .errors import ColtecError, ConfigError
 from .log import Logger, Redactor
+from .secretfile import apply_to_process as apply_secrets
 from .state import AlreadyRunning, Layout, PidLock, default_state_dir
 
 if TYPE_CHECKING:  # the loop (schedule...) loads only for the daemon, not --validate-only
     from .loop import Options, Worker
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+SECRETS_POLL = 10.0
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coltec-worker",
         description="Keep the workspace's declared folders in S3/R2 with rclone. "
-        "Subcommands: status [--json], flush [--timeout S] [--stop]. "
+        "Subcommands: status [--json], flush [--timeout S] [--stop], reload. "
         "Exit 0 ok, 1 a sync failed (--once), 2 invalid configuration or usage.",
     )
     _common(parser)
@@ -138,6 +141,8 @@ def run_worker(args: argparse.Namespace) -> int:
         logger.info("already_running", pid=exc.pid, pidfile=str(layout.pidfile))
         return EXIT_OK
     try:
+        if not _wait_for_secrets(args, logger):
+            return EXIT_FAILED
         worker.install_signals()
         try:
             worker.configure()
@@ -156,6 +161,28 @@ def run_worker(args: argparse.Namespace) -> int:
         return EXIT_OK
     finally:
         lock.release()
+
+
+def _wait_for_secrets(args: argparse.Namespace, logger: Logger) -> bool:
+    """The secrets file is readable (merged into the environment): go on; else touch no data.
+
+    --once gives up at once; the daemon waits, checking every SECRETS_POLL seconds, so a
+    later `cs:up` (which writes the file again) gets it going without a restart.
+    """
+    import time
+
+    problem = apply_secrets()
+    if problem is None:
+        return True
+    logger.error("secrets_missing", error=problem, hint="run `mise run cs:up` on the host")
+    if args.once:
+        return False
+    while problem is not None:
+        time.sleep(SECRETS_POLL)
+        problem = apply_secrets()
+    logger.info("secrets_found")
+    logger.redactor = Redactor.from_env(os.environ)
+    return True
 
 
 def dry_run(worker: Worker) -> int:
@@ -184,6 +211,7 @@ def dry_run(worker: Worker) -> int:
 
 
 def status_main(argv: Sequence[str]) -> int:
+    from .secretfile import missing as secrets_missing
     from .status import collect, render_text
 
     parser = argparse.ArgumentParser(
@@ -193,14 +221,39 @@ def status_main(argv: Sequence[str]) -> int:
     parser.add_argument("--json", action="store_true", help="machine-readable (for cs:list)")
     args = parser.parse_args(argv)
     data = collect(_layout(args))
+    data["problem"] = secrets_missing(os.environ)
     print(json.dumps(data, indent=2) if args.json else render_text(data))
+    return EXIT_OK
+
+
+def reload_main(argv: Sequence[str]) -> int:
+    """Ask the running daemon to reload its configuration and secrets (SIGHUP)."""
+    import signal
+
+    from .state import daemon_pid
+
+    parser = argparse.ArgumentParser(
+        prog="coltec-worker reload",
+        description="Reload the configuration and the secrets file in the running daemon.",
+    )
+    _common(parser)
+    pid = daemon_pid(_layout(parser.parse_args(argv)))
+    if pid is None:
+        print("coltec-worker reload: no daemon running", file=sys.stderr)
+        return EXIT_FAILED
+    os.kill(pid, signal.SIGHUP)
     return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # Secrets (rclone credentials, crypt password, tailnet key) arrive as a file, never
+    # as container environment; every entry point sees them as environment from here.
+    apply_secrets()
     if argv[:1] == ["status"]:
         return status_main(argv[1:])
+    if argv[:1] == ["reload"]:
+        return reload_main(argv[1:])
     if argv[:1] == ["flush"]:
         from .flush import flush_main
 
