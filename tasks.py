@@ -594,17 +594,19 @@ def _placed(ws: Any, docker_host: str, requested: str, for_up: bool) -> tuple[An
         placement = place(hosts, ws.key, requested)
         if placement.note:
             err_console.print(f"[yellow]{escape(placement.note)}[/]", markup=True)
-        return placement.host.engine(), ws, placement.host, placement.reason
+        return placement.host.engine(), ws, placement, placement.reason
     located = where_is(hosts, ws.key)
     return located.host.engine(), ws, located.host, "its container is there"
 
 
 def _up(c: Context, workspace: str, docker_host: str, rebuild: bool, host: str = "") -> None:
     from coltec.lifecycle import up as do_up
+    from coltec.placement import host_labels
     from coltec.remote import up_remote
     from coltec.workspaces import existing_workspace
 
-    engine, ws, placed, reason = _target(c, workspace, docker_host, place=host)
+    engine, ws, placement, reason = _target(c, workspace, docker_host, place=host)
+    placed = placement.host if placement is not None else None
     ws = existing_workspace(ws.key)
     verb = "rebuilding" if rebuild else "starting"
     where = f"{placed.name} ({reason})" if placed is not None else escape(engine.where)
@@ -615,6 +617,9 @@ def _up(c: Context, workspace: str, docker_host: str, rebuild: bool, host: str =
     )
     if placed is not None and not placed.local:
         result = up_remote(placed, ws, rebuild=rebuild)
+    elif placed is not None:
+        existing = None if rebuild else placement.container
+        result = do_up(engine, ws, rebuild=rebuild, id_labels=host_labels(placed, existing))
     else:
         result = do_up(engine, ws, rebuild=rebuild)
     on = f" on {placed.name}" if placed is not None else ""
@@ -972,6 +977,7 @@ def move(
     from coltec.lifecycle import up as local_up
     from coltec.move import Step
     from coltec.move import move as do_move
+    from coltec.placement import LABEL_HOST
     from coltec.remote import up_remote
     from coltec.workspaces import existing_workspace
 
@@ -999,7 +1005,7 @@ def move(
 
     def start_on(host: Host, ws: Any) -> Any:
         if host.local:
-            return local_up(host.engine(), ws)
+            return local_up(host.engine(), ws, id_labels=[f"{LABEL_HOST}={host.name}"])
         return up_remote(host, ws)
 
     def report(step: Step) -> None:

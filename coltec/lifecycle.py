@@ -189,8 +189,13 @@ def require_image(engine: Engine, ws: Workspace) -> None:
         )
 
 
-def up(engine: Engine, ws: Workspace, *, rebuild: bool = False) -> UpResult:
-    """Validate, deliver the secrets, `devcontainer up`, then check that the worker runs."""
+def up(
+    engine: Engine, ws: Workspace, *, rebuild: bool = False, id_labels: Sequence[str] = ()
+) -> UpResult:
+    """Validate, deliver the secrets, `devcontainer up`, then check that the worker runs.
+
+    `id_labels` (NAME=VALUE): more labels for the container (the host it is placed on).
+    """
     from .docker import ping
 
     validate_workspace(ws)
@@ -214,7 +219,10 @@ def up(engine: Engine, ws: Workspace, *, rebuild: bool = False) -> UpResult:
     hide = secrets.redactor(values.values())
     env = engine.env({secrets.DIR_ENV: str(folder), "COLTEC_CONTAINER_USER": container_user()})
     result = proc.run(
-        up_argv(devcontainer, ws, nexus, label_hash, rebuild=rebuild),
+        [
+            *up_argv(devcontainer, ws, nexus, label_hash, rebuild=rebuild),
+            *(arg for label in id_labels for arg in ("--id-label", label)),
+        ],
         env=env,
         timeout=UP_TIMEOUT,
         check=False,

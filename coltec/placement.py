@@ -11,6 +11,7 @@ The rule (deterministic, in this order):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from .docker import Container, by_workspace
 from .errors import ColtecError, UsageError
 from .hostquery import QUERY_TIMEOUT, HostInfo, query_all
 from .hosts import Host, HostsFile
+
+LABEL_HOST = "coltec.host"  # the host a container was placed on
 
 
 class PlacementError(ColtecError):
@@ -113,6 +116,20 @@ def place(
         return Placement(hosts.hosts[0], "the only host", None, unreachable)
     best, reason = choose(infos)
     return Placement(best.host, reason, None, unreachable)
+
+
+def host_labels(host: Host, container: Container | None) -> list[str]:
+    """The placement label for `cs:up` on a local host: a new container gets it, and an
+    existing one is found by its own labels (one made before the hosts file has none,
+    and must not be taken for missing — devcontainer would create a second one)."""
+    label = f"{LABEL_HOST}={host.name}"
+    if container is None:
+        return [label]
+    result = host.engine().run(
+        ["inspect", "--format", "{{json .Config.Labels}}", container.id], timeout=60
+    )
+    labels = json.loads(result.stdout or "{}") or {}
+    return [label] if labels.get(LABEL_HOST) == host.name else []
 
 
 def where_is(hosts: HostsFile, workspace: str, timeout: float = QUERY_TIMEOUT) -> Located:

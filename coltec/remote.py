@@ -57,10 +57,10 @@ from .lifecycle import (
     up_argv,
     validate_workspace,
 )
+from .placement import LABEL_HOST
 from .policy import write_org_install
 from .workspaces import Workspace, nexus_id
 
-LABEL_HOST = "coltec.host"
 SECRETS_DIR = "/run/coltec/secrets"  # where the template mounts the local secrets folder
 SECRETS_FILE = f"{SECRETS_DIR}/{secretfile.FILE_NAME}"
 REMOTE_USER = "coltec"  # a volume, not a bind mount: no host owner to match

@@ -114,7 +114,7 @@ def test_cs_hosts_rejects_a_bad_file_with_exit_2(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 2, proc.stderr
-    assert f"{path}:2:11: $.hosts[0].name: \"Bad Name\" does not match" in proc.stderr
+    assert f'{path}:2:11: $.hosts[0].name: "Bad Name" does not match' in proc.stderr
     assert "hint:" in proc.stderr
 
 

@@ -252,6 +252,24 @@ def scenario(lab: Lab, base_image: str, hub_s3: S3Server, tmp_path: Path) -> lis
         assert hub_s3.secret_key not in host.docker("inspect", *ids).stdout
     status = json.loads(h2.docker("exec", one, "coltec-worker", "status", "--json").stdout)
     assert status["running"] is True, status
+    # the local host keeps the bind mount of the nexus folder, and is labelled too
+    three = json.loads(
+        lab.host("h1").docker("inspect", container_of(lab, "h1", "acme/three")).stdout
+    )[0]
+    assert three["Config"]["Labels"]["coltec.host"] == "h1"
+    assert {m["Destination"]: m["Type"] for m in three["Mounts"]}["/workspace"] == "bind"
+
+    # cs:logs and cs:up-rebuild find a workspace on a remote host; the rebuild keeps the
+    # volume's data and the worker's state
+    assert '"event":"started"' in cs(env, "cs:logs", "acme/two").stdout.replace(" ", "")
+    two = container_of(lab, "h3", "acme/two")
+    h3 = lab.host("h3")
+    h3.docker("exec", two, "sh", "-c", "echo kept > /workspace/kept.txt")
+    assert "acme/two is up on h3" in cs(env, "cs:up-rebuild", "acme/two").stdout
+    rebuilt = container_of(lab, "h3", "acme/two")
+    assert rebuilt != two
+    assert h3.docker("exec", rebuilt, "cat", "/workspace/kept.txt").stdout == "kept\n"
+    assert h3.docker("exec", rebuilt, "test", "-d", "/workspace/.coltec/state").returncode == 0
 
     # Data in acme/one on h2: enough untouched files for bisync, and an edit just before
     # the move.
