@@ -144,6 +144,11 @@ class Host:
             return False
         return proc.returncode == 0 and bool(proc.stdout.strip())
 
+    def pause_dockerd(self) -> None:
+        """SIGSTOP this host's dockerd: it accepts connections and never answers (a hang)."""
+        if self.dockerd is not None:
+            self.dockerd.send_signal(signal.SIGSTOP)
+
     def kill_dockerd(self) -> None:
         """SIGKILL this host's dockerd (a host failing mid-run); its socket stays, dead."""
         if self.dockerd is not None:
