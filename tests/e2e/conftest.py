@@ -4,16 +4,21 @@
 as root, it starts a private dockerd (see engine.py) and stops it after the session.
 Not root and no engine: the tier skips with the reason — except in CI (CI=true), where
 it must run, so it fails instead.
+
+`coltec_image` is built the way the README says: `mise run cs:image --base-image
+ROOTFS --offline`, ROOTFS being the one thing no registry can give us here.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.engine import DockerEngine, Unavailable, base_image, start_engine
+from tests.conftest import REPO_ROOT
+from tests.e2e.engine import DockerEngine, Unavailable, rootfs_image, start_engine
 
 
 def _unavailable(reason: str) -> None:
@@ -37,9 +42,35 @@ def docker_engine() -> Iterator[DockerEngine]:
 
 @pytest.fixture(scope="session")
 def coltec_image(docker_engine: DockerEngine) -> str:
-    """The base image (built once, cached by Dockerfile + wheel hashes), by its default tag."""
+    """The base image's tag (base-image/IMAGE), built by `cs:image` from this checkout."""
     try:
-        return base_image(docker_engine)
+        rootfs = rootfs_image(docker_engine)
     except Unavailable as exc:
         _unavailable(str(exc))
         raise AssertionError("unreachable") from None
+    env = {k: v for k, v in docker_engine.env().items() if k != "DOCKER_BUILDKIT"}
+    env.update({"MISE_YES": "1", "MISE_TRUSTED_CONFIG_PATHS": str(REPO_ROOT)})
+    built = subprocess.run(
+        [
+            str(REPO_ROOT / "node_modules" / ".bin" / "mise"),
+            "run",
+            "cs:image",
+            "--base-image",
+            rootfs,
+            "--offline",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    if built.returncode != 0:
+        pytest.fail(
+            f"mise run cs:image exited {built.returncode}\n{built.stdout}\n{built.stderr[-3000:]}",
+            pytrace=False,
+        )
+    print(built.stdout.strip())  # the tag, size and versions, for the log
+    return (REPO_ROOT / "base-image" / "IMAGE").read_text().strip()

