@@ -846,7 +846,7 @@ def logs(
     from coltec.lifecycle import host_log_tail, logs_argv
 
     flags, numbers = {"follow": follow}, {"lines": lines}
-    engine, ws = _lifecycle_target(c, workspace, docker_host, flags, numbers)
+    engine, ws, placed, _ = _target(c, workspace, docker_host, flags, numbers)
     lines = numbers["lines"]
     argv = None
     try:
@@ -858,6 +858,12 @@ def logs(
             raise Exit(
                 f"{ws.key}: the container is not running; nothing to follow "
                 f"(drop --follow to see the last lines)",
+                code=1,
+            )
+        if placed is not None and not placed.local:
+            raise Exit(
+                f"{ws.key}: its container on {placed.name} is not running, and its log is "
+                f"in the volume there; start it with `mise run cs:up {ws.key}`",
                 code=1,
             )
         sys.stdout.write(host_log_tail(ws, lines) + "\n")

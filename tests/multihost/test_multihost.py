@@ -165,6 +165,7 @@ class ArgvWatch:
         self._thread.join(timeout=10)
 
 
+@pytest.mark.timeout(2700)  # a cold run builds the image on three hosts first (~7 min)
 def test_three_hosts(lab: Lab, base_image: str, hub_s3: S3Server, tmp_path: Path) -> None:
     with ArgvWatch([hub_s3.secret_key]) as watch:
         outputs = scenario(lab, base_image, hub_s3, tmp_path)
