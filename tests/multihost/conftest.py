@@ -23,6 +23,7 @@ from tests.multihost.lab import Host, Lab, LabUnavailable
 from tests.s3 import S3Server, free_port, rclone_binary
 
 HOST_COUNT = 3
+VIA = {"h1": "socket", "h2": "ssh", "h3": "tls"}  # how the hosts file reaches each host
 
 
 def _unavailable(reason: str) -> None:
@@ -79,12 +80,17 @@ def _inputs_key(rootfs: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _cs_image(host: Host, rootfs: str, via_ssh: bool) -> None:
-    """`mise run cs:image --base-image ROOTFS --offline` against one host, as a user runs it."""
-    env = {**host.env(), "MISE_YES": "1", "MISE_TRUSTED_CONFIG_PATHS": str(REPO_ROOT)}
+def _cs_image(host: Host, rootfs: str, via: str) -> None:
+    """`mise run cs:image --base-image ROOTFS --offline` against one host, as a user runs it
+    (via: "socket", "ssh" or "tls", as the hosts file reaches it)."""
+    env = {
+        **host.env(via_tls=via == "tls"),
+        "MISE_YES": "1",
+        "MISE_TRUSTED_CONFIG_PATHS": str(REPO_ROOT),
+    }
     env.pop("DOCKER_BUILDKIT", None)
+    url = {"socket": host.socket, "ssh": host.ssh_url, "tls": host.tls_url}[via]
     env.pop("DOCKER_HOST", None)
-    url = host.ssh_url if via_ssh else host.socket
     started = time.monotonic()
     proc = subprocess.run(
         [
@@ -110,7 +116,8 @@ def _cs_image(host: Host, rootfs: str, via_ssh: bool) -> None:
 
 
 def _images(hosts: list[Host]) -> str:
-    """The base image on every host, built there with `cs:image` (ssh:// hosts over ssh).
+    """The base image on every host, built there with `cs:image`, reached as the hosts
+    file reaches it (unix socket, ssh://, tcp:// with TLS).
 
     Its one test-specific input is --base-image: a debootstrap root filesystem (no image
     registry is reachable here), made once on the first host and copied to the others.
@@ -124,12 +131,12 @@ def _images(hosts: list[Host]) -> str:
     key = _inputs_key(rootfs)
     built = f"coltec-multihost/base:{key}"
     tag = (REPO_ROOT / "base-image" / "IMAGE").read_text().strip()
-    for index, host in enumerate(hosts):
+    for host in hosts:
         if host.docker("image", "inspect", built, check=False).returncode == 0:
             host.docker("tag", built, tag)
             continue
         _copy_image(rootfs, first, host)
-        _cs_image(host, rootfs, via_ssh=index > 0)
+        _cs_image(host, rootfs, via=VIA[host.name])
         host.docker("tag", tag, built)
     return tag
 

@@ -35,6 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 RUN_DIR = Path("/run/coltec-multihost")
+TLS_DIR = RUN_DIR / "tls"  # ca.pem, server-{cert,key}.pem; client/ holds what a user gets
+TLS_PORT = 2376
+TLS_HOSTS = ("h3",)  # these engines also listen on tcp://ADDR:2376 with --tlsverify
 CACHE = Path(
     os.environ.get("COLTEC_MULTIHOST_CACHE") or Path.home() / ".cache" / "coltec-multihost"
 )
@@ -101,24 +104,40 @@ class Host:
         return f"unix://{self.run_dir / 'docker.sock'}"
 
     @property
+    def tls_url(self) -> str:
+        return f"tcp://{self.addr}:{TLS_PORT}"
+
+    @property
     def ssh_url(self) -> str:
         return f"ssh://root@{self.addr}:{SSH_PORT}"
 
-    def env(self, via_ssh: bool = False) -> dict[str, str]:
+    def env(self, via_ssh: bool = False, via_tls: bool = False) -> dict[str, str]:
         """Environment for the test's own docker calls to this host."""
-        return {
+        env = {
             **os.environ,
             "PATH": f"{RUN_DIR / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
             "DOCKER_HOST": self.ssh_url if via_ssh else self.socket,
             "DOCKER_BUILDKIT": "0",
         }
+        if via_tls:
+            env |= {
+                "DOCKER_HOST": self.tls_url,
+                "DOCKER_TLS_VERIFY": "1",
+                "DOCKER_CERT_PATH": str(TLS_DIR / "client"),
+            }
+        return env
 
     def docker(
-        self, *args: str, via_ssh: bool = False, check: bool = True, timeout: float = 120
+        self,
+        *args: str,
+        via_ssh: bool = False,
+        via_tls: bool = False,
+        check: bool = True,
+        timeout: float = 120,
     ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             ["docker", *args],
-            env=self.env(via_ssh),
+            env=self.env(via_ssh, via_tls),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -130,13 +149,14 @@ class Host:
             )
         return proc
 
-    def answers(self, via_ssh: bool = False) -> bool:
+    def answers(self, via_ssh: bool = False, via_tls: bool = False) -> bool:
         try:
             proc = self.docker(
                 "version",
                 "--format",
                 "{{.Server.Version}}",
                 via_ssh=via_ssh,
+                via_tls=via_tls,
                 check=False,
                 timeout=15,
             )
@@ -313,6 +333,84 @@ def _start_sshd(host: Host) -> None:
     log.close()
 
 
+# -- TLS for tcp:// engines ---------------------------------------------------------------
+
+
+def _tls_material(hosts: list[Host]) -> None:
+    """A CA, a server certificate for the TLS hosts' addresses, a client certificate."""
+    client = TLS_DIR / "client"
+    client.mkdir(parents=True, exist_ok=True)
+    os.chmod(TLS_DIR, 0o700)
+    if (client / "cert.pem").is_file():
+        return
+    ca_key, ca = TLS_DIR / "ca-key.pem", TLS_DIR / "ca.pem"
+    days = ("-days", "30")
+    sh(
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        str(ca_key),
+        "-out",
+        str(ca),
+        *days,
+        "-subj",
+        "/CN=coltec-multihost CA",
+    )
+    sans = ",".join(f"IP:{h.addr}" for h in hosts if h.name in TLS_HOSTS)
+    for name, ext in (
+        ("server", f"subjectAltName={sans}\nextendedKeyUsage=serverAuth"),
+        ("client", "extendedKeyUsage=clientAuth"),
+    ):
+        key, csr, cert = (
+            TLS_DIR / f"{name}-key.pem",
+            TLS_DIR / f"{name}.csr",
+            TLS_DIR / f"{name}-cert.pem",
+        )
+        extfile = TLS_DIR / f"{name}.ext"
+        extfile.write_text(ext + "\n")
+        sh(
+            "openssl",
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(csr),
+            "-subj",
+            f"/CN=coltec-multihost {name}",
+        )
+        sh(
+            "openssl",
+            "x509",
+            "-req",
+            "-in",
+            str(csr),
+            "-CA",
+            str(ca),
+            "-CAkey",
+            str(ca_key),
+            "-CAcreateserial",
+            "-out",
+            str(cert),
+            *days,
+            "-extfile",
+            str(extfile),
+        )
+    shutil.copy(ca, client / "ca.pem")
+    shutil.copy(TLS_DIR / "client-cert.pem", client / "cert.pem")
+    shutil.copy(TLS_DIR / "client-key.pem", client / "key.pem")
+
+
 # -- dockerd -----------------------------------------------------------------------
 
 
@@ -342,6 +440,21 @@ def _start_dockerd(host: Host) -> None:
             str(host.run_dir / "docker.pid"),
             "--host",
             host.socket,
+            *(
+                [
+                    "--host",
+                    host.tls_url,
+                    "--tlsverify",
+                    "--tlscacert",
+                    str(TLS_DIR / "ca.pem"),
+                    "--tlscert",
+                    str(TLS_DIR / "server-cert.pem"),
+                    "--tlskey",
+                    str(TLS_DIR / "server-key.pem"),
+                ]
+                if host.name in TLS_HOSTS
+                else []
+            ),
         ],
         stdin=subprocess.DEVNULL,
         stdout=log,
@@ -382,6 +495,7 @@ def start(count: int = 3) -> Lab:
             host.run_dir.mkdir(parents=True)
         _network(lab.hosts)
         _ssh_material(lab.hosts)
+        _tls_material(lab.hosts)
         for host in lab.hosts:
             _start_dockerd(host)
             _start_sshd(host)
@@ -401,6 +515,9 @@ def start(count: int = 3) -> Lab:
                 host.run_dir / "sshd.log",
                 host.sshd,
             )
+        for host in lab.hosts:
+            if host.name in TLS_HOSTS and not host.answers(via_tls=True):
+                raise RuntimeError(f"{host.name} does not answer at {host.tls_url} with TLS")
     except BaseException:
         stop(lab)
         raise

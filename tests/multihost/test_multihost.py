@@ -1,6 +1,7 @@
-"""Three Docker hosts (lab.py): placement by capacity, cs:list across hosts, a move from one
-ssh:// host to another with every file compared on both sides and in the bucket, and a
-host whose dockerd is killed mid-run while the others keep working.
+"""Three Docker hosts (lab.py) — h1 by its unix socket, h2 only by ssh://, h3 only by
+tcp:// with TLS: placement by capacity, cs:list across hosts, a move from the ssh://
+host to the TLS one with every file compared on both sides and in the bucket, and a
+host whose dockerd hangs, then dies, mid-run while the others keep working.
 
 Everything goes through the user's commands (`mise run cs:...`) with a hosts file;
 the test's own docker calls only inspect.
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.multihost.lab import Lab
+from tests.multihost.lab import TLS_DIR, Lab
 from tests.s3 import S3Server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -69,7 +70,8 @@ def hosts_yaml(lab: Lab) -> str:
         f"    docker_host: {h2.ssh_url}\n"
         "    max_workspaces: 3\n"
         f"  - name: {h3.name}\n"
-        f"    docker_host: {h3.ssh_url}\n"
+        f"    docker_host: {h3.tls_url}\n"
+        f"    tls: {{cert_path: {TLS_DIR / 'client'}}}\n"
         "    max_workspaces: 2\n"
     )
 
@@ -194,7 +196,7 @@ def scenario(lab: Lab, base_image: str, hub_s3: S3Server, tmp_path: Path) -> lis
     }
     env.pop("DOCKER_HOST", None)
 
-    # cs:hosts: every host reachable, h2 and h3 only through ssh://
+    # cs:hosts: every host reachable, h2 only through ssh://, h3 only through TLS
     hosts = json.loads(cs(env, "cs:hosts", "--json").stdout)["hosts"]
     assert [(h["name"], h["reachable"], h["local"]) for h in hosts] == [
         ("h1", True, True),
