@@ -782,7 +782,7 @@ def list_(c: Context, json: bool = False, docker_host: str = "") -> None:
             cells.insert(4, escape(row.host) or "[dim]-[/]")
         table.add_row(*cells)
     if fleet.rows:
-        console.print(table)
+        (console if hosts.path is None else _wide()).print(table)
     else:
         console.print("no workspaces yet: create one with `mise run cs:new ORG/NAME`")
     for row in fleet.rows:
@@ -876,6 +876,14 @@ def logs(
 # -- hosts: cs:hosts, cs:move -------------------------------------------------------
 
 
+def _wide() -> Console:
+    """The console, or one 200 columns wide when not a terminal (a pipe, a log): tables
+    of hosts hold URLs that must not be cut off."""
+    if console.is_terminal:
+        return console
+    return Console(width=200, highlight=False, soft_wrap=True)
+
+
 def _size(n: int | None) -> str:
     if n is None:
         return ""
@@ -933,9 +941,7 @@ def hosts(c: Context, json: bool = False, timeout: int = 0) -> None:
         ):
             table.add_column(column)
         for i in infos:
-            state = (
-                "[green]reachable[/]" if i.reachable else f"[red]unreachable[/]: {escape(i.error)}"
-            )
+            state = "[green]reachable[/]" if i.reachable else "[red]unreachable[/]"
             table.add_row(
                 escape(i.host.name) + ("" if i.host.local else " [dim](remote)[/]"),
                 escape(i.host.docker_host or "(default)"),
@@ -948,7 +954,10 @@ def hosts(c: Context, json: bool = False, timeout: int = 0) -> None:
                 ("unlimited" if i.free is None else str(i.free)) if i.reachable else "",
                 escape(", ".join(f"{k}={v}" for k, v in sorted(i.host.labels.items()))),
             )
-        console.print(table)
+        _wide().print(table)
+        for i in infos:
+            if not i.reachable:
+                console.print(f"[red]{escape(i.host.name)}[/]: {escape(i.error)}", markup=True)
         if hostsfile.path is None:
             console.print(
                 "[dim]no hosts file: the local engine only (README § Hosts)[/]", markup=True

@@ -67,13 +67,22 @@ def require_tools() -> None:
         raise LabUnavailable("only root can create network namespaces and start dockerd")
     missing = [
         tool
-        for tool in ("ip", "dockerd", "docker", "ssh", "ssh-keygen", "/usr/sbin/sshd")
+        for tool in (
+            "ip",
+            "nsenter",
+            "openssl",
+            "dockerd",
+            "docker",
+            "ssh",
+            "ssh-keygen",
+            "/usr/sbin/sshd",
+        )
         if not shutil.which(tool)
     ]
     if missing:
         raise LabUnavailable(
             f"missing {', '.join(missing)} (as root: apt-get install iproute2 docker.io "
-            "openssh-server, or ./dev setup)"
+            "openssh-server openssl, or ./dev setup)"
         )
 
 

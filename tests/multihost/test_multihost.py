@@ -229,6 +229,11 @@ def scenario(lab: Lab, base_image: str, hub_s3: S3Server, tmp_path: Path) -> lis
     }
     hosts = json.loads(cs(env, "cs:hosts", "--json").stdout)["hosts"]
     assert [(h["running_workspaces"], h["free"]) for h in hosts] == [(1, 0), (1, 2), (1, 1)]
+    table = cs(env, "cs:hosts").stdout
+    assert "h3 (remote)" in table and "tcp://10.231.77.13:2376" in table and "site=here" in table
+    table = cs(env, "cs:list").stdout
+    assert "HOST" in table
+    assert any(line.startswith("acme/three") and " h1 " in line for line in table.splitlines())
 
     # Remote host: /workspace is a named volume, the label says where, no local path
     one = container_of(lab, "h2", "acme/one")
