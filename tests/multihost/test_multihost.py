@@ -332,6 +332,25 @@ def scenario(lab: Lab, base_image: str, hub_s3: S3Server, tmp_path: Path) -> lis
     rows = listed(env)
     assert (rows["acme/one"]["host"], rows["acme/one"]["container"]) == ("h3", "running")
 
+    # ...and back from the TLS host to the local one: into the nexus folder (a bind mount)
+    h3.docker("exec", target, "sh", "-c", "echo edited-on-h3 > /workspace/last.txt")
+    before = tree_digest(lab, "h3", target)
+    back = json.loads(cs(env, "cs:move", "acme/one", "--to", "h1", "--json").stdout)
+    print("move back:", [(s["name"], round(s["seconds"], 1)) for s in back["steps"]])
+    local = container_of(lab, "h1", "acme/one")
+    after = tree_digest(lab, "h1", local)
+    folder = Path(os.environ["COLTEC_CODESPACES_DIR"]) / "acme" / "one"
+    on_disk = bucket_digest(folder)
+    in_bucket = bucket_digest(bucket_root)
+    assert after["./last.txt"] == hashlib.sha256(b"edited-on-h3\n").hexdigest()
+    for path in before:
+        assert before[path] == after[path] == on_disk[path], path
+        if not path.startswith("./.devcontainer/"):  # not synced: the nexus owns them
+            assert before[path] == in_bucket[path], path
+    assert in_bucket["./last.txt"] == before["./last.txt"]
+    one_labels = json.loads(lab.host("h1").docker("inspect", local).stdout)[0]["Config"]["Labels"]
+    assert one_labels["coltec.host"] == "h1"
+
     # h3's dockerd hangs, then dies, mid-run: cs:hosts and cs:list say so within the
     # timeout; the workspace on h1 still lists, runs commands and stops normally.
     for failure in ("hangs", "dies"):
@@ -356,7 +375,7 @@ def scenario(lab: Lab, base_image: str, hub_s3: S3Server, tmp_path: Path) -> lis
         "h3": False,
     }
     assert (rows["acme/three"]["host"], rows["acme/three"]["container"]) == ("h1", "running")
-    assert rows["acme/one"]["container"] == "unknown"
+    assert (rows["acme/one"]["host"], rows["acme/one"]["container"]) == ("h1", "running")
     assert rows["acme/two"]["container"] == "unknown"
     ran = cs(env, "cs:exec", "acme/three", "--", "cat", "/workspace/.copier-answers.yml")
     assert "acme" in ran.stdout
