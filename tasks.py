@@ -472,30 +472,34 @@ def outdated(c: Context, json: bool = False, no_edits: bool = False) -> None:
 
 
 @task(
+    iterable=["data"],
     help={
         "path": "workspace folder (or ORG/NAME) with .devcontainer/ (or give it after `--`)",
-        "apply": "write .copier-answers.yml (nothing else is ever written)",
-    }
+        "apply": "write the answers file and the render (never over a setting of yours)",
+        "data": "answer KEY=VALUE instead of inferring it (e.g. org=acme, project_type=go)",
+    },
 )
 @edge
-def adopt(c: Context, path: str = "", apply: bool = False) -> None:
-    """Bring a hand-made workspace under the template: infer answers, show the render's diff."""
+def adopt(c: Context, path: str = "", apply: bool = False, data: list[str] | None = None) -> None:
+    """Bring an existing devcontainer folder under the template: infer answers, show the diff."""
+    from coltec.adopt import adopt as adopt_workspace
+    from coltec.workspaces import existing_workspace, is_dir
+
+    flags, lists = {"apply": apply}, {"data": list(data or [])}
+    target = _one_target(rest_options(c, flags, lists), path, "PATH")
+    folder = Path(target) if is_dir(Path(target)) else existing_workspace(target).dir
+    result = adopt_workspace(folder, apply=flags["apply"], data=lists["data"])
+    _print_adoption(result)
+
+
+def _print_adoption(result: Any) -> None:
     import yaml
 
-    from coltec.adopt import adopt as adopt_workspace
-    from coltec.workspaces import existing_workspace
-
-    flags = {"apply": apply}
-    target = _one_target(rest_options(c, flags, {}), path, "PATH")
-    folder = Path(target) if Path(target).is_dir() else existing_workspace(target).dir
-    result = adopt_workspace(folder, apply=flags["apply"])
     console.print("[bold]inferred answers[/]", markup=True)
     console.print(escape(yaml.safe_dump(result.answers, sort_keys=False, allow_unicode=True)))
     if result.diff:
         console.print(
-            f"[bold]a render would change {len(result.changed_files)} file(s)[/] "
-            "(kept as your edits by cs:update):",
-            markup=True,
+            f"[bold]a render would change {len(result.changed_files)} file(s)[/]:", markup=True
         )
         for line in result.diff:
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
@@ -503,16 +507,27 @@ def adopt(c: Context, path: str = "", apply: bool = False) -> None:
             console.print(f"[{style}]{text}[/]" if style else text, markup=True)
     else:
         console.print("a render with these answers reproduces the files exactly")
-    if result.applied:
+    if result.lost:
         console.print(
-            f"[green]wrote {escape(str(folder / '.copier-answers.yml'))}[/]; commit "
-            "it, then `mise run cs:update` works for this workspace",
+            f"[yellow]the render would not keep {len(result.lost)} setting(s) of "
+            f"devcontainer.json: {escape(', '.join(result.lost))}[/]; your file is kept "
+            "as it is (cs:update treats the difference as your edit)",
             markup=True,
         )
     else:
+        console.print("every setting of devcontainer.json is kept by the render")
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}", markup=True)
+    if result.applied:
         console.print(
-            "[dim]nothing written; re-run with --apply to write .copier-answers.yml[/]", markup=True
+            f"[green]wrote {escape(', '.join(result.written))}[/]"
+            + (f"; kept yours: {escape(', '.join(result.kept))}" if result.kept else "")
+            + "\n  next: git add and commit the folder; then `mise run cs:update` and "
+            "`mise run cs:outdated` work for it",
+            markup=True,
         )
+    else:
+        console.print("[dim]nothing written; re-run with --apply to write it[/]", markup=True)
 
 
 # -- lifecycle: up, up-rebuild, down, list, exec, logs ------------------------------------

@@ -38,6 +38,38 @@ def _is_list_question(settings: Mapping[str, Any]) -> bool:
     return settings.get("type") == "yaml" and isinstance(settings.get("default"), list)
 
 
+_BOOLS = {"y", "yes", "t", "true", "on", "1", "n", "no", "f", "false", "off", "0"}
+
+
+def _check_value(key: str, value: Any, settings: Mapping[str, Any]) -> None:
+    """A value copier could not cast, or a choice it does not offer: a usage error, here."""
+    kind, choices = settings.get("type"), settings.get("choices")
+    text = value if isinstance(value, str) else None
+    if text is not None and kind == "int":
+        try:
+            int(text)
+        except ValueError:
+            raise UsageError(
+                f"--data {key}={text!r}: not a whole number", f"e.g. --data {key}=300"
+            ) from None
+    if text is not None and kind == "bool" and text.strip().lower() not in _BOOLS:
+        raise UsageError(f"--data {key}={text!r}: not true or false", f"e.g. --data {key}=false")
+    if text is not None and kind in ("yaml", "json"):
+        try:
+            yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem", None) or "cannot be parsed"
+            raise UsageError(
+                f"--data {key}={text!r}: not YAML ({mark})",
+                f'write a YAML value, e.g. --data {key}=\'["a", "b"]\'',
+            ) from None
+    if isinstance(choices, dict) and value not in [str(v) for v in choices.values()]:
+        options = ", ".join(str(v) for v in choices.values())
+        raise UsageError(
+            f"--data {key}={value!r}: not one of the choices", f"use one of: {options}"
+        )
+
+
 def parse_data(
     items: Iterable[str], questions: Mapping[str, Mapping[str, Any]] | None
 ) -> dict[str, Any]:
@@ -59,12 +91,12 @@ def parse_data(
             )
         settings = (questions or {}).get(key, {})
         if _is_list_question(settings):
-            try:
-                parsed = yaml.safe_load(value) if value.lstrip().startswith("[") else value
-            except yaml.YAMLError:
-                parsed = value
+            if value.lstrip().startswith("["):
+                _check_value(key, value, {"type": "yaml"})
+            parsed = yaml.safe_load(value) if value.lstrip().startswith("[") else value
             previous = out.get(key, [])
             out[key] = [*previous, *(parsed if isinstance(parsed, list) else [parsed])]
         else:
+            _check_value(key, value, settings)
             out[key] = value
     return out

@@ -12,8 +12,6 @@ Exceptions live in the workspace's .copier-answers.yml:
 from __future__ import annotations
 
 import fnmatch
-import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from coltec_worker.errors import ConfigError, Problem
 from coltec_worker.source import Document, load_yaml
 from coltec_worker.spec import WorkspaceSpec, spec_from_dict
 
+from . import images, runargs
 from .policy import RULES, Policy, PolicyStore, Setting, display
 from .workspaces import ANSWERS_FILE
 
@@ -154,36 +153,59 @@ class _Violation:
     line: int | None = None
 
 
-def _jsonc(text: str) -> Any:
-    """devcontainer.json allows // and /* */ comments and trailing commas."""
-    token = re.compile(r'"(?:\\.|[^"\\])*"|//[^\n]*|/\*.*?\*/', re.S)
-    stripped = token.sub(lambda m: m.group(0) if m.group(0).startswith('"') else "", text)
-    return json.loads(re.sub(r",(\s*[}\]])", r"\1", stripped))
-
-
-def base_image(devcontainer: Path) -> tuple[str | None, int | None]:
-    """The `image` of devcontainer.json (or the first FROM of its Dockerfile) and its line."""
-    if not devcontainer.is_file():
-        return None, None
-    text = devcontainer.read_text(encoding="utf-8")
-    try:
-        data = _jsonc(text)
-    except ValueError:
-        return None, None  # the lifecycle's own checks report a broken devcontainer.json
-    line = next((n for n, s in enumerate(text.splitlines(), 1) if '"image"' in s), None)
-    if isinstance(data, dict) and isinstance(data.get("image"), str):
-        return data["image"], line
-    build = data.get("build") if isinstance(data, dict) else None
-    if isinstance(build, dict) and isinstance(build.get("dockerfile"), str):
-        dockerfile = devcontainer.parent / (build.get("context") or ".") / build["dockerfile"]
-        dockerfile = (
-            dockerfile if dockerfile.is_file() else devcontainer.parent / build["dockerfile"]
+def _image_violations(policy: Policy, devcontainer: Path) -> list[_Violation]:
+    """Rule base-image, on the image the engine will run (see coltec.images)."""
+    resolved = images.resolve(devcontainer)
+    allowed = policy.setting("rules.allowed_base_images")
+    if resolved is None or "*" in allowed.value:
+        return []
+    where = (display(resolved.file), resolved.line)
+    if resolved.image is None:
+        return [
+            _Violation(
+                "base-image",
+                "$.image",
+                f"the base image ({resolved.via}) cannot be determined: {resolved.reason}",
+                allowed,
+                f"name an image matching: {', '.join(allowed.value)}",
+                *where,
+            )
+        ]
+    if any(fnmatch.fnmatchcase(resolved.image, p) for p in allowed.value):
+        return []
+    return [
+        _Violation(
+            "base-image",
+            "$.image",
+            f"base image '{resolved.image}' ({resolved.via}) is not allowed",
+            allowed,
+            f"use an image matching: {', '.join(allowed.value)}",
+            *where,
         )
-        if dockerfile.is_file():
-            for n, s in enumerate(dockerfile.read_text(encoding="utf-8").splitlines(), 1):
-                if s.strip().upper().startswith("FROM "):
-                    return s.split()[1], n
-    return None, None
+    ]
+
+
+def _run_arg_violations(policy: Policy, devcontainer: Path) -> list[_Violation]:
+    """Rule run-args: docker run options (in every spelling) matching a denied pattern."""
+    denied = policy.items("rules.denied_run_args")  # additive: an org adds to the default's
+    out: list[_Violation] = []
+    for option in runargs.run_options(devcontainer):
+        match = next((s for s in denied if fnmatch.fnmatchcase(option.token, s.value)), None)
+        if match is not None:
+            out.append(
+                _Violation(
+                    "run-args",
+                    "$.runArgs",
+                    f"'{option.given}' ({option.token}) matches denied run argument "
+                    f"'{match.value}'",
+                    match,
+                    "remove it from devcontainer.json (runArgs, mounts, privileged, capAdd) "
+                    "or the compose service",
+                    display(option.file),
+                    option.line,
+                )
+            )
+    return out
 
 
 def _rule_violations(spec: WorkspaceSpec, policy: Policy, devcontainer: Path) -> list[_Violation]:
@@ -248,20 +270,8 @@ def _rule_violations(spec: WorkspaceSpec, policy: Policy, devcontainer: Path) ->
                         f"add '{req.value}' to networking.tags",
                     )
                 )
-    image, line = base_image(devcontainer)
-    allowed = policy.setting("rules.allowed_base_images")
-    if image is not None and not any(fnmatch.fnmatchcase(image, p) for p in allowed.value):
-        out.append(
-            _Violation(
-                "base-image",
-                "$.image",
-                f"base image '{image}' is not allowed",
-                allowed,
-                f"use an image matching: {', '.join(allowed.value)}",
-                display(devcontainer),
-                line,
-            )
-        )
+    out += _image_violations(policy, devcontainer)
+    out += _run_arg_violations(policy, devcontainer)
     return out
 
 

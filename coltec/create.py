@@ -13,7 +13,7 @@ from .answers import load_questions, parse_data
 from .errors import UsageError
 from .policy import new_workspace_data, write_org_install
 from .reporting import ValidationRun, validate_files
-from .workspaces import Workspace, workspace
+from .workspaces import Workspace, check_name, workspace
 
 
 @dataclass
@@ -34,6 +34,8 @@ def new_workspace(
 ) -> Created:
     """Render codespaces/ORG/NAME from the template; never over an existing folder."""
     ws = workspace(key, root)
+    check_name("org", ws.org)
+    check_name("name", ws.name)
     if ws.dir.exists() and any(ws.dir.iterdir()):
         raise UsageError(
             f"{ws.key} already exists at {ws.dir}",
@@ -50,7 +52,8 @@ def new_workspace(
     data.update(org=ws.org, name=ws.name)
     project = infer_project(ws.name, str(data.get("environment") or "dev"))
     interactive = not defaults and sys.stdin.isatty()
-    existed = ws.dir.exists()
+    # Folders this command creates, outermost first: removed again if rendering fails.
+    created = [p for p in (ws.dir.parent, ws.dir) if not p.exists()]
     try:
         templating.copy(
             source,
@@ -61,8 +64,8 @@ def new_workspace(
             quiet=not interactive,
         )
     except BaseException:
-        if not existed and ws.dir.exists():
-            shutil.rmtree(ws.dir, ignore_errors=True)
+        if created:
+            shutil.rmtree(created[0], ignore_errors=True)
         raise
     write_org_install(ws)
     return Created(ws, source, validate_files([ws.spec_file]))

@@ -8,6 +8,8 @@ workspaces' changes never block this one.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +100,34 @@ def _has_markers(path: Path) -> bool:
             return any(line.startswith(CONFLICT_MARKERS) for line in fh)
     except OSError:
         return False
+
+
+@contextmanager
+def unmerged_set_aside(where: GitDir) -> Iterator[None]:
+    """Run a block with the index free of unmerged entries outside `where`'s folder.
+
+    A conflicting `copier update` leaves unmerged entries in the nexus's index (that is
+    how git marks the conflict); `git write-tree`, which the next copier update runs
+    on the whole index, then fails. Entries outside this workspace are reset to HEAD
+    for the block and put back exactly as they were afterwards, so each conflict stays
+    inside its own workspace.
+    """
+    git, top = _git(), where.top
+    listed = proc.run([git, "ls-files", "--unmerged", "-z"], cwd=top).stdout.split("\0")
+    saved = [e for e in listed if "\t" in e and where.relative(e.split("\t", 1)[1]) is None]
+    paths = sorted({e.split("\t", 1)[1] for e in saved})
+    if paths:
+        proc.run([git, "reset", "-q", "--", *paths], cwd=top, check=False)
+    try:
+        yield
+    finally:
+        if paths:
+            removal = [f"0 {'0' * 40}\t{p}" for p in paths]
+            proc.run(
+                [git, "update-index", "-z", "--index-info"],
+                cwd=top,
+                input="\0".join([*removal, *saved]) + "\0",
+            )
 
 
 def init_repo(folder: Path) -> None:

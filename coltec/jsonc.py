@@ -26,5 +26,28 @@ def strip(text: str) -> str:
 
 
 def loads(text: str) -> Any:
-    """Parse JSONC; raises json.JSONDecodeError like json.loads."""
-    return json.loads(strip(text))
+    """Parse JSONC; raises json.JSONDecodeError like json.loads (also for absurd nesting)."""
+    text = text.removeprefix("\ufeff")  # editors on Windows write a byte-order mark
+    try:
+        return json.loads(strip(text))
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
+
+
+_STRUCTURE = re.compile(r'"(?:\\.|[^"\\])*"\s*:?|[{}\[\]]')
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """1-based line of each top-level key of a JSONC object (for file:line messages)."""
+    stripped, depth = strip(text), 0
+    lines: dict[str, int] = {}
+    for m in _STRUCTURE.finditer(stripped):
+        token = m.group(0)
+        if token in "{[":
+            depth += 1
+        elif token in "}]":
+            depth -= 1
+        elif depth == 1 and token.endswith(":"):
+            key = json.loads(token[:-1].rstrip())
+            lines.setdefault(key, stripped.count("\n", 0, m.start()) + 1)
+    return lines

@@ -33,7 +33,7 @@ from .errors import ColtecError
 from .image import default_tag, image_exists
 from .policy import write_org_install
 from .reporting import validate_files
-from .workspaces import Workspace, nexus_id
+from .workspaces import Workspace, is_file, nexus_id
 
 UP_TIMEOUT = 3600.0  # a first build can pull and install a lot
 FLUSH_TIMEOUT = 300
@@ -372,7 +372,7 @@ def logs_argv(engine: Engine, ws: Workspace, *, follow: bool, lines: int) -> lis
 def host_log_tail(ws: Workspace, lines: int) -> str:
     """The last lines of the worker's log from the bind-mounted state directory."""
     local = ws.dir / HOST_WORKER_LOG
-    if not local.is_file():
+    if not is_file(local):  # also a name too long to exist
         raise LifecycleError(
             f"{ws.key}: no worker log yet ({local} does not exist)",
             f"start the workspace with `mise run cs:up {ws.key}`",

@@ -95,11 +95,18 @@ def hand_edits(ws_dir: Path, answers: dict[str, object]) -> tuple[list[str], lis
         fresh = Path(tmp) / "render"
         templating.render_answers(answers, fresh)
         rendered = templating.rendered_files(fresh)
+        fresh_answers = templating.read_answers(fresh)
     edited, missing = [], []
     for rel, content in rendered.items():
         path = ws_dir / rel
         if not path.is_file():
             missing.append(rel)
+        elif rel == ANSWERS_FILE:
+            # copier writes this file, recording the source as it was given: relative to
+            # the workspace in the nexus, absolute in the scratch render. Same answers,
+            # same source, same version: no hand edit.
+            if templating.read_answers(ws_dir) != fresh_answers:
+                edited.append(rel)
         elif path.read_bytes() != content:
             edited.append(rel)
     return edited, missing

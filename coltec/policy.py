@@ -2,7 +2,7 @@
 
 `policy/default.yaml` applies to every org, `policy/orgs/<org>.yaml` refines it
 (COLTEC_POLICY_DIR moves the folder). An org file replaces each setting it names,
-except the additive ones (required excludes and network tags, tools, env), which
+except the additive ones (required excludes and network tags, denied run args, tools, env), which
 add to the default layer's. The workspace is the last layer: it may override any
 default, and break a rule only with a recorded exception (see coltec.compliance).
 """
@@ -23,9 +23,22 @@ from .workspaces import REPO_ROOT, Workspace
 
 SCHEMA_FILE = REPO_ROOT / "schema" / "org-policy.schema.json"
 DEFAULT_FILE = "default.yaml"
-RULES = ("required-excludes", "interval-bounds", "sync-directions", "network-tags", "base-image")
+RULES = (
+    "required-excludes",
+    "interval-bounds",
+    "sync-directions",
+    "network-tags",
+    "base-image",
+    "run-args",
+)
 # Settings whose lists/maps accumulate across layers instead of being replaced.
-ADDITIVE = ("rules.required_excludes", "rules.required_network_tags", "tools", "env")
+ADDITIVE = (
+    "rules.required_excludes",
+    "rules.required_network_tags",
+    "rules.denied_run_args",
+    "tools",
+    "env",
+)
 
 
 class PolicyError(ConfigError):

@@ -178,9 +178,13 @@ def copier_errors(action: str, where: Path | str) -> Iterator[None]:
             ) from None
         except ProcessExecutionError as exc:
             tail = "\n".join(str(exc.stderr).strip().splitlines()[-8:])
+            in_nexus = any(str(arg) in ("write-tree", "apply") for arg in exc.argv)
             raise TemplateError(
                 f"{action} {where}: git failed: {' '.join(map(str, exc.argv))}\n{tail}",
-                "check that the template source is a git repository and the ref exists",
+                "the nexus's git index has unresolved conflicts: `git status`, resolve them, "
+                "`git add` and commit, then run again"
+                if in_nexus and "unmerged" in tail.lower()
+                else "check that the template source is a git repository and the ref exists",
             ) from None
         except (UserMessageError, CopierError, ValueError, TypeError) as exc:
             text = str(exc).strip() or type(exc).__name__

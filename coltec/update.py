@@ -69,7 +69,8 @@ def _run_copier_update(folder: Path, ref: str | None) -> None:
 def _apply(
     folder: Path, where: gitstate.GitDir, ref: str | None, result: UpdateResult
 ) -> UpdateResult:
-    _run_copier_update(folder, ref)
+    with gitstate.unmerged_set_aside(where):  # another workspace's conflict stays its own
+        _run_copier_update(folder, ref)
     result.to_version = str(templating.read_answers(folder).get("_commit", ""))
     conflicts = gitstate.conflicted_files(folder, where)
     changed = sorted(rel for _, rel in gitstate.status(where))

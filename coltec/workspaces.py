@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import WorkspaceNotFound
+from .errors import UsageError, WorkspaceNotFound
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPEC_RELPATH = Path(".devcontainer") / "workspace-spec.yaml"
 DEVCONTAINER_RELPATH = Path(".devcontainer") / "devcontainer.json"
 ANSWERS_FILE = ".copier-answers.yml"
+# An org or workspace name: a folder, a tailnet hostname (<= 63 characters) and a slug
+# in remote paths. Matched whole (re.fullmatch): `$` would accept a trailing newline.
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
 def codespaces_dir() -> Path:
@@ -78,9 +82,36 @@ def workspace(key: str, root: Path | None = None) -> Workspace:
     return Workspace(parts[0], parts[1], base / parts[0] / parts[1])
 
 
+def check_name(kind: str, value: str) -> None:
+    """Refuse an org or workspace name that is not a slug (UsageError, exit 2)."""
+    if not NAME_RE.fullmatch(value):
+        shown = value if len(value) <= 70 else value[:67] + "..."
+        raise UsageError(
+            f"{kind} {shown!r} is not a slug",
+            f"use at most 63 lowercase letters, digits and '-', starting with a letter or "
+            f"digit (e.g. {'acme' if kind == 'org' else 'api-dev'})",
+        )
+
+
+def is_dir(path: Path) -> bool:
+    """Path.is_dir, False for a name the file system cannot hold (too long, NUL...)."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def is_file(path: Path) -> bool:
+    """Path.is_file, False for a name the file system cannot hold (too long, NUL...)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def existing_workspace(key: str, root: Path | None = None) -> Workspace:
     ws = workspace(key, root)
-    if not (ws.dir / ".devcontainer").is_dir():
+    if not is_dir(ws.dir / ".devcontainer"):
         names = ", ".join(w.key for w in all_workspaces(root)[:5]) or "none yet"
         raise WorkspaceNotFound(
             f"no workspace '{key}' under {ws.dir.parent.parent}",
@@ -100,9 +131,9 @@ def resolve_spec_files(targets: Iterable[str], root: Path | None = None) -> list
     files: list[Path] = []
     for target in targets:
         path = Path(target)
-        if path.is_file():
+        if is_file(path):
             files.append(path)
-        elif path.is_dir():
+        elif is_dir(path):
             found = sorted(path.rglob("workspace-spec.yaml"))
             if not found:
                 raise WorkspaceNotFound(

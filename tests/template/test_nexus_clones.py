@@ -65,3 +65,44 @@ def test_a_workspace_made_in_one_clone_updates_in_another(tmp_path: Path) -> Non
     ws = second / "codespaces" / "acme" / "api-dev"
     rendered = (ws / "README-coltec-workspace.md").read_text()
     assert "Updated by the template in Bob's clone." in rendered
+
+
+def test_outdated_reports_no_false_hand_edits_on_the_default_paths(tmp_path: Path) -> None:
+    """Template = the nexus itself, workspaces under its codespaces/ (what `./dev demo` does)."""
+    nexus = _nexus_copy(tmp_path / "nexus")
+    out = _in_nexus(
+        nexus,
+        "import json; from coltec.create import new_workspace;"
+        "from coltec.outdated import check_drift; from coltec.workspaces import existing_workspace;"
+        "assert new_workspace('acme/api-dev', ['project_type=python'], defaults=True).validation.ok;"
+        "print(json.dumps(check_drift(existing_workspace('acme/api-dev')).to_dict()))",
+    )
+    drift = json.loads(out)
+    assert (drift["edited"], drift["missing"], drift["error"]) == ([], [], ""), drift
+    # A real edit is still found, and only that one.
+    ws = nexus / "codespaces" / "acme" / "api-dev"
+    edit_file(ws / ".devcontainer" / "devcontainer.json", '"remoteUser"', '"x": 1,\n  "remoteUser"')
+    out = _in_nexus(
+        nexus,
+        "import json; from coltec.outdated import check_drift;"
+        "from coltec.workspaces import existing_workspace;"
+        "print(json.dumps(check_drift(existing_workspace('acme/api-dev')).edited))",
+    )
+    assert json.loads(out) == [".devcontainer/devcontainer.json"]
+
+
+def test_outdated_reports_no_false_hand_edits_on_an_external_nexus(tmp_path: Path) -> None:
+    """Template = this nexus's code; workspaces in another repository (COLTEC_CODESPACES_DIR)."""
+    nexus = _nexus_copy(tmp_path / "nexus")
+    other = tmp_path / "team-workspaces"
+    (other / "codespaces").mkdir(parents=True)
+    git(other, "init", "-q", "-b", "main")
+    code = (
+        "import json, os; os.environ['COLTEC_CODESPACES_DIR'] = %r;"
+        "from coltec.create import new_workspace; from coltec.outdated import check_drift;"
+        "from coltec.workspaces import existing_workspace;"
+        "assert new_workspace('acme/web-dev', [], defaults=True).validation.ok;"
+        "print(json.dumps(check_drift(existing_workspace('acme/web-dev')).to_dict()))"
+    ) % str(other / "codespaces")
+    drift = json.loads(_in_nexus(nexus, code))
+    assert (drift["edited"], drift["missing"], drift["error"]) == ([], [], ""), drift

@@ -204,3 +204,28 @@ def test_bulk_update_of_20_workspaces(template_repo: Path, nexus: Path, cli: Cli
     for name in dirty:  # updated, and the user's edit kept
         text = (nexus / "codespaces" / "team" / name / DEVCONTAINER).read_text()
         assert '/work"' in text and "v2.extension" in text
+
+
+def test_one_conflict_stays_inside_its_workspace(template_repo: Path, nexus: Path, cli: Cli):
+    """--all with a conflict in the middle: the others update; the index is clean outside it."""
+    for name in ("a-dev", "b-dev", "c-dev"):
+        create(f"team/{name}")
+    clash = nexus / "codespaces" / "team" / "b-dev"
+    edit_file(clash / DEVCONTAINER, '"redhat.vscode-yaml"', '"my.own-extension"')
+    commit_all(nexus, "three workspaces, b-dev edited where the template changes")
+    template_v2(template_repo)
+
+    dry = cli("update", "--all", "--dry-run", "--json")
+    predicted = {r["workspace"]: r["outcome"] for r in json.loads(dry.stdout)}
+    real = cli("update", "--all", "--json")
+    outcomes = {r["workspace"]: r["outcome"] for r in json.loads(real.stdout)}
+
+    assert real.returncode == 1, real.stderr
+    assert outcomes == {"team/a-dev": "updated", "team/b-dev": "conflicts", "team/c-dev": "updated"}
+    assert predicted == outcomes  # the dry run predicted each workspace exactly
+    unmerged = git(nexus, "ls-files", "--unmerged", "-z").split("\0")
+    paths = {line.split("\t", 1)[1] for line in unmerged if "\t" in line}
+    assert paths and all(p.startswith("codespaces/team/b-dev/") for p in paths)
+    for name in ("a-dev", "c-dev"):
+        config = json.loads((nexus / "codespaces" / "team" / name / DEVCONTAINER).read_text())
+        assert "v2.extension" in config["customizations"]["vscode"]["extensions"]

@@ -38,6 +38,20 @@ case "$project_type" in
             try cargo fetch
         fi
         ;;
+    go)
+        if [ -f go.mod ]; then
+            try go mod download
+        fi
+        ;;
+    java)
+        if [ -x ./mvnw ]; then
+            try ./mvnw --batch-mode --quiet dependency:go-offline
+        elif [ -f pom.xml ]; then
+            try mvn --batch-mode --quiet dependency:go-offline
+        elif [ -x ./gradlew ]; then
+            try ./gradlew --quiet dependencies
+        fi
+        ;;
     generic)
         ;;
     *)

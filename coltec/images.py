@@ -1,0 +1,329 @@
+"""The image a workspace's container runs, resolved the way devcontainer and Docker do.
+
+devcontainer.json names it in one of four ways: `image`; `build.dockerfile` (with
+`build.context`, `build.args`, `build.target`); the legacy `dockerFile` (+ `context`);
+or `dockerComposeFile` + `service`, whose service has an `image` or a `build`. A
+Dockerfile's image is the base of the target stage (or the last one), followed
+through `FROM <stage>` references, with `ARG`s declared before the first `FROM`
+expanded from their defaults and the build's args; `FROM --platform=... IMAGE AS x`
+names IMAGE. The result says which file and line names the image, so a policy
+problem points there. What cannot be determined (a missing file, an ARG without a
+value, an unknown service) is returned as such, with the reason: never guessed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from coltec_worker.errors import ConfigError
+from coltec_worker.source import child_path, load_yaml
+
+from . import jsonc
+
+MAX_BYTES = 1 << 20  # a Dockerfile or compose file larger than this is not read
+
+
+@dataclass(frozen=True)
+class ResolvedImage:
+    image: str | None  # None: cannot be determined; `reason` says why
+    file: Path  # the file whose line names it
+    line: int | None
+    via: str  # "image", "build.dockerfile", "dockerFile", "compose service 'app'"
+    reason: str = ""
+
+
+# -- variables ------------------------------------------------------------------------
+
+_VAR = re.compile(r"\$\$|\$\{(?P<braced>[^}]*)\}|\$(?P<plain>[A-Za-z_][A-Za-z0-9_]*)")
+_BRACED = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-+?])(?P<word>.*))?\Z", re.S)
+_DEVCONTAINER_VAR = re.compile(r"\$\{(?:localEnv|env):(?P<name>[^}:]*)(?::(?P<default>[^}]*))?\}")
+
+
+def expand(text: str, values: Mapping[str, str], *, dollar_escape: bool) -> tuple[str, list[str]]:
+    """Shell-style `$X`, `${X}`, `${X:-w}`, `${X-w}`, `${X:+w}`, `${X+w}` (Dockerfile, compose).
+
+    Returns the text and the names that had no value (their reference is dropped).
+    """
+    missing: list[str] = []
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$" if dollar_escape else "$$"
+        braced = m.group("braced")
+        if braced is None:
+            name, op, word = m.group("plain"), None, ""
+        else:
+            parts = _BRACED.match(braced)
+            if parts is None:
+                missing.append(braced)
+                return ""
+            name, op, word = parts["name"], parts["op"], parts["word"] or ""
+        value = values.get(name)
+        empty = not value
+        if op in (":-", "-") and (value is None or (op == ":-" and empty)):
+            return expand(word, values, dollar_escape=dollar_escape)[0]
+        if op in (":+", "+"):
+            keep = value is not None and not (op == ":+" and empty)
+            return expand(word, values, dollar_escape=dollar_escape)[0] if keep else ""
+        if value is None:
+            missing.append(name)
+            return ""
+        return value
+
+    return _VAR.sub(sub, text), missing
+
+
+def devcontainer_vars(text: str) -> tuple[str, list[str]]:
+    """`${localEnv:X}` / `${localEnv:X:default}` from this process's environment.
+
+    `cs:up` runs the devcontainer CLI with the same environment, so this is the value
+    the engine will see. Any other `${...}` variable cannot be known here.
+    """
+    missing: list[str] = []
+
+    def sub(m: re.Match[str]) -> str:
+        value = os.environ.get(m["name"])
+        if value is None:
+            if m["default"] is not None:
+                return m["default"]
+            missing.append(m["name"])
+            return ""
+        return value
+
+    out = _DEVCONTAINER_VAR.sub(sub, text)
+    missing += re.findall(r"\$\{([^}]*)\}", out)
+    return out, missing
+
+
+# -- Dockerfile -----------------------------------------------------------------------
+
+
+def _read(path: Path) -> str:
+    if not path.is_file():
+        raise LookupError(f"{path} does not exist")
+    if path.stat().st_size > MAX_BYTES:
+        raise LookupError(f"{path} is larger than {MAX_BYTES} bytes")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LookupError(f"{path} cannot be read ({exc})") from None
+
+
+_HEREDOC = re.compile(r"""<<(-?)["']?([A-Za-z_][A-Za-z0-9_]*)["']?""")
+
+
+def instructions(text: str) -> list[tuple[int, str, str]]:
+    """(first line, KEYWORD, arguments) of each Dockerfile instruction, continuations joined."""
+    text = text.removeprefix("\ufeff")
+    escape = "\\"
+    for raw in text.splitlines():  # parser directives come first, before anything else
+        directive = re.match(r"\s*#\s*(\w+)\s*=\s*(\S+)", raw)
+        if not directive:
+            break
+        if directive[1].lower() == "escape" and directive[2] in ("\\", "`"):
+            escape = directive[2]
+    out: list[tuple[int, str, str]] = []
+    buf, start = "", 0
+    heredocs: list[tuple[str, bool]] = []  # (terminator, tabs stripped) still open
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if heredocs:  # the body of `RUN <<EOF`: never instructions, whatever it says
+            if (raw if not heredocs[0][1] else raw.lstrip("\t")) == heredocs[0][0]:
+                heredocs.pop(0)
+            continue
+        if not line or line.startswith("#"):
+            continue  # also inside a continuation: Docker drops comment lines there
+        if not buf:
+            start = n
+        if line.endswith(escape):
+            buf += line[: -len(escape)] + " "
+            continue
+        buf += line
+        keyword, _, rest = buf.partition(" ")
+        out.append((start, keyword.upper(), rest.strip()))
+        heredocs = [(m[2], m[1] == "-") for m in _HEREDOC.finditer(rest)]
+        buf = ""
+    if buf.strip():
+        keyword, _, rest = buf.strip().partition(" ")
+        out.append((start, keyword.upper(), rest.strip()))
+    return out
+
+
+def _arg_declarations(rest: str) -> list[tuple[str, str | None]]:
+    out: list[tuple[str, str | None]] = []
+    for word in re.findall(r"""(?:[^\s"']|"[^"]*"|'[^']*')+""", rest):
+        name, sep, default = word.partition("=")
+        if len(default) >= 2 and default[0] == default[-1] and default[0] in "\"'":
+            default = default[1:-1]
+        out.append((name, default if sep else None))
+    return out
+
+
+@dataclass(frozen=True)
+class _Stage:
+    name: str | None
+    image: str
+    line: int
+    missing: tuple[str, ...]
+
+
+def dockerfile_image(
+    dockerfile: Path, args: Mapping[str, str], target: str | None, via: str
+) -> ResolvedImage:
+    """The base image of the target (else last) stage, followed through stage references."""
+    try:
+        text = _read(dockerfile)
+    except LookupError as exc:
+        return ResolvedImage(None, dockerfile, None, via, str(exc))
+    scope: dict[str, str] = {}
+    stages: list[_Stage] = []
+    for line, keyword, rest in instructions(text):
+        if keyword == "ARG" and not stages:  # only ARGs before the first FROM reach a FROM
+            for name, default in _arg_declarations(rest):
+                if name in args:
+                    scope[name] = args[name]
+                elif default is not None:
+                    scope[name] = expand(default, scope, dollar_escape=False)[0]
+        elif keyword == "FROM":
+            words = [w for w in rest.split() if not w.startswith("--")]  # --platform=...
+            if not words:
+                return ResolvedImage(None, dockerfile, line, via, "FROM names no image")
+            image, missing = expand(words[0], scope, dollar_escape=False)
+            alias = words[2].lower() if len(words) >= 3 and words[1].lower() == "as" else None
+            stages.append(_Stage(alias, image, line, tuple(missing)))
+    if not stages:
+        return ResolvedImage(None, dockerfile, None, via, f"{dockerfile.name} has no FROM")
+    index = len(stages) - 1
+    if target:
+        names = [s.name for s in stages]
+        if target.lower() not in names:
+            return ResolvedImage(None, dockerfile, None, via, f"no stage named '{target}'")
+        index = names.index(target.lower())
+    stage = stages[index]
+    while True:  # FROM <earlier stage>: that stage's base
+        earlier = [s for s in stages[: stages.index(stage)] if s.name == stage.image.lower()]
+        if not earlier:
+            break
+        stage = earlier[-1]
+    if stage.missing or not stage.image:
+        unset = ", ".join(stage.missing) or "the image"
+        reason = f"FROM {stage.image or '(empty)'}: no value for {unset}"
+        return ResolvedImage(None, dockerfile, stage.line, via, reason)
+    return ResolvedImage(stage.image, dockerfile, stage.line, via)
+
+
+# -- devcontainer.json and compose ------------------------------------------------------
+
+
+def _string_map(value: Any, lookup: Callable[[str], tuple[str, list[str]]]) -> dict[str, str]:
+    """build args as a mapping or a KEY=VALUE list, values expanded by `lookup`."""
+    items: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        for item in value:
+            name, sep, given = str(item).partition("=")
+            items.append((name, given if sep else os.environ.get(name)))
+    out: dict[str, str] = {}
+    for key, val in items:
+        if val is not None:
+            out[str(key)] = lookup(str(val))[0]
+    return out
+
+
+def _compose_image(dc: dict[str, Any], devcontainer: Path) -> ResolvedImage:
+    files = dc.get("dockerComposeFile")
+    files = [files] if isinstance(files, str) else files
+    service = dc.get("service")
+    via = f"compose service '{service}'"
+    if not isinstance(files, list) or not files or not isinstance(service, str):
+        return ResolvedImage(None, devcontainer, None, via, "dockerComposeFile/service unset")
+    paths = [devcontainer.parent / str(f) for f in files]
+    env: dict[str, str] = {}
+    dotenv = paths[0].parent / ".env"  # compose reads .env from the project directory
+    if dotenv.is_file() and dotenv.stat().st_size <= MAX_BYTES:
+        for raw in dotenv.read_text(encoding="utf-8", errors="replace").splitlines():
+            key, sep, value = raw.strip().partition("=")
+            if sep and not key.startswith("#"):
+                env[key.strip()] = value.strip().strip("\"'")
+    env.update(os.environ)
+    found: dict[str, tuple[Any, Path, int | None]] = {}
+    for path in paths:
+        try:
+            _read(path)
+            doc = load_yaml(path)
+        except (LookupError, ConfigError) as exc:
+            return ResolvedImage(None, path, None, via, str(exc).splitlines()[0])
+        services = doc.data.get("services") if isinstance(doc.data, dict) else None
+        svc = services.get(service) if isinstance(services, dict) else None
+        for key in ("image", "build"):
+            if isinstance(svc, dict) and key in svc:
+                pos = doc.position(child_path(child_path("$.services", service), key))
+                found[key] = (svc[key], path, pos[0] if pos else None)
+
+    def lookup(text: str) -> tuple[str, list[str]]:
+        return expand(text, env, dollar_escape=True)
+
+    if "build" in found:  # compose builds the service (and tags it `image`, if given)
+        build, path, line = found["build"]
+        spec = {"context": build} if isinstance(build, str) else build
+        if not isinstance(spec, dict):
+            return ResolvedImage(None, path, line, via, "build is neither a path nor a mapping")
+        # Relative paths in every compose file count from the project directory: the
+        # first file's folder. The Dockerfile is relative to the context.
+        context = paths[0].parent / lookup(str(spec.get("context") or "."))[0]
+        if isinstance(spec.get("dockerfile_inline"), str):
+            return ResolvedImage(None, path, line, via, "dockerfile_inline is not supported here")
+        dockerfile = context / lookup(str(spec.get("dockerfile") or "Dockerfile"))[0]
+        target = spec.get("target")
+        args = _string_map(spec.get("args"), lookup)
+        return dockerfile_image(dockerfile, args, lookup(str(target))[0] if target else None, via)
+    if "image" in found:
+        value, path, line = found["image"]
+        image, missing = lookup(str(value))
+        if missing or not image:
+            return ResolvedImage(None, path, line, via, f"no value for {', '.join(missing)}")
+        return ResolvedImage(image, path, line, via)
+    return ResolvedImage(None, paths[-1], None, via, f"no service '{service}' with image or build")
+
+
+def resolve(devcontainer: Path) -> ResolvedImage | None:
+    """The image `devcontainer.json` makes the engine run; None when it names none."""
+    try:
+        text = _read(devcontainer)
+        dc = jsonc.loads(text)
+    except (LookupError, ValueError):
+        return None  # the lifecycle's own checks report a broken devcontainer.json
+    if not isinstance(dc, dict):
+        return None
+    lines = jsonc.key_lines(text)
+    folder = devcontainer.parent
+
+    def from_build(build: dict[str, Any], key: str) -> ResolvedImage:
+        dockerfile = build.get("dockerfile")
+        if not isinstance(dockerfile, str):
+            return ResolvedImage(None, devcontainer, lines.get(key), key, "no dockerfile")
+        args = _string_map(build.get("args"), devcontainer_vars)
+        target = build.get("target")
+        # devcontainer.json's dockerfile path is relative to devcontainer.json itself.
+        path = folder / devcontainer_vars(dockerfile)[0]
+        return dockerfile_image(path, args, target if isinstance(target, str) else None, key)
+
+    if isinstance(dc.get("dockerComposeFile"), str | list):
+        return _compose_image(dc, devcontainer)
+    if isinstance(dc.get("build"), dict) and "dockerfile" in dc["build"]:
+        return from_build(dc["build"], "build.dockerfile")
+    if isinstance(dc.get("dockerFile"), str):  # the legacy spelling
+        return from_build({**(dc.get("build") or {}), "dockerfile": dc["dockerFile"]}, "dockerFile")
+    if isinstance(dc.get("image"), str):
+        image, missing = devcontainer_vars(dc["image"])
+        if missing or not image:
+            reason = f"no value for {', '.join(missing) or 'image'}"
+            return ResolvedImage(None, devcontainer, lines.get("image"), "image", reason)
+        return ResolvedImage(image, devcontainer, lines.get("image"), "image")
+    return None
