@@ -138,6 +138,14 @@ def _images(hosts: list[Host]) -> str:
         _copy_image(rootfs, first, host)
         _cs_image(host, rootfs, via=VIA[host.name])
         host.docker("tag", tag, built)
+        # older builds of ours (each a full copy on vfs), never anything else
+        refs = host.docker(
+            "images", "--format", "{{.Repository}}:{{.Tag}}", "coltec-multihost/base"
+        )
+        stale = [r for r in refs.stdout.split() if r != built]
+        if stale:
+            host.docker("rmi", *stale, check=False)
+        host.docker("image", "prune", "-f", check=False)
     return tag
 
 

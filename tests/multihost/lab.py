@@ -525,6 +525,8 @@ def start(count: int = 3) -> Lab:
                 host.sshd,
             )
         for host in lab.hosts:
+            remove_workspaces(host)  # left by a run whose host was killed
+        for host in lab.hosts:
             if host.name in TLS_HOSTS and not host.answers(via_tls=True):
                 raise RuntimeError(f"{host.name} does not answer at {host.tls_url} with TLS")
     except BaseException:
@@ -537,22 +539,27 @@ def start(count: int = 3) -> Lab:
     return lab
 
 
+def remove_workspaces(host: Host) -> None:
+    """coltec's containers and volumes on a host (each is a full copy on vfs)."""
+    try:
+        ids = host.docker("ps", "-aq", "--filter", "label=coltec.workspace").stdout.split()
+        if ids:
+            host.docker("rm", "-f", "-v", *ids, timeout=300)
+        vols = host.docker("volume", "ls", "-q", "--filter", "label=coltec.workspace").stdout
+        if vols.split():
+            host.docker("volume", "rm", "-f", *vols.split())
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        say(f"cleanup on {host.name}: {exc}")
+
+
 def stop(lab: Lab) -> None:
-    """Remove coltec's containers and volumes, then end every process and the network."""
+    """Remove coltec's containers and volumes, then end every process and the network.
+
+    A host whose dockerd was killed keeps them until the next start removes them.
+    """
     for host in lab.hosts:
-        if host.dockerd is None or host.dockerd.poll() is not None:
-            continue
-        try:
-            ids = host.docker("ps", "-aq", "--filter", "label=coltec.workspace").stdout.split()
-            if ids:
-                host.docker("rm", "-f", "-v", *ids, timeout=120)
-            vols = host.docker(
-                "volume", "ls", "-q", "--filter", "label=coltec.workspace"
-            ).stdout.split()
-            if vols:
-                host.docker("volume", "rm", "-f", *vols)
-        except (RuntimeError, subprocess.TimeoutExpired) as exc:
-            say(f"cleanup on {host.name}: {exc}")
+        if host.dockerd is not None and host.dockerd.poll() is None:
+            remove_workspaces(host)
     teardown(len(lab.hosts))
     for host in lab.hosts:
         for proc in (host.dockerd, host.sshd):
