@@ -83,6 +83,21 @@ def _is_bind(mount: Any) -> bool:
 def remote_config(ws: Workspace, host: Host) -> dict[str, Any]:
     """The workspace's devcontainer.json, changed for a host without the nexus folder."""
     config: dict[str, Any] = jsonc.loads(ws.devcontainer_file.read_text(encoding="utf-8"))
+    if config.get("dockerComposeFile"):
+        raise LifecycleError(
+            f"{ws.key} is a Docker Compose configuration; it runs on local hosts only",
+            f"start it on a local host with `mise run cs:up {ws.key} --host NAME`",
+        )
+    # The override file lives elsewhere: paths relative to .devcontainer/ become absolute.
+    here = ws.devcontainer_file.parent
+    build = config.get("build")
+    if isinstance(build, dict):
+        for key in ("dockerfile", "context"):
+            if isinstance(build.get(key), str):
+                build[key] = str((here / build[key]).resolve())
+    for key in ("dockerFile", "context"):  # the older top-level spellings
+        if isinstance(config.get(key), str):
+            config[key] = str((here / config[key]).resolve())
     config["workspaceMount"] = f"source={volume_name(ws)},target={CONTAINER_WORKSPACE},type=volume"
     config["workspaceFolder"] = CONTAINER_WORKSPACE
     config["mounts"] = [m for m in config.get("mounts") or [] if not _is_bind(m)]

@@ -179,3 +179,23 @@ def test_remote_config_has_no_bind_mount_and_a_volume(tmp_path: Path) -> None:
     assert config["runArgs"][:3] == ["--network=host", "--label", "coltec.host=far"]
     assert "--tmpfs" in config["runArgs"]
     assert volume_name(Workspace("a-b", "c", ws_dir)) != volume_name(Workspace("a", "b-c", ws_dir))
+
+
+def test_remote_config_keeps_a_dockerfile_build_and_refuses_compose(tmp_path: Path) -> None:
+    from coltec.errors import ColtecError
+    from coltec.hosts import Host
+
+    ws_dir = tmp_path / "acme" / "built"
+    (ws_dir / ".devcontainer").mkdir(parents=True)
+    config_file = ws_dir / ".devcontainer" / "devcontainer.json"
+    config_file.write_text(json.dumps({"build": {"dockerfile": "Dockerfile", "context": ".."}}))
+    ws = Workspace("acme", "built", ws_dir)
+    build = remote_config(ws, Host("far", "ssh://far", False))["build"]
+    assert build == {
+        "dockerfile": str(ws_dir / ".devcontainer" / "Dockerfile"),
+        "context": str(ws_dir),
+    }
+    config_file.write_text(json.dumps({"dockerComposeFile": "compose.yml", "service": "app"}))
+    with pytest.raises(ColtecError) as err:
+        remote_config(ws, Host("far", "ssh://far", False))
+    assert "local hosts only" in err.value.message
