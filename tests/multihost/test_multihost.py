@@ -351,6 +351,14 @@ def scenario(lab: Lab, base_image: str, hub_s3: S3Server, tmp_path: Path) -> lis
     one_labels = json.loads(lab.host("h1").docker("inspect", local).stdout)[0]["Config"]["Labels"]
     assert one_labels["coltec.host"] == "h1"
 
+    # A final sync that does not complete (here: no time allowed for it) stops the move
+    # before anything changes: the source keeps running, nothing starts on the target.
+    refused = cs(env, "cs:move", "acme/two", "--to", "h2", "--timeout", "0", check=False)
+    assert refused.returncode == 1, refused.stderr
+    assert "the final sync on h3 failed; nothing was moved" in refused.stderr
+    assert container_of(lab, "h3", "acme/two")
+    assert not h2.docker("ps", "-aq", "--filter", "label=coltec.workspace=acme/two").stdout.strip()
+
     # h3's dockerd hangs, then dies, mid-run: cs:hosts and cs:list say so within the
     # timeout; the workspace on h1 still lists, runs commands and stops normally.
     for failure in ("hangs", "dies"):
