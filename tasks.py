@@ -1,15 +1,12 @@
-"""coltec-codespaces tasks: the command-line edge. `invoke --list` shows them all.
-
-Each task calls coltec.*, hands the result to coltec.cli.render and picks the exit code.
-invoke parses the arguments: mise runs `python tasks.py TASK ARGS...`, which is invoke's
-Program plus optional/variadic positionals and exit 2 on misuse (coltec.cli.program).
-Exit codes: 0 ok, 1 failed/invalid/conflicts, 2 bad usage or unreadable input.
-"""
+"""coltec-codespaces tasks, the command-line edge: each calls coltec.*, renders the result
+(coltec.cli.render), picks the exit code (0 ok, 1 failed/invalid/conflicts, 2 bad usage or
+unreadable input). mise runs `python tasks.py TASK ARGS...`; invoke parses (cli.program)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +14,12 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
-from coltec.cli import render
 from coltec.cli.options import help_for
 from coltec.cli.program import cs
-from coltec.cli.render import checks, runtime, template
-
-
-def engine(docker_host: str) -> Any:
-    from coltec.runtime.docker import DockerEngine
-
-    return DockerEngine.from_option(docker_host)
+from coltec.cli.program import run as run_program
+from coltec.cli.render import checks, hosts, progress, runtime, template
+from coltec.workspaces import all_workspaces, existing_workspace, resolve_spec_files
+from coltec.workspaces import workspace as named
 
 
 @cs(variadic="target", iterable=["target"], optional=["explain"])
@@ -36,11 +29,9 @@ def validate(
     """Validate workspace specs: schema, semantic rules; all errors at once (exit 0/1/2)."""
     from coltec.checks.explain import explain_files
     from coltec.checks.run import validate_files
-    from coltec.workspaces import resolve_spec_files
 
-    files = resolve_spec_files(
-        [*target, *([explain] if isinstance(explain, str) and explain else [])]
-    )
+    explained = [explain] if isinstance(explain, str) and explain else []  # --explain TARGET
+    files = resolve_spec_files([*target, *explained])
     if explain:
         return checks.explanation(explain_files(files), as_json=json_)
     run = validate_files(files, Path(user_config) if user_config else None)
@@ -72,9 +63,9 @@ def discover(c: Context, json_: bool = False, tag: Any = None) -> None:
 @task(help=help_for("test", ["pytest_args", "lint"]))
 def test(c: Context, pytest_args: str = "", lint: bool = True) -> None:
     """Run ruff, mypy (strict) and the whole pytest suite (unit, integration, e2e)."""
-    for command in ["ruff check .", "ruff format --check .", "mypy"] if lint else []:
+    checks_first = ["ruff check .", "ruff format --check .", "mypy"] if lint else []
+    for command in [*checks_first, f"pytest {pytest_args}"]:
         c.run(command, echo=True, pty=False)
-    c.run(f"pytest {pytest_args}", echo=True, pty=False)
 
 
 @cs(positional=["workspace"], iterable=["data"])
@@ -101,7 +92,7 @@ def update(
 
     targets = update_targets(workspace, every=all_)
     run = lambda ws: update_workspace(ws, dry_run=dry_run)  # noqa: E731
-    results = render.progress("updating", targets, run, show=all_ and not json_)
+    results = progress("updating", targets, run, show=all_ and not json_)
     template.updates(results, summary=all_, dry_run=dry_run, as_json=json_)
     if not all(r.ok for r in results):
         raise Exit(code=1)
@@ -110,12 +101,10 @@ def update(
 @cs()
 def outdated(c: Context, json_: bool = False, no_edits: bool = False) -> None:
     """Template version of every workspace vs the newest, and its hand-edited files."""
-    from coltec.template.outdated import TemplateMemo, check_drift
-    from coltec.workspaces import all_workspaces
+    from coltec.template.outdated import check_drift
 
-    memo: TemplateMemo = {}
-    check = lambda ws: check_drift(ws, edits=not no_edits, memo=memo)  # noqa: E731
-    drifts = render.progress("checking", all_workspaces(), check)
+    check = partial(check_drift, edits=not no_edits, memo={})  # one memo for all
+    drifts = progress("checking", all_workspaces(), check)
     template.drifts(drifts, edits_checked=not no_edits, as_json=json_)
 
 
@@ -127,25 +116,26 @@ def adopt(c: Context, path: str, apply: bool = False, data: Any = None) -> None:
     template.adoption(adopt_target(path, apply=apply, data=data))
 
 
-def _up(workspace: str, docker_host: str, *, rebuild: bool) -> None:
-    from coltec.runtime.lifecycle import up as start
-    from coltec.workspaces import existing_workspace
+def _up(workspace: str, docker_host: str, host: str, *, rebuild: bool) -> None:
+    from coltec.hosts.target import for_up, start
 
-    on, ws = engine(docker_host), existing_workspace(workspace)
-    runtime.starting(ws.key, on.where, rebuild=rebuild)
-    runtime.started(ws.key, start(on, ws, rebuild=rebuild))
+    target = for_up(named(workspace), docker_host, host)
+    hosts.placement_note(target.note)
+    ws = existing_workspace(workspace)
+    runtime.starting(ws.key, target.where, rebuild=rebuild)
+    runtime.started(ws.key, start(target, ws, rebuild=rebuild), on=target.name)
 
 
 @cs(positional=["workspace"])
-def up(c: Context, workspace: str, docker_host: str = "") -> None:
+def up(c: Context, workspace: str, docker_host: str = "", host: str = "") -> None:
     """Validate, then start a workspace's container (devcontainer up); exit 0 up, 1 failed."""
-    _up(workspace, docker_host, rebuild=False)
+    _up(workspace, docker_host, host, rebuild=False)
 
 
 @cs(positional=["workspace"])
 def up_rebuild(c: Context, workspace: str, docker_host: str = "") -> None:
     """Like up, but remove the container and rebuild its image without cache first."""
-    _up(workspace, docker_host, rebuild=True)
+    _up(workspace, docker_host, "", rebuild=True)
 
 
 @cs(positional=["workspace"])
@@ -154,30 +144,31 @@ def down(
     docker_host: str = "",
 ) -> None:  # fmt: skip
     """Flush the worker (final sync), then stop the container; exit 1 if the flush fails."""
+    from coltec.hosts.target import where_running
     from coltec.runtime.running import down as stop
-    from coltec.workspaces import workspace as named
 
-    ws = named(workspace)
+    on = where_running(ws := named(workspace), docker_host).engine
     runtime.flushing(ws.key, timeout)
-    runtime.stopped(ws.key, stop(engine(docker_host), ws, remove=rm, force=force, timeout=timeout))
+    runtime.stopped(ws.key, stop(on, ws, remove=rm, force=force, timeout=timeout))
 
 
 @cs(name="list")
 def list_(c: Context, json_: bool = False, docker_host: str = "") -> None:
     """Every workspace: template version, container state, config drift, last sync per path."""
-    from coltec.runtime.fleet import list_fleet
+    from coltec.hosts.fleet import list_everywhere
 
-    runtime.fleet(list_fleet(engine(docker_host)), as_json=json_)
+    listing, across_hosts = list_everywhere(docker_host)
+    runtime.fleet(listing, across_hosts=across_hosts, as_json=json_)
 
 
 @cs(name="exec", rest="command", positional=["workspace"], iterable=["command"])
 def exec_(c: Context, workspace: str, command: Any = None, docker_host: str = "") -> None:
     """Run a command in a running workspace (default: a login shell); its exit code."""
+    from coltec.hosts.target import where_running
     from coltec.runtime.running import exec_in
-    from coltec.workspaces import existing_workspace
 
-    tty = sys.stdin.isatty() and sys.stdout.isatty()
-    code = exec_in(engine(docker_host), existing_workspace(workspace), command, tty=tty)
+    ws, tty = existing_workspace(workspace), sys.stdin.isatty() and sys.stdout.isatty()
+    code = exec_in(where_running(ws, docker_host).engine, ws, command, tty=tty)
     if code:
         raise Exit(code=code)
 
@@ -187,12 +178,36 @@ def logs(
     c: Context, workspace: str, follow: bool = False, lines: int = 200, docker_host: str = ""
 ) -> None:
     """The sync worker's log (JSON lines), from the container or the workspace's state dir."""
+    from coltec.hosts.target import where_running
     from coltec.runtime.running import tail_logs
-    from coltec.workspaces import workspace as named
 
-    code = tail_logs(engine(docker_host), named(workspace), follow, lines, notice=runtime.note)
+    target = where_running(ws := named(workspace), docker_host)
+    code = tail_logs(target.engine, ws, follow, lines, remote=target.remote, notice=runtime.note)
     if code:
         raise Exit(code=code)
+
+
+@cs(name="hosts")
+def hosts_(c: Context, json_: bool = False, timeout: int = 0) -> None:
+    """Every host of the hosts file, asked in parallel; exit 1 if one is unreachable."""
+    from coltec.hosts.query import ask_every_host
+
+    infos, hosts_file = ask_every_host(timeout)
+    hosts.hosts(infos, hosts_file, as_json=json_)
+    if any(not i.reachable for i in infos):
+        raise Exit(code=1)
+
+
+@cs(positional=["workspace"])
+def move(c: Context, workspace: str, to: str = "", force: bool = False, purge: bool = False,
+         timeout: int = 300, json_: bool = False) -> None:  # fmt: skip
+    """Move a workspace to another host: final sync, stop, start there, first sync, remove."""
+    from coltec.hosts.move import move_workspace
+
+    ws = existing_workspace(workspace)
+    hosts.moving(ws.key, to)
+    result = move_workspace(ws, to, force=force, purge=purge, timeout=timeout, report=hosts.step)
+    hosts.moved(result, as_json=json_)
 
 
 @cs()
@@ -201,11 +216,12 @@ def image(
     no_tailscale: bool = False, no_mise: bool = False, docker_host: str = "",
 ) -> None:  # fmt: skip
     """Build the base image from this checkout (worker wheel built here); exit 0 built, 1 failed."""
+    from coltec.runtime.docker import DockerEngine
     from coltec.runtime.image import DEFAULT_BASE, ImageOptions, build, default_tag
 
     options = ImageOptions(tag or default_tag(), base_image or DEFAULT_BASE, offline,
                            tailscale=not no_tailscale, mise=not no_mise)  # fmt: skip
-    runtime.built(build(engine(docker_host), options, runtime.note))
+    runtime.built(build(DockerEngine.from_option(docker_host), options, runtime.note))
 
 
 @cs()
@@ -214,8 +230,7 @@ def demo(c: Context, workspace: str = "") -> None:
     from coltec.runtime.demo import DEMO_KEY, run_demo
 
     runtime.demo_title()
-    run = run_demo(workspace or DEMO_KEY)
-    runtime.demo(run)
+    runtime.demo(run := run_demo(workspace or DEMO_KEY))
     list_(c)
     if not run.validation.ok or run.worker_exit != 0:
         raise Exit(code=1)
@@ -225,15 +240,11 @@ def demo(c: Context, workspace: str = "") -> None:
 def bench(c: Context, quick: bool = False, only: Any = None) -> None:
     """Run every benchmark in sequence (validate, worker, fleet, nexus) into bench/results.md."""
     argv = [sys.executable, str(Path(__file__).parent / "bench" / "run_all.py")]
-    argv += ["--quick"] if quick else []
-    for name in only or []:
-        argv += ["--only", name]
+    argv += [*(["--quick"] if quick else []), *(a for n in only or [] for a in ("--only", n))]
     code = subprocess.run(argv, check=False).returncode
     if code:
         raise Exit("a benchmark failed (see above)", code=code)
 
 
 if __name__ == "__main__":  # mise: `python tasks.py TASK ARGS...`
-    from coltec.cli.program import run
-
-    run(sys.modules[__name__])
+    run_program(sys.modules[__name__])

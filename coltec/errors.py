@@ -8,8 +8,10 @@ __all__ = [
     "ColtecError",
     "ConfigError",
     "DockerUnavailable",
+    "HostsFileError",
     "ImageError",
     "LifecycleError",
+    "PlacementError",
     "PolicyError",
     "Problem",
     "SecretsError",
@@ -17,6 +19,7 @@ __all__ = [
     "TemplateError",
     "ToolFailed",
     "ToolMissing",
+    "UnknownHost",
     "UnreadableError",
     "UsageError",
     "WorkspaceNotFound",
@@ -76,3 +79,15 @@ class PolicyError(ConfigError):
 
 class TemplateError(ColtecError):
     """copier refused or failed (bad answer, unreadable template, no version...)."""
+
+
+class HostsFileError(UsageError):
+    """The hosts file is unreadable or invalid (exit 2); the message names file:line."""
+
+
+class UnknownHost(UsageError):
+    """--host / --to names no host of the hosts file."""
+
+
+class PlacementError(ColtecError):
+    """No host can take the workspace, or the request contradicts where it runs."""

@@ -141,7 +141,9 @@ def parse_ps(lines: Iterable[str]) -> list[Container]:
     return found
 
 
-def containers(engine: DockerEngine, nexus: str, workspace: str = "") -> list[Container]:
+def containers(
+    engine: DockerEngine, nexus: str, workspace: str = "", timeout: float = 120.0
+) -> list[Container]:
     """One nexus's containers (all workspaces, or one), running or not: one `docker ps`."""
     label = f"{LABEL_WORKSPACE}={workspace}" if workspace else LABEL_WORKSPACE
     result = engine.run(
@@ -155,7 +157,8 @@ def containers(engine: DockerEngine, nexus: str, workspace: str = "") -> list[Co
             f"label={LABEL_NEXUS}={nexus}",
             "--format",
             _PS_FORMAT,
-        ]
+        ],
+        timeout=timeout,
     )
     return parse_ps(result.stdout.splitlines())
 

@@ -10,7 +10,7 @@ directory, which lives in the workspace folder on the host.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +47,7 @@ class FleetRow:
     workspace: str
     org: str
     name: str
+    host: str = ""  # the host its container is on (cs:list across hosts); "" = none found
     project: str = ""
     env: str = ""
     template_version: str = ""
@@ -235,20 +236,24 @@ def list_fleet(
         fill_from_state(rows, workspaces, now)
         return Fleet(rows, docker=False, docker_error=exc.message)
     fill_containers(rows, found, workspaces)
-    for key in sorted(set(found) - set(workspaces)):
-        org, _, name = key.partition("/")
-        c = found[key]
-        rows.append(
-            FleetRow(
-                key,
-                org,
-                name,
-                container=c.state,
-                container_id=c.id[:12],
-                note="container without a workspace folder (cs:down --rm it)",
-            )
-        )
+    rows += orphans(found, workspaces)
     by_id = {c.id[:12]: c for c in found.values()}
     fill_workers(rows, lambda cid: worker_status(engine, by_id[cid]), now)
     fill_from_state(rows, workspaces, now)
     return Fleet(rows, docker=True)
+
+
+def orphans(
+    found: Mapping[str, Container],
+    workspaces: Mapping[str, Workspace],
+    hosts: Mapping[str, str] | None = None,
+) -> list[FleetRow]:
+    """Rows for containers whose workspace folder is gone (`hosts`: key -> host name)."""
+    rows = []
+    for key in sorted(set(found) - set(workspaces)):
+        org, _, name = key.partition("/")
+        c, host = found[key], (hosts or {}).get(key, "")
+        row = FleetRow(key, org, name, host=host, container=c.state, container_id=c.id[:12])
+        row.note = "container without a workspace folder (cs:down --rm it)"
+        rows.append(row)
+    return rows

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from coltec import jsonc, proc
@@ -153,30 +154,53 @@ def require_image(engine: DockerEngine, ws: Workspace) -> None:
         )
 
 
-def up(engine: DockerEngine, ws: Workspace, *, rebuild: bool = False) -> UpResult:
-    """Validate, deliver the secrets, `devcontainer up`, then check that the worker runs."""
+def prepare_up(
+    engine: DockerEngine, ws: Workspace, *, rebuild: bool
+) -> tuple[str, str, str, bool, str, dict[str, str]]:
+    """What every `cs:up` does before `devcontainer up`, on a local or a remote host.
+
+    Validates, writes the org install file, checks the engine, the CLI and the image, and
+    (rebuild) removes the container. Returns (devcontainer, nexus, config hash now,
+    whether it was running, the config hash to label it with, the secrets' values).
+    """
     validate_workspace(ws)
     write_org_install(ws)  # org tools/env for post-create, from policy/ as it is now
     ping(engine)
     devcontainer = proc.require("devcontainer", "run ./dev setup (installs @devcontainers/cli)")
     require_image(engine, ws)
-    nexus = nexus_id()
-    current = config_hash(ws)
+    nexus, current = nexus_id(), config_hash(ws)
     existing = container_for(engine, ws)
     if rebuild and existing is not None:
-        # Its /workspace is a bind mount and the worker's state lives there, so nothing
-        # is lost by removing it; the flush is a courtesy to the remote's freshness.
+        # /workspace is a bind mount (local) or a named volume that `rm --volumes` keeps
+        # (remote), and the worker's state lives there: nothing is lost by removing it;
+        # the flush is a courtesy to the remote's freshness.
         down(engine, ws, remove=True, force=True)
         existing = None
     was_running = existing is not None and existing.running
     label_hash = existing.config_hash if existing and existing.config_hash else current
     values = secrets.for_workspace(ws.spec_file, secrets.source_env(cwd=str(ws.dir)))
+    return devcontainer, nexus, current, was_running, label_hash, values
+
+
+def up(
+    engine: DockerEngine, ws: Workspace, *, rebuild: bool = False, id_labels: Sequence[str] = ()
+) -> UpResult:
+    """Validate, deliver the secrets, `devcontainer up`, then check that the worker runs.
+
+    `id_labels` (NAME=VALUE): more labels for the container (the host it is placed on).
+    """
+    devcontainer, nexus, current, was_running, label_hash, values = prepare_up(
+        engine, ws, rebuild=rebuild
+    )
     folder = secrets.folder_for(nexus, ws.key)
     secrets.write_file(folder, values)
     hide = secrets.redactor(values.values())
     env = engine.env({secrets.DIR_ENV: str(folder), "COLTEC_CONTAINER_USER": container_user()})
     result = proc.run(
-        up_argv(devcontainer, ws, nexus, label_hash, rebuild=rebuild),
+        [
+            *up_argv(devcontainer, ws, nexus, label_hash, rebuild=rebuild),
+            *(arg for label in id_labels for arg in ("--id-label", label)),
+        ],
         env=env,
         timeout=UP_TIMEOUT,
         check=False,

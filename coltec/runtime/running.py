@@ -132,12 +132,19 @@ def host_log_tail(ws: Workspace, lines: int) -> str:
 
 
 def tail_logs(
-    engine: DockerEngine, ws: Workspace, follow: bool, lines: int, notice: Callable[[str], None]
+    engine: DockerEngine,
+    ws: Workspace,
+    follow: bool,
+    lines: int,
+    *,
+    remote: str = "",
+    notice: Callable[[str], None],
 ) -> int:
     """Print the worker's log: from the running container, else the host's copy.
 
     Returns the exit code (an interrupted `--follow` is a normal end). `notice` is told
-    when the engine cannot be asked and the host's copy is read instead.
+    when the engine cannot be asked and the host's copy is read instead. `remote` names
+    the remote host the workspace lives on: its log is in the volume there.
     """
     argv = None
     try:
@@ -149,6 +156,12 @@ def tail_logs(
             raise LifecycleError(
                 f"{ws.key}: the container is not running; nothing to follow",
                 "drop --follow to see the last lines",
+            )
+        if remote:
+            raise LifecycleError(
+                f"{ws.key}: its container on {remote} is not running, and its log is "
+                "in the volume there",
+                f"start it with `mise run cs:up {ws.key}`",
             )
         sys.stdout.write(host_log_tail(ws, lines) + "\n")
         return 0

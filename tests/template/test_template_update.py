@@ -96,7 +96,8 @@ def test_new_defaults_to_this_repository_at_head(nexus: Path, monkeypatch: pytes
     assert read_answers(ws)["_src_path"] == str(REPO_ROOT.resolve())
     head = git_head(REPO_ROOT)
     described = git(REPO_ROOT, "describe", "--tags", "--always", head).strip()
-    assert f"_commit: {described}" in answers
+    # compared as YAML: an all-digit short hash is written quoted
+    assert str(yaml.safe_load(answers)["_commit"]) == described
 
 
 # -- cs:update ----------------------------------------------------------------------------

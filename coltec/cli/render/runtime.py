@@ -8,6 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import emit_json, err, out
+from .hosts import wide
 
 
 def starting(key: str, where: str, *, rebuild: bool) -> None:
@@ -19,9 +20,10 @@ def starting(key: str, where: str, *, rebuild: bool) -> None:
     )
 
 
-def started(key: str, result: Any) -> None:
+def started(key: str, result: Any, on: str = "") -> None:
+    where = f" on {on}" if on else ""
     out.print(
-        f"[green]{key} is up[/]: container {result.container_id[:12]}, "
+        f"[green]{key} is up{where}[/]: container {result.container_id[:12]}, "
         f"user {escape(result.remote_user)}, config {result.config_hash}",
         markup=True,
     )
@@ -76,19 +78,22 @@ def _sync_cell(row: Any) -> str:
 DRIFT = {"drifted": "[yellow]drifted[/]", "current": "current", "unknown": "[dim]unknown[/]"}
 
 
-def fleet(listing: Any, *, as_json: bool) -> None:
+def fleet(listing: Any, *, across_hosts: bool = False, as_json: bool) -> None:
     if as_json:
         emit_json(listing.to_dict())
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("WORKSPACE", "PROJECT", "ENV", "TEMPLATE", "CONTAINER", "DRIFT", "LAST SYNC"):
+    columns = ["WORKSPACE", "PROJECT", "ENV", "TEMPLATE", "CONTAINER", "DRIFT", "LAST SYNC"]
+    if across_hosts:
+        columns.insert(4, "HOST")
+    for column in columns:
         table.add_column(column)
     na = "[dim]n/a[/]"
     for row in listing.rows:
         version = escape(row.template_version[:12]) or "[dim]?[/]"
         if row.outdated:
             version += " [yellow](outdated)[/]"
-        table.add_row(
+        cells = [
             escape(row.workspace),
             escape(row.project),
             escape(row.env),
@@ -96,9 +101,12 @@ def fleet(listing: Any, *, as_json: bool) -> None:
             escape(row.container or "") if listing.docker else na,
             DRIFT.get(row.drift or "", "") if listing.docker else na,
             _sync_cell(row),
-        )
+        ]
+        if across_hosts:
+            cells.insert(4, escape(row.host) or "[dim]-[/]")
+        table.add_row(*cells)
     if listing.rows:
-        out.print(table)
+        (wide() if across_hosts else out).print(table)
     else:
         out.print("no workspaces yet: create one with `mise run cs:new ORG/NAME`")
     for row in listing.rows:
@@ -109,6 +117,8 @@ def fleet(listing: Any, *, as_json: bool) -> None:
             f"[yellow]container columns unavailable:[/] {escape(listing.docker_error)}",
             markup=True,
         )
+    elif listing.docker_error:
+        err.print(f"[yellow]unreachable:[/] {escape(listing.docker_error)}", markup=True)
 
 
 def note(text: str) -> None:
