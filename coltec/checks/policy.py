@@ -18,6 +18,7 @@ from typing import Any
 
 from coltec_worker.errors import ConfigError, Problem
 from coltec_worker.source import Document, load_yaml
+from coltec_worker.validation import schema_problems
 
 from coltec.errors import PolicyError
 from coltec.workspaces import REPO_ROOT
@@ -149,42 +150,22 @@ def schema_default(dotted: str) -> Any:
     return node.get("default")
 
 
-def _validator() -> Any:
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(_schema())
-
-
 def load_layer(path: Path, name: str) -> Layer:
-    """Read and schema-check one policy file; problems name file, line and field."""
-    from coltec_worker.validation import _describe
+    """Read and schema-check one policy file; problems name file, line and field.
 
+    The schema check is the worker's, the one every declaration gets (same messages and
+    hints); each problem's rule is `policy-schema`.
+    """
     try:
         doc = load_yaml(path)
     except ConfigError as exc:
         raise PolicyError(f"{display(path)}: {exc.message}", exc.problems, exc.hint) from None
     if doc.data is None:
         doc.data = {}
-    problems: list[Problem] = []
-    for err in sorted(_validator().iter_errors(doc.data), key=lambda e: list(map(str, e.path))):
-        from coltec_worker.source import json_path
-
-        jpath = json_path(err.absolute_path)
-        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-            known = sorted(err.schema.get("properties", {}))
-            for key in sorted(set(err.instance) - set(known)):
-                problems.append(
-                    doc.problem(
-                        f"{jpath}.{key}",
-                        f"unknown key '{key}'",
-                        f"known keys here: {', '.join(known)}",
-                        "policy-schema",
-                        key=True,
-                    )
-                )
-            continue
-        message, hint = _describe(err)
-        problems.append(doc.problem(jpath, message, hint, "policy-schema"))
+    problems = [
+        Problem(p.file, p.line, p.col, p.path, p.message, p.hint, "policy-schema")
+        for p in schema_problems(doc, SCHEMA_FILE.name)
+    ]
     if problems:
         raise PolicyError(
             f"{display(path)}: invalid policy file",

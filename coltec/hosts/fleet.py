@@ -17,16 +17,14 @@ from coltec.hosts.query import QUERY_TIMEOUT, HostInfo, query_all
 from coltec.runtime.docker import Container, DockerEngine, by_workspace
 from coltec.runtime.fleet import (
     Fleet,
-    TemplateVersions,
-    describe_workspace,
     fill_containers,
     fill_from_state,
     fill_workers,
     list_fleet,
     orphans,
     worker_status,
+    workspace_rows,
 )
-from coltec.workspaces import all_workspaces
 
 
 class HostsFleet(Fleet):
@@ -63,10 +61,7 @@ def list_fleet_hosts(
     timeout: float = QUERY_TIMEOUT,
 ) -> HostsFleet:
     now = now or datetime.now(UTC)
-    found_ws = all_workspaces(root)
-    workspaces = {w.key: w for w in found_ws}
-    versions = TemplateVersions()
-    rows = [describe_workspace(w, versions) for w in found_ws]
+    workspaces, rows = workspace_rows(root)
     infos = query_all(hosts.hosts, timeout, with_info=False)
     unreachable = [i for i in infos if not i.reachable]
     errors = "; ".join(f"{i.host.name}: {i.error}" for i in unreachable)

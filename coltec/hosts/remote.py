@@ -46,16 +46,15 @@ from coltec.runtime import secrets
 from coltec.runtime.docker import (
     CONTAINER_WORKSPACE,
     LABEL_WORKSPACE,
-    require_container,
 )
 from coltec.runtime.lifecycle import (
     UP_TIMEOUT,
     UpResult,
     cause_lines,
-    check_worker,
     parse_outcome,
     prepare_up,
     up_argv,
+    worker_runs,
 )
 from coltec.workspaces import Workspace
 
@@ -242,11 +241,7 @@ def up_remote(host: Host, ws: Workspace, *, rebuild: bool = False) -> UpResult:
         result = proc.run(run, env=env, timeout=UP_TIMEOUT, check=False)
         if result.returncode != 0 or parse_outcome(result.stdout).get("outcome") == "error":
             _devcontainer_failed(ws, host, result, "devcontainer run-user-commands", hide)
-    container = require_container(engine, ws, running=True)
-    if was_running:
-        # post-start found the worker running: have it re-read the secrets just delivered
-        engine.run(["exec", container.id, "coltec-worker", "reload"], timeout=60, check=False)
-    check_worker(engine, ws, container, hide.text(result.stderr))
+    worker_runs(engine, ws, was_running, hide.text(result.stderr))
     return UpResult(
         ws.key,
         container_id,

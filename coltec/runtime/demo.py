@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 from coltec_worker.remote import builtin_root
+from coltec_worker.source import load_yaml
 from coltec_worker.spec import resolve_remote_path
 
 from coltec import proc
@@ -41,7 +42,7 @@ class DemoRun:
 
 def host_spec(ws: Workspace) -> Path:
     """A copy of the spec with /workspace paths mapped to the workspace's folder."""
-    data = yaml.safe_load(ws.spec_file.read_text(encoding="utf-8"))
+    data = load_yaml(ws.spec_file).data
     for item in (data.get("persistence") or {}).get("sync") or []:
         path = str(item.get("path", ""))
         if path == CONTAINER_ROOT or path.startswith(CONTAINER_ROOT + "/"):

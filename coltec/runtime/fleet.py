@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
+from coltec_worker.errors import ConfigError
+from coltec_worker.source import load_yaml
 from coltec_worker.state import Layout
 from coltec_worker.status import collect as collect_status
 
@@ -75,9 +76,10 @@ class Fleet:
 
 
 def _yaml(path: Path) -> dict[str, Any]:
+    """A YAML mapping read by the worker's bounded loader; {} when it cannot be read."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        data = load_yaml(path).data
+    except ConfigError:
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -221,14 +223,18 @@ def fill_from_state(rows: list[FleetRow], workspaces: dict[str, Workspace], now:
         _, row.paths = parse_status(collect_status(Layout(state)), now)
 
 
+def workspace_rows(root: Path | None = None) -> tuple[dict[str, Workspace], list[FleetRow]]:
+    """Every workspace under `root` by key, and its row (no container columns yet)."""
+    found = all_workspaces(root)
+    versions = TemplateVersions()
+    return {w.key: w for w in found}, [describe_workspace(w, versions) for w in found]
+
+
 def list_fleet(
     engine: DockerEngine, root: Path | None = None, now: datetime | None = None
 ) -> Fleet:
     now = now or datetime.now(UTC)
-    found_ws = all_workspaces(root)
-    workspaces = {w.key: w for w in found_ws}
-    versions = TemplateVersions()
-    rows = [describe_workspace(w, versions) for w in found_ws]
+    workspaces, rows = workspace_rows(root)
     try:
         ping(engine)
         found = by_workspace(containers(engine, nexus_id(root)))

@@ -223,12 +223,7 @@ def up(
             hide.text(f"{ws.key}: {message}{where}\n{causes}".rstrip()),
             "the lines above are from devcontainer's log; fix the cause and run cs:up again",
         )
-    container = require_container(engine, ws, running=True)
-    if was_running:
-        # No lifecycle hook runs for a running container: have its worker re-read the
-        # secrets file just written (a rotated secret takes effect now).
-        engine.run(["exec", container.id, "coltec-worker", "reload"], timeout=60, check=False)
-    check_worker(engine, ws, container, hide.text(result.stderr))
+    worker_runs(engine, ws, was_running, hide.text(result.stderr))
     return UpResult(
         ws.key,
         str(outcome.get("containerId", "")),
@@ -237,6 +232,18 @@ def up(
         drifted=label_hash != current,
         rebuilt=rebuild,
     )
+
+
+def worker_runs(engine: DockerEngine, ws: Workspace, was_running: bool, log: str) -> None:
+    """After `devcontainer up`: the container runs and so does its sync worker.
+
+    No lifecycle hook runs for a container that was already running: its worker is told
+    to re-read the secrets just delivered (a rotated secret takes effect now).
+    """
+    container = require_container(engine, ws, running=True)
+    if was_running:
+        engine.run(["exec", container.id, "coltec-worker", "reload"], timeout=60, check=False)
+    check_worker(engine, ws, container, log)
 
 
 def check_worker(engine: DockerEngine, ws: Workspace, container: Container, log: str) -> None:

@@ -9,15 +9,8 @@ from dataclasses import dataclass
 
 from coltec import proc
 from coltec.errors import ColtecError, LifecycleError
-from coltec.runtime.docker import (
-    CONTAINER_WORKSPACE,
-    WORKER_LOG,
-    Container,
-    DockerEngine,
-    container_for,
-    ping,
-    require_container,
-)
+from coltec.runtime import docker as engines
+from coltec.runtime.docker import Container, DockerEngine
 from coltec.workspaces import Workspace, is_file
 
 FLUSH_TIMEOUT = 300
@@ -65,8 +58,8 @@ def down(
     A failed flush keeps the container running, unless `force`.
     """
 
-    ping(engine)
-    container = require_container(engine, ws)
+    engines.ping(engine)
+    container = engines.require_container(engine, ws)
     flushed, message = False, "container not running: nothing to flush"
     if container.running:
         try:
@@ -89,7 +82,7 @@ def down(
 def exec_argv(
     docker: str, container: Container, command: Sequence[str], *, interactive: bool, tty: bool
 ) -> list[str]:
-    argv = [docker, "exec", "--workdir", CONTAINER_WORKSPACE]
+    argv = [docker, "exec", "--workdir", engines.CONTAINER_WORKSPACE]
     if interactive:
         argv.append("--interactive")
     if tty:
@@ -106,18 +99,18 @@ def exec_in(
     tty: bool,
 ) -> int:
     """Run a command in the running container, attached to this terminal; its exit code."""
-    container = require_container(engine, ws, running=True)
+    container = engines.require_container(engine, ws, running=True)
     argv = exec_argv(engine.docker(), container, command, interactive=interactive, tty=tty)
     return proc.run_attached(argv, env=engine.env())
 
 
 def logs_argv(engine: DockerEngine, ws: Workspace, *, follow: bool, lines: int) -> list[str] | None:
     """`docker exec ... tail` of the worker's log when the container runs, else None."""
-    container = container_for(engine, ws)
+    container = engines.container_for(engine, ws)
     if container is None or not container.running:
         return None
     argv = [engine.docker(), "exec", container.id, "tail", "-n", str(lines)]
-    return [*argv, *(["-F"] if follow else []), WORKER_LOG]
+    return [*argv, *(["-F"] if follow else []), engines.WORKER_LOG]
 
 
 def host_log_tail(ws: Workspace, lines: int) -> str:

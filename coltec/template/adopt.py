@@ -32,6 +32,7 @@ from coltec.template.devcontainer_json import load_devcontainer
 from coltec.template.answers import load_questions, parse_data
 from coltec.template.create import infer_project
 from coltec.errors import UsageError
+from coltec_worker.source import load_yaml
 from coltec.workspaces import (
     ANSWERS_FILE,
     DEVCONTAINER_RELPATH,
@@ -69,7 +70,7 @@ def _load_spec(ws_dir: Path) -> dict[str, Any] | None:
             f"{path} is not valid ({len(report.problems)} problem(s); first: {first.format()})",
             f"fix it first: `mise run cs:validate {path}`",
         )
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path).data
     return data if isinstance(data, dict) else {}
 
 

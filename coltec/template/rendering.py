@@ -25,6 +25,8 @@ import yaml
 from coltec import proc
 from coltec.errors import TemplateError, ColtecError, UsageError
 from coltec.workspaces import ANSWERS_FILE, REPO_ROOT
+from coltec_worker.errors import ConfigError
+from coltec_worker.source import load_yaml
 
 TEMPLATE_ENV = "COLTEC_TEMPLATE"
 TEMPLATE_REF_ENV = "COLTEC_TEMPLATE_REF"
@@ -108,13 +110,13 @@ def resolved_version(url: str, ref: str | None) -> str | None:
 def read_answers(ws_dir: Path) -> dict[str, Any]:
     """The workspace's .copier-answers.yml as a mapping ({} when there is none)."""
     path = ws_dir / ANSWERS_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         return {}
-    except (OSError, yaml.YAMLError) as exc:
+    try:
+        data = load_yaml(path).data  # the worker's loader: bounded aliases, positions
+    except ConfigError as exc:
         raise TemplateError(
-            f"{path}: cannot read the answers file ({exc})",
+            f"{path}: cannot read the answers file ({exc.message})",
             "restore it from git, or re-create it with `mise run cs:adopt`",
         ) from None
     if not isinstance(data, dict):
