@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from coltec_worker.spec import spec_from_dict
 from coltec_worker.tailnet import Tailnet
 from tsstandin import Standin
 
@@ -30,23 +29,13 @@ class Events:
 def make(
     tmp_path: Path, *, enabled: bool = True, tags: list[str] | None = None, key: str | None = KEY
 ) -> tuple[Tailnet, Events]:
-    spec = spec_from_dict(
-        {
-            "name": "api",
-            "metadata": {"org": "acme", "project": "api"},
-            "networking": {
-                "enabled": enabled,
-                "hostname_prefix": "dev-",
-                "tags": ["tag:devcontainer", "tag:acme"] if tags is None else tags,
-            },
-        }
-    )
+    wanted = ("tag:devcontainer", "tag:acme") if tags is None else tuple(tags)
     env = dict(os.environ)
     env.pop("TAILSCALE_AUTH_KEY", None)
     if key is not None:
         env["TAILSCALE_AUTH_KEY"] = key
     events = Events()
-    return Tailnet(spec, tmp_path / "state", events, env), events
+    return Tailnet("dev-api", wanted, tmp_path / "state", events, env, enabled=enabled), events
 
 
 def test_fresh_container_starts_userspace_daemon_then_joins(

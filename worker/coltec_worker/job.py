@@ -14,10 +14,10 @@ from pathlib import Path
 
 from . import plan as planning
 from . import runner
+from .compiled import PlannedPath
 from .errors import ColtecError
 from .log import Logger, Redactor
 from .remote import Remote
-from .spec import SyncPath, WorkspaceSpec
 from .state import (
     Layout,
     critical_listings,
@@ -56,13 +56,11 @@ def classify(code: int | None) -> str:
 class Engine:
     """Runs sync paths for one loaded configuration."""
 
-    spec: WorkspaceSpec
     remote: Remote
     layout: Layout
     env: Mapping[str, str]  # the child's full environment (remote env merged in)
     logger: Logger
     redactor: Redactor
-    user_id: str = ""
     rclone: str = "rclone"
     timeout: float = 3600.0
     grace: float = 30.0
@@ -70,17 +68,9 @@ class Engine:
     stop_requested: Callable[[], bool] = lambda: False
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
-    def plan(self, sync: SyncPath, *, recover: bool = False) -> planning.PathPlan:
+    def plan(self, sync: PlannedPath, *, recover: bool = False) -> planning.PathPlan:
         stamp = self.clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        probe = planning.plan_path(
-            sync,
-            self.spec,
-            self.remote,
-            self.layout,
-            stamp=stamp,
-            user_id=self.user_id,
-            rclone=self.rclone,
-        )
+        probe = planning.plan_path(sync, self.remote, self.layout, stamp=stamp, rclone=self.rclone)
         first = sync.direction == "bidirectional" and not (
             marker_ok(self.layout, sync.name, probe.local, probe.remote)
             and has_listings(self.layout, sync.name)
@@ -89,17 +79,15 @@ class Engine:
             return probe
         return planning.plan_path(
             sync,
-            self.spec,
             self.remote,
             self.layout,
             stamp=stamp,
             first_run=first,
             recover=recover,
-            user_id=self.user_id,
             rclone=self.rclone,
         )
 
-    def run(self, sync: SyncPath) -> Verdict:
+    def run(self, sync: PlannedPath) -> Verdict:
         status = load_status(self.layout, sync.name)
         status.direction = sync.direction
         try:
@@ -208,7 +196,7 @@ class Engine:
                     "mkdir_failed", path=plan.name, root=root, error=err.strip()[-200:] or None
                 )
 
-    def _settle(self, sync: SyncPath, status: PathStatus) -> None:
+    def _settle(self, sync: PlannedPath, status: PathStatus) -> None:
         """One ordinary bisync right after a resync.
 
         Files edited while a resync ran leave listings that a later delete can mistake
@@ -259,7 +247,7 @@ class Engine:
             status.add_backup(plan.backup_remote)
 
     def _recover(
-        self, sync: SyncPath, status: PathStatus, message: str, code: int | None
+        self, sync: PlannedPath, status: PathStatus, message: str, code: int | None
     ) -> Verdict:
         """A bisync critical state: say so loudly, then one resync in `newer` mode."""
         self.logger.error("bisync_critical", path=sync.name, exit_code=code, error=message)

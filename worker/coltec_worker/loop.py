@@ -20,13 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import schedule
 
-from . import config as configuration
 from . import runner
+from .compiled import Plan, PlannedPath, compile_in_child
 from .errors import ColtecError, ConfigError
 from .job import Engine, Verdict
 from .log import Logger, Redactor
-from .remote import remote_from_env
-from .spec import SyncPath
+from .remote import crypt_password
 from .state import Layout, read_json, write_json
 from .status import PathStatus, iso, load_status, save_status
 
@@ -44,6 +43,7 @@ class Options:
     grace: float = 30.0  # after the one SIGINT, before SIGKILL
     start_delay: float = 60.0  # at most; spreads many containers' first runs
     backoff_base: float = 15.0
+    compile_in_child: bool = False  # the daemon: True (see Worker.compile)
 
 
 def backoff(failures: int, base: float, interval: int) -> float:
@@ -65,7 +65,8 @@ class Worker:
     def __post_init__(self) -> None:
         self.scheduler = schedule.Scheduler()
         self.jobs: dict[str, schedule.Job] = {}
-        self.paths: dict[str, SyncPath] = {}
+        self.paths: dict[str, PlannedPath] = {}
+        self.plan: Plan | None = None
         self.engine: Engine | None = None
         self.stopping = False
         self.reload_requested = False
@@ -77,21 +78,32 @@ class Worker:
 
     # -- configuration ------------------------------------------------------------------
 
+    def compile(self) -> Plan:
+        """The plan from the one pipeline: in a child process for the daemon, so it
+        never loads YAML or the schema; in process for --once and --dry-run."""
+        if self.options.compile_in_child:
+            return compile_in_child(self.config, self.env)
+        from .compile_cmd import compile_here
+
+        return compile_here(self.config, self.env, self.home)
+
     def configure(self) -> None:
-        """Load, check and apply the configuration. Raises ConfigError, keeping the old."""
-        loaded = configuration.load(self.config, self.env, self.home)
-        spec = loaded.spec
-        unknown = [n for n in self.options.only if n not in {s.name for s in spec.persistence.sync}]
+        """Compile and apply the configuration. Raises ConfigError, keeping the old."""
+        self.apply(self.compile())
+
+    def apply(self, plan: Plan) -> None:
+        names = [p.name for p in plan.paths]
+        unknown = [n for n in self.options.only if n not in names]
         if unknown:
             raise ConfigError(
                 f"--only {unknown[0]}: no sync path of that name",
-                hint="names: " + ", ".join(s.name for s in spec.persistence.sync),
+                hint="names: " + ", ".join(names),
             )
-        remote = remote_from_env(spec, self.env, self.home)
+        remote = plan.remote
         child_env = {**self.env, **remote.env}
         redactor = Redactor.from_env(self.env)
-        if remote.crypt_password_env:
-            secret = self.env[remote.crypt_password_env]
+        secret = crypt_password(remote, self.env)
+        if secret is not None:
             obscured = runner.obscure(secret, self.env, self.options.rclone)
             redactor.add(secret)
             redactor.add(obscured)
@@ -107,10 +119,8 @@ class Worker:
                 hint="set RCLONE_REMOTE_NAME, RCLONE_BUCKET and "
                 "RCLONE_CONFIG_<NAME>_* to sync to S3/R2",
             )
-        paths = [
-            s for s in spec.persistence.sync if not self.options.only or s.name in self.options.only
-        ]
-        if not spec.persistence.enabled:
+        paths = [p for p in plan.paths if not self.options.only or p.name in self.options.only]
+        if not plan.persistence_enabled:
             self.logger.warning(
                 "persistence_disabled",
                 config=str(self.config),
@@ -118,26 +128,26 @@ class Worker:
             )
             paths = []
         self.engine = Engine(
-            spec,
             remote,
             self.layout,
             child_env,
             self.logger,
             redactor,
-            user_id=loaded.user.user_id,
             rclone=self.options.rclone,
             timeout=self.options.timeout,
             grace=self.options.grace,
             wake_fd=self.wake_fd,
             stop_requested=lambda: self.stopping,
         )
-        self.paths = {s.name: s for s in paths}
-        net = spec.networking.enabled
+        self.plan = plan
+        self.paths = {p.name: p for p in paths}
         self.tailnet = None
-        if net:
+        if plan.networking_enabled:
             from .tailnet import Tailnet
 
-            self.tailnet = Tailnet(spec, self.layout.root, self.logger, self.env)
+            self.tailnet = Tailnet(
+                plan.hostname, plan.tags, self.layout.root, self.logger, self.env
+            )
         self.logger.info(
             "configured",
             config=str(self.config),

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
-from .config import DEFAULT_CONFIG
+from .environ import worker_environment
 from .errors import ColtecError, ConfigError
 from .log import Logger, Redactor
 from .state import AlreadyRunning, Layout, PidLock, default_state_dir
@@ -29,6 +29,26 @@ if TYPE_CHECKING:  # the loop (schedule...) loads only for the daemon, not --val
     from .loop import Options, Worker
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_CONFIG = "/workspace/.devcontainer/workspace-spec.yaml"
+MAX_SECONDS = 7 * 86400.0
+
+
+def seconds(text: str) -> float:
+    """A duration for --rclone-timeout / --start-delay / --timeout: finite, 0 < S <= a week."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= MAX_SECONDS:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(
+            f"{text} is out of range: give seconds, more than 0 and at most {MAX_SECONDS:.0f}"
+        )
+    return value
+
+
+def delay(text: str) -> float:
+    """--start-delay: like seconds(), but 0 (no delay) is allowed."""
+    return 0.0 if text.strip() in ("0", "0.0") else seconds(text)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -78,14 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--start-delay",
-        type=float,
+        type=delay,
         default=60.0,
         metavar="S",
         help="spread first runs over at most S seconds (default 60; 0: none)",
     )
     parser.add_argument(
         "--rclone-timeout",
-        type=float,
+        type=seconds,
         default=3600.0,
         metavar="S",
         help="stop one rclone run after S seconds (default 3600)",
@@ -105,23 +125,36 @@ def _open_log(path: Path | None) -> TextIO:
     return open(path, "a", encoding="utf-8", buffering=1)
 
 
-def _options(args: argparse.Namespace) -> Options:
+def _options(args: argparse.Namespace, env: dict[str, str]) -> Options:
     from .loop import Options
 
+    try:
+        base = seconds(env.get("COLTEC_BACKOFF_BASE", "15"))
+    except argparse.ArgumentTypeError as exc:
+        raise ConfigError(f"COLTEC_BACKOFF_BASE: {exc}", hint="unset it for 15 s") from None
     return Options(
         only=tuple(args.only),
         timeout=args.rclone_timeout,
         start_delay=args.start_delay,
-        backoff_base=float(os.environ.get("COLTEC_BACKOFF_BASE", "15")),
+        backoff_base=base,
+        # The daemon runs a plan compiled in a child: it never loads YAML or the schema.
+        compile_in_child=not (args.once or args.dry_run),
     )
 
 
 def run_worker(args: argparse.Namespace) -> int:
     from .loop import Worker, overall_ok
 
+    env = worker_environment()
     layout = _layout(args)
-    logger = Logger(_open_log(args.log_file), Redactor.from_env(os.environ))
-    worker = Worker(Path(args.config), layout, logger, options=_options(args))
+    logger = Logger(_open_log(args.log_file), Redactor.from_env(env))
+    try:
+        options = _options(args, env)
+    except ConfigError as exc:
+        logger.error("invalid_configuration", error=exc.message, hint=exc.hint)
+        return EXIT_USAGE
+    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    worker = Worker(Path(args.config), layout, logger, env=env, home=home, options=options)
     if args.dry_run:
         return dry_run(worker)
     lock = PidLock(layout.pidfile)
@@ -209,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.validate_only:
         from .validate_cmd import validate_and_print
 
-        return validate_and_print(args.config, as_json=args.json)
+        return validate_and_print(args.config, as_json=args.json, env=worker_environment())
     try:
         return run_worker(args)
     except KeyboardInterrupt:  # pragma: no cover - --once interrupted at a terminal

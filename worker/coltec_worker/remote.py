@@ -20,11 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import rules
 from .errors import ConfigError
-from .spec import OptionValue, WorkspaceSpec
+from .spec import BACKUP_ROOT, OptionValue, WorkspaceSpec
 
 CRYPT_NAME = "coltec_crypt"
-BACKUP_ROOT = ".coltec-backups"
 
 
 @dataclass(frozen=True)
@@ -50,24 +50,19 @@ def env_name(remote_name: str) -> str:
 
 
 def bucket_from(value: str) -> str:
-    """A bucket name, or the bucket taken from an http(s) URL's first path segment."""
-    value = value.strip()
-    if value.startswith(("https://", "http://")):
-        # scheme://host/bucket/...: no urllib.parse, it costs the daemon ~0.6 MB
-        after_host = value.split("://", 1)[1].split("?", 1)[0].split("#", 1)[0]
-        segments = [s for s in after_host.split("/")[1:] if s]
-        if not segments:
-            raise ConfigError(
-                f"RCLONE_BUCKET={value!r} is a URL without a bucket in its path",
-                hint="write it as https://HOST/BUCKET, or give the bucket name",
-            )
-        return segments[0]
-    if "/" in value or ":" in value or value.startswith("-"):
+    """A bucket name, or the bucket taken from an http(s) URL's first path segment.
+
+    The same checks as the pipeline's (rules.check_environment): ConfigError if unsafe.
+    """
+    bucket, why = rules.split_bucket(value)
+    if bucket is not None and why is None:
+        why = rules.bucket_problem(bucket)
+    if bucket is None or why:
         raise ConfigError(
-            f"RCLONE_BUCKET={value!r} is not a bucket name",
-            hint="give a bucket name such as my-bucket, or an https:// URL",
+            f"RCLONE_BUCKET={rules.shown(value)!r} {why}",
+            hint="give a bucket name such as my-bucket, or https://HOST/BUCKET",
         )
-    return value
+    return bucket
 
 
 def _option_text(value: OptionValue) -> str:
@@ -95,9 +90,9 @@ def remote_from_env(spec: WorkspaceSpec, env: Mapping[str, str], home: Path) -> 
     )
     extra: dict[str, str] = {}
     if configured:
-        if not name.replace("_", "").isalnum():
+        if not rules.REMOTE_NAME.fullmatch(name):
             raise ConfigError(
-                f"RCLONE_REMOTE_NAME={name!r} is not a remote name",
+                f"RCLONE_REMOTE_NAME={rules.shown(name)!r} is not a remote name",
                 hint="use letters, digits and '_'",
             )
         extra[prefix + "TYPE"] = env.get(prefix + "TYPE") or rc.type
@@ -118,12 +113,6 @@ def remote_from_env(spec: WorkspaceSpec, env: Mapping[str, str], home: Path) -> 
     enc = rc.encryption
     if not enc.enabled:
         return Remote(root=root, description=description, builtin=not configured, env=extra)
-    if not env.get(enc.password_env):
-        raise ConfigError(
-            f"encryption is enabled but ${enc.password_env} is empty or unset",
-            hint=f"export {enc.password_env} with the crypt password, or set "
-            "rclone_config.encryption.enabled: false",
-        )
     crypt = env_name(CRYPT_NAME)
     extra[crypt + "TYPE"] = "crypt"
     extra[crypt + "REMOTE"] = root
@@ -139,3 +128,21 @@ def remote_from_env(spec: WorkspaceSpec, env: Mapping[str, str], home: Path) -> 
 def backup_path(remote: Remote, resolved: str, stamp: str) -> str:
     """The remote backup folder of one run: outside every sync prefix, so never synced."""
     return remote.join(posixpath.join(BACKUP_ROOT, resolved, stamp))
+
+
+def crypt_password(remote: Remote, env: Mapping[str, str]) -> str | None:
+    """The crypt password from the worker's environment; None without encryption.
+
+    Not part of the declaration's verdict (a secret is delivered, not declared):
+    missing at start or reload, it is a ConfigError there.
+    """
+    if remote.crypt_password_env is None:
+        return None
+    secret = env.get(remote.crypt_password_env, "")
+    if not secret:
+        raise ConfigError(
+            f"encryption is enabled but ${remote.crypt_password_env} is empty or unset",
+            hint=f"export {remote.crypt_password_env} with the crypt password, or set "
+            "rclone_config.encryption.enabled: false",
+        )
+    return secret

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .spec import WorkspaceSpec
-
 AUTH_KEY_ENV = "TAILSCALE_AUTH_KEY"
 DAEMON_WAIT = 15.0  # seconds for a fresh tailscaled to answer on its socket
 MAX_SOCKET = 100  # sun_path is 108 bytes on Linux
@@ -45,21 +43,19 @@ class Outcome:
         return self.state != "failed"
 
 
-def hostname_for(spec: WorkspaceSpec) -> str:
-    return spec.networking.hostname_prefix + spec.name
-
-
 @dataclass
 class Tailnet:
     """One workspace's tailnet membership. `state_dir` survives rebuilds (node identity)."""
 
-    spec: WorkspaceSpec
+    hostname: str  # <hostname_prefix><name>, from the compiled plan
+    tags: tuple[str, ...]
     state_dir: Path
     log: Log
     env: Mapping[str, str]
     tailscale: str = "tailscale"
     tailscaled: str = "tailscaled"
     clock: Callable[[], float] = time.monotonic
+    enabled: bool = True  # networking.enabled
 
     @property
     def dir(self) -> Path:
@@ -134,23 +130,22 @@ class Tailnet:
         tags = set(me.get("Tags") or [])
         return (
             status.get("BackendState") == "Running"
-            and me.get("HostName") == hostname_for(self.spec)
-            and set(self.spec.networking.tags) <= tags
+            and me.get("HostName") == self.hostname
+            and set(self.tags) <= tags
         )
 
     def up_argv(self, key_file: Path | None) -> list[str]:
-        net = self.spec.networking
         argv = [
             self.tailscale,
             f"--socket={self.socket}",
             "up",
             "--reset",
-            f"--hostname={hostname_for(self.spec)}",
+            f"--hostname={self.hostname}",
             "--accept-dns=false",
             "--timeout=60s",
         ]
-        if net.tags:
-            argv.append(f"--advertise-tags={','.join(net.tags)}")
+        if self.tags:
+            argv.append(f"--advertise-tags={','.join(self.tags)}")
         if key_file is not None:
             argv.append(f"--auth-key=file:{key_file}")
         return argv
@@ -193,11 +188,11 @@ class Tailnet:
             if key:
                 tail = tail.replace(key, "***")
             return Outcome("failed", f"tailscale up exited {proc.returncode}: {tail}")
-        return Outcome("up", hostname_for(self.spec))
+        return Outcome("up", self.hostname)
 
     def ensure_up(self) -> Outcome:
         """Join the tailnet if not already on it as wanted. Never raises."""
-        if not self.spec.networking.enabled:
+        if not self.enabled:
             return Outcome("disabled")
         try:
             status = self.status()
@@ -212,7 +207,7 @@ class Tailnet:
                     self.log.error("tailnet_failed", reason=outcome.detail, retry="next tick")
                     return outcome
             if self.wanted(status):
-                return Outcome("already-up", hostname_for(self.spec))
+                return Outcome("already-up", self.hostname)
             outcome = self._up(status)
         except FileNotFoundError as exc:
             outcome = Outcome(
@@ -223,9 +218,7 @@ class Tailnet:
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             outcome = Outcome("failed", f"{type(exc).__name__}: {exc}")
         if outcome.ok:
-            self.log.info(
-                "tailnet_up", hostname=outcome.detail, tags=list(self.spec.networking.tags)
-            )
+            self.log.info("tailnet_up", hostname=outcome.detail, tags=list(self.tags))
         else:
             self.log.error("tailnet_failed", reason=outcome.detail, retry="next tick")
         return outcome

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .errors import UnreadableError
@@ -39,10 +39,14 @@ def report_text(reports: Sequence[Report]) -> str:
 
 
 def validate_and_print(
-    config: str | Path, *, as_json: bool = False, user_config: Path | None = None
+    config: str | Path,
+    *,
+    as_json: bool = False,
+    user_config: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> int:
     try:
-        report = validate_file(config, user_config)
+        report = validate_file(config, user_config, env=env)
     except UnreadableError as exc:
         if as_json:
             print(json.dumps({"valid": False, "error": exc.message, "hint": exc.hint}))
