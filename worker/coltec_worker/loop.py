@@ -177,7 +177,11 @@ class Worker:
             self.configure()
         except ColtecError as exc:
             self.logger.error(
-                "reload_failed", error=exc.message, hint=exc.hint, kept="the previous configuration"
+                "reload_failed",
+                error=exc.message,
+                hint=exc.hint,
+                problems=[p.format() for p in getattr(exc, "problems", [])] or None,
+                kept="the previous configuration",
             )
             return
         self.schedule_jobs(delay=self.options.start_delay)

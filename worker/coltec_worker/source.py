@@ -100,6 +100,7 @@ class _Builder:
         self.doc, self.loader, self.count = doc, loader, 0
 
     def fail(self, node: yaml.Node, path: str, message: str, hint: str) -> ConfigError:
+        """One problem at `node`; `path` "$" for the whole document (a bomb, deep nesting)."""
         line, col = _pos(node)
         problem = Problem(self.doc.file, line, col, path, message, hint, "yaml")
         return ConfigError(f"{self.doc.file}:{line}:{col}: {message}", [problem], hint=hint)
@@ -109,14 +110,14 @@ class _Builder:
         if self.count > MAX_NODES:
             raise self.fail(
                 node,
-                path,
+                "$",
                 f"the document expands to more than {MAX_NODES} values (an alias bomb?)",
                 "write the values out; a workspace spec needs a few dozen",
             )
         if depth > MAX_DEPTH:
             raise self.fail(
                 node,
-                path,
+                "$",
                 f"nesting deeper than {MAX_DEPTH} levels",
                 "a workspace spec is at most a few levels deep",
             )
@@ -192,8 +193,10 @@ def _syntax_problem(file: str, exc: yaml.YAMLError) -> ConfigError:
         hint = "check indentation and quoting around this line"
         if reason.startswith("more than one"):
             hint = "keep one document per file"
-    else:
-        line, col, reason, hint = None, None, f"{exc}", ""
+    else:  # e.g. a ReaderError: a character YAML does not allow
+        line, col = 1, 1
+        reason = " ".join(str(exc).replace('"<unicode string>"', "the file").split())
+        hint = "remove control characters; save the file as plain UTF-8 text"
     problem = Problem(file, line, col, "$", f"YAML syntax error: {reason}", hint, "yaml")
     return ConfigError(f"{file}: YAML syntax error", [problem])
 

@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,21 @@ def default_state_dir(config: Path, env: Mapping[str, str]) -> Path:
     folder = config.resolve().parent
     workspace = folder.parent if folder.name == ".devcontainer" else folder
     return workspace / ".coltec" / "state"
+
+
+# The schema's sync-name pattern (and maxLength): a name is one safe file name.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def safe_name(name: str) -> str:
+    """`name` if it is one file name that cannot leave its folder, else ValueError.
+
+    The pipeline only lets such names through (the schema's pattern); this makes every
+    state file's path provably inside the state directory whatever the caller.
+    """
+    if not SAFE_NAME.fullmatch(name):
+        raise ValueError(f"unsafe sync name {name!r}: not a plain file name")
+    return name
 
 
 @dataclass(frozen=True)
@@ -52,19 +68,19 @@ class Layout:
         return self.root / "flush.done"
 
     def status(self, name: str) -> Path:
-        return self.root / "status" / f"{name}.json"
+        return self.root / "status" / f"{safe_name(name)}.json"
 
     def workdir(self, name: str) -> Path:
-        return self.root / "bisync" / name
+        return self.root / "bisync" / safe_name(name)
 
     def marker(self, name: str) -> Path:
-        return self.root / "markers" / f"{name}.json"
+        return self.root / "markers" / f"{safe_name(name)}.json"
 
     def backups(self, name: str) -> Path:
-        return self.root / "backups" / name
+        return self.root / "backups" / safe_name(name)
 
     def rclone_log(self, name: str) -> Path:
-        return self.root / "logs" / f"{name}.rclone.log"
+        return self.root / "logs" / f"{safe_name(name)}.rclone.log"
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .state import Layout, daemon_pid, read_json, write_json
+from .state import SAFE_NAME, Layout, daemon_pid, read_json, write_json
 
 MAX_BACKUPS = 20
 FAILED_OUTCOMES = ("failed", "timeout", "refused", "blocked", "critical")
@@ -68,7 +68,8 @@ def save_status(layout: Layout, status: PathStatus) -> None:
 def collect(layout: Layout) -> dict[str, Any]:
     """Everything `status --json` prints."""
     folder = layout.root / "status"
-    names = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+    found = folder.glob("*.json") if folder.is_dir() else ()
+    names = sorted(p.stem for p in found if SAFE_NAME.fullmatch(p.stem))
     pid = daemon_pid(layout)
     return {
         "pid": pid,

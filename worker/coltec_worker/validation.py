@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import rules
-from .errors import Problem
+from .errors import ConfigError, Problem, UnreadableError
 from .schemacheck import ecma_pattern, first_error, load_schema
 from .source import Document, child_path, json_path, load_yaml
 from .spec import (
@@ -231,7 +231,12 @@ def check_document(doc: Document, schema_name: str) -> list[Problem]:
 
 
 def validate_user_file(path: Path) -> tuple[UserConfig | None, list[Problem], Document | None]:
-    doc = load_yaml(path)  # UnreadableError goes to the edge
+    try:
+        doc = load_yaml(path)
+    except UnreadableError:
+        raise  # to the edge: exit 2
+    except ConfigError as exc:
+        return None, exc.problems, None
     problems = check_document(doc, USER_SCHEMA)
     if problems:
         return None, problems, doc
