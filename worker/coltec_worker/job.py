@@ -100,6 +100,10 @@ class Engine:
         refusal = self._refusal(plan)
         if refusal:
             return self._finish(status, "refused", None, refusal, "interval", level="error")
+        if plan.source == "local" and not os.path.isdir(plan.local):
+            # Not refused, so the destination is empty too: an empty folder is the same
+            # nothing, and rclone would fail on a missing source ("directory not found").
+            self._ensure_roots(plan)
         for lock in stale_bisync_locks(self.layout, sync.name):
             self.logger.warning("stale_lock_removed", path=sync.name, lock=str(lock))
             lock.unlink(missing_ok=True)
