@@ -10,7 +10,8 @@ from coltec_worker.compiled import Plan
 from coltec_worker.errors import ConfigError
 from coltec_worker.pipeline import compile_document
 from coltec_worker.plan import plan_all, plan_path
-from coltec_worker.remote import Remote, bucket_from, crypt_password, remote_from_env
+from coltec_worker.remote import Remote, crypt_password
+from coltec_worker.resolve import bucket_from, remote_from_env
 from coltec_worker.source import parse_yaml
 from coltec_worker.spec import spec_from_dict
 from coltec_worker.state import Layout
@@ -18,27 +19,6 @@ from coltec_worker.state import Layout
 STATE = Layout(Path("/workspace/.coltec/state"))
 S3_ENV = {"RCLONE_REMOTE_NAME": "r2", "RCLONE_BUCKET": "bkt"}
 HOME = Path("/home/dev")
-
-
-def spec(*paths: dict[str, object], **rclone_config: object):  # type: ignore[no-untyped-def]
-    return spec_from_dict(
-        {
-            "name": "demo",
-            "metadata": {"org": "acme", "project": "web"},
-            "persistence": {
-                "enabled": True,
-                "rclone_config": rclone_config,
-                "sync": [
-                    {
-                        "remote_path": "{org}/{project}/{name}/" + str(p["name"]),
-                        "path": f"/workspace/{p['name']}",
-                        **p,
-                    }
-                    for p in paths
-                ],
-            },
-        }
-    )
 
 
 def data_of(*paths: dict[str, object], **rclone_config: object) -> dict[str, object]:
@@ -58,6 +38,10 @@ def data_of(*paths: dict[str, object], **rclone_config: object) -> dict[str, obj
             ],
         },
     }
+
+
+def spec(*paths: dict[str, object], **rclone_config: object):  # type: ignore[no-untyped-def]
+    return spec_from_dict(data_of(*paths, **rclone_config))
 
 
 def compiled(

@@ -34,15 +34,16 @@ def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
 
 
 def flush_main(argv: Sequence[str]) -> int:
-    from .main import _common, _layout, main
+    from .args import add_common, seconds, typed
+    from .main import _layout, main
 
     parser = argparse.ArgumentParser(
         prog="coltec-worker flush", description="Run every path once now and wait for it."
     )
-    _common(parser)
+    add_common(parser)
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=typed(seconds),
         default=600.0,
         metavar="S",
         help="give up after S seconds (default 600): exit 1",

@@ -11,15 +11,14 @@ The daemon imports only the standard library, pyyaml and schedule: `--validate-o
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from . import __version__
+from .args import Args, parse, seconds
 from .environ import worker_environment
 from .errors import ColtecError, ConfigError
 from .log import Logger, Redactor
@@ -29,92 +28,10 @@ if TYPE_CHECKING:  # the loop (schedule...) loads only for the daemon, not --val
     from .loop import Options, Worker
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-DEFAULT_CONFIG = "/workspace/.devcontainer/workspace-spec.yaml"
-MAX_SECONDS = 7 * 86400.0
 
 
-def seconds(text: str) -> float:
-    """A duration for --rclone-timeout / --start-delay / --timeout: finite, 0 < S <= a week."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= MAX_SECONDS:  # also refuses nan and inf
-        raise argparse.ArgumentTypeError(
-            f"{text} is out of range: give seconds, more than 0 and at most {MAX_SECONDS:.0f}"
-        )
-    return value
-
-
-def delay(text: str) -> float:
-    """--start-delay: like seconds(), but 0 (no delay) is allowed."""
-    return 0.0 if text.strip() in ("0", "0.0") else seconds(text)
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        default=os.environ.get("COLTEC_CONFIG", DEFAULT_CONFIG),
-        help=f"workspace-spec.yaml (default: {DEFAULT_CONFIG})",
-    )
-    parser.add_argument(
-        "--state-dir",
-        type=Path,
-        default=None,
-        help="state directory (default: $COLTEC_STATE_DIR, else "
-        "<workspace>/.coltec/state next to .devcontainer/)",
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="coltec-worker",
-        description="Keep the workspace's declared folders in S3/R2 with rclone. "
-        "Subcommands: status [--json], flush [--timeout S] [--stop]. "
-        "Exit 0 ok, 1 a sync failed (--once), 2 invalid configuration or usage.",
-    )
-    _common(parser)
-    parser.add_argument("--once", action="store_true", help="one pass of every path, then exit")
-    parser.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="print each path's planned rclone command (JSON lines); run nothing",
-    )
-    parser.add_argument(
-        "--validate-only",
-        action="store_true",
-        help="full validation (schema + rules + user config), then exit",
-    )
-    parser.add_argument("--json", action="store_true", help="with --validate-only: JSON report")
-    parser.add_argument(
-        "--only",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="only this sync path (repeatable)",
-    )
-    parser.add_argument(
-        "--log-file", type=Path, default=None, help="append JSON-lines log here (default: stderr)"
-    )
-    parser.add_argument(
-        "--start-delay",
-        type=delay,
-        default=60.0,
-        metavar="S",
-        help="spread first runs over at most S seconds (default 60; 0: none)",
-    )
-    parser.add_argument(
-        "--rclone-timeout",
-        type=seconds,
-        default=3600.0,
-        metavar="S",
-        help="stop one rclone run after S seconds (default 3600)",
-    )
-    parser.add_argument("--version", action="version", version=f"coltec-worker {__version__}")
-    return parser
-
-
-def _layout(args: argparse.Namespace) -> Layout:
+def _layout(args: Any) -> Layout:
+    """The state directory of parsed arguments (ours, or argparse's for status/flush)."""
     return Layout(args.state_dir or default_state_dir(Path(args.config), os.environ))
 
 
@@ -125,12 +42,12 @@ def _open_log(path: Path | None) -> TextIO:
     return open(path, "a", encoding="utf-8", buffering=1)
 
 
-def _options(args: argparse.Namespace, env: dict[str, str]) -> Options:
+def _options(args: Args, env: dict[str, str]) -> Options:
     from .loop import Options
 
     try:
         base = seconds(env.get("COLTEC_BACKOFF_BASE", "15"))
-    except argparse.ArgumentTypeError as exc:
+    except ValueError as exc:
         raise ConfigError(f"COLTEC_BACKOFF_BASE: {exc}", hint="unset it for 15 s") from None
     return Options(
         only=tuple(args.only),
@@ -142,7 +59,7 @@ def _options(args: argparse.Namespace, env: dict[str, str]) -> Options:
     )
 
 
-def run_worker(args: argparse.Namespace) -> int:
+def run_worker(args: Args) -> int:
     from .loop import Worker, overall_ok
 
     env = worker_environment()
@@ -217,12 +134,15 @@ def dry_run(worker: Worker) -> int:
 
 
 def status_main(argv: Sequence[str]) -> int:
+    import argparse
+
+    from .args import add_common
     from .status import collect, render_text
 
     parser = argparse.ArgumentParser(
         prog="coltec-worker status", description="Show the worker's per-path status."
     )
-    _common(parser)
+    add_common(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable (for cs:list)")
     args = parser.parse_args(argv)
     data = collect(_layout(args))
@@ -238,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .flush import flush_main
 
         return flush_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     if args.validate_only:
         from .validate_cmd import validate_and_print
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from . import rules
 from .compiled import Plan, PlannedPath
 from .errors import ConfigError, Problem, UnreadableError
-from .remote import remote_from_env
+from .resolve import remote_from_env
 from .source import Document, load_yaml
 from .spec import UserConfig, WorkspaceSpec, spec_from_dict
 from .validation import (

@@ -9,7 +9,8 @@ import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from .spec import BACKUP_ROOT, IDENTITY_ENV, PLACEHOLDERS, SyncPath, WorkspaceSpec, placeholders_in
+from .remote import BACKUP_ROOT
+from .spec import IDENTITY_ENV, PLACEHOLDERS, SyncPath, WorkspaceSpec, placeholders_in
 
 # Used with fullmatch: in Python, '$' also matches before a trailing newline.
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")

@@ -16,8 +16,6 @@ from typing import Any
 from .errors import ConfigError
 
 PLACEHOLDERS = ("org", "project", "env", "name", "user_id")
-# The remote folder that holds backups: no sync path may live inside it.
-BACKUP_ROOT = ".coltec-backups"
 # Environment variables that override the workspace identity, by metadata field.
 IDENTITY_ENV = {
     "org": "WORKSPACE_ORG",
