@@ -97,13 +97,18 @@ class Remote:
 
 
 def worker(
-    config: Path, env: Mapping[str, str], home: Path, log: Path | None = None, **options: Any
+    config: Path,
+    env: Mapping[str, str],
+    home: Path,
+    log: Path | None = None,
+    state: Path | None = None,
+    **options: Any,
 ) -> Worker:
     """A configured in-process Worker (no signal handlers: safe inside pytest)."""
     stream = open(log, "a") if log else sys.stderr  # noqa: SIM115 - test lifetime
     w = Worker(
         config,
-        Layout(config.parent.parent / ".coltec" / "state"),
+        Layout(state or config.parent.parent / ".coltec" / "state"),
         Logger(stream),
         env=dict(env),
         home=home,

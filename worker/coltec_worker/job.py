@@ -22,8 +22,10 @@ from .state import (
     Layout,
     critical_listings,
     has_listings,
+    is_state_error,
     marker_ok,
     stale_bisync_locks,
+    state_error_message,
     write_marker,
 )
 from .status import FAILED_OUTCOMES, PathStatus, iso, load_status, save_status
@@ -88,6 +90,19 @@ class Engine:
         )
 
     def run(self, sync: PlannedPath) -> Verdict:
+        """One run; a full or read-only state directory fails the run, not the worker."""
+        try:
+            return self._run(sync)
+        except OSError as exc:
+            if not is_state_error(exc):
+                raise
+            message, hint = state_error_message(self.layout.root, exc)
+            status = PathStatus(sync.name, direction=sync.direction)
+            status.consecutive_failures = load_status(self.layout, sync.name).consecutive_failures
+            self.logger.error("state_unwritable", path=sync.name, error=message, hint=hint)
+            return self._finish(status, "failed", None, message, "backoff", level="error")
+
+    def _run(self, sync: PlannedPath) -> Verdict:
         status = load_status(self.layout, sync.name)
         status.direction = sync.direction
         try:

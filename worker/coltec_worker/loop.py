@@ -26,7 +26,7 @@ from .errors import ColtecError, ConfigError
 from .job import Engine, Verdict
 from .log import Logger, Redactor
 from .remote import crypt_password
-from .state import Layout, read_json, write_json
+from .state import Layout, is_state_error, read_json, state_error_message, write_json
 from .status import PathStatus, iso, load_status, save_status
 
 if TYPE_CHECKING:  # imported only with networking.enabled: it brings subprocess (~2 MB)
@@ -225,8 +225,18 @@ class Worker:
             else:
                 job.next_run = self.clock() + timedelta(seconds=interval)
         verdict.status.next_run = iso(job.next_run) if name in self.jobs and job else None
-        save_status(self.layout, verdict.status)
+        self.save(verdict.status)
         return verdict
+
+    def save(self, status: PathStatus) -> None:
+        """Best effort: a status the state directory cannot take is logged, not raised."""
+        try:
+            save_status(self.layout, status)
+        except OSError as exc:
+            if not is_state_error(exc):
+                raise
+            message, hint = state_error_message(self.layout.root, exc)
+            self.logger.error("state_unwritable", path=status.name, error=message, hint=hint)
 
     def due(self) -> list[str]:
         """Names of the due paths, highest priority first."""
@@ -258,7 +268,7 @@ class Worker:
         status = load_status(self.layout, name)
         job = self.jobs.get(name)
         status.next_run = iso(job.next_run) if job and job.next_run else None
-        save_status(self.layout, status)
+        self.save(status)
 
     # -- the daemon -------------------------------------------------------------------
 
@@ -332,19 +342,24 @@ class Worker:
 
     def _flush(self) -> None:
         request = read_json(self.layout.flush_request)
-        self.layout.flush_request.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.layout.flush_request.unlink(missing_ok=True)
         self.logger.info("run_all", reason="flush" if request else "SIGUSR1")
         verdicts = self.run_all()
         if isinstance(request, dict):
             complete = len(verdicts) == len(self.paths)
-            write_json(
-                self.layout.flush_done,
-                {
-                    "token": request.get("token"),
-                    "ok": complete and all(v.ok for v in verdicts),
-                    "paths": {v.status.name: v.status.outcome for v in verdicts},
-                },
-            )
+            answer = {
+                "token": request.get("token"),
+                "ok": complete and all(v.ok for v in verdicts),
+                "paths": {v.status.name: v.status.outcome for v in verdicts},
+            }
+            try:
+                write_json(self.layout.flush_done, answer)
+            except OSError as exc:  # flush then times out and says so
+                if not is_state_error(exc):
+                    raise
+                message, hint = state_error_message(self.layout.root, exc)
+                self.logger.error("state_unwritable", error=message, hint=hint)
 
 
 def overall_ok(verdicts: Iterable[Verdict]) -> bool:

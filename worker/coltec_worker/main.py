@@ -22,7 +22,7 @@ from .args import Args, parse, seconds
 from .environ import worker_environment
 from .errors import ColtecError, ConfigError
 from .log import Logger, Redactor
-from .state import AlreadyRunning, Layout, PidLock, default_state_dir
+from .state import AlreadyRunning, Layout, PidLock, default_state_dir, state_error_message
 
 if TYPE_CHECKING:  # the loop (schedule...) loads only for the daemon, not --validate-only
     from .loop import Options, Worker
@@ -64,7 +64,16 @@ def run_worker(args: Args) -> int:
 
     env = worker_environment()
     layout = _layout(args)
-    logger = Logger(_open_log(args.log_file), Redactor.from_env(env))
+    try:
+        stream = _open_log(args.log_file)
+    except OSError as exc:
+        print(
+            f"coltec-worker: cannot open the log file {args.log_file}: {exc.strerror}\n"
+            "    hint: give a writable --log-file, or none for stderr",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    logger = Logger(stream, Redactor.from_env(env))
     try:
         options = _options(args, env)
     except ConfigError as exc:
@@ -77,6 +86,10 @@ def run_worker(args: Args) -> int:
     lock = PidLock(layout.pidfile)
     try:
         lock.acquire()
+    except OSError as exc:  # the state directory cannot even hold the pidfile
+        message, hint = state_error_message(layout.root, exc)
+        logger.error("state_unwritable", error=message.split(":")[0], hint=hint)
+        return EXIT_FAILED
     except AlreadyRunning as exc:
         if args.once:
             logger.error(

@@ -16,6 +16,7 @@ folder that holds `.devcontainer/` (for /workspace/.devcontainer/workspace-spec.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -81,6 +82,42 @@ class Layout:
 
     def rclone_log(self, name: str) -> Path:
         return self.root / "logs" / f"{safe_name(name)}.rclone.log"
+
+
+STATE_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM})
+
+
+def state_problem(root: Path) -> str | None:
+    """Why the state directory cannot be written ("full", "read-only"...), or None."""
+    probe = root
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        vfs = os.statvfs(probe)
+    except OSError as exc:
+        return f"unreadable ({exc.strerror})"
+    if vfs.f_flag & os.ST_RDONLY:
+        return "read-only"
+    if vfs.f_bavail == 0 or (vfs.f_files and vfs.f_favail == 0):
+        return "full"
+    if not os.access(probe, os.W_OK):
+        return "not writable by this user"
+    return None
+
+
+def is_state_error(exc: BaseException) -> bool:
+    """An OSError the state directory's filesystem causes (full, read-only, permissions)."""
+    return isinstance(exc, OSError) and exc.errno in STATE_ERRNOS
+
+
+def state_error_message(root: Path, exc: OSError) -> tuple[str, str]:
+    """(one-line message, hint) for a failed write under the state directory."""
+    why = state_problem(root) or (exc.strerror or str(exc)).lower()
+    return (
+        f"the state directory {root} is {why} ({exc.strerror}): this run was not recorded",
+        "free space on its filesystem (or make it writable), or set COLTEC_STATE_DIR to "
+        "another folder; the worker retries by itself",
+    )
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -196,9 +233,12 @@ class PidLock:
         except BlockingIOError:
             os.close(fd)
             raise AlreadyRunning(read_pid(self.path)) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
+        try:  # the flock is the lock; the pid inside is for people (a full disk may refuse it)
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError:
+            pass
 
     def release(self) -> None:
         if self._fd is not None:

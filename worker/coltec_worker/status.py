@@ -6,7 +6,9 @@
                 "exit_code", "next_run", "consecutive_failures", "error", "duration",
                 "stats", "backups": [...]}]}
 Times are ISO 8601 UTC strings or null. Outcomes: never, running, ok, recovered, failed,
-timeout, interrupted, refused, blocked, critical.
+timeout, interrupted, refused, blocked, critical, unknown (a corrupt status file).
+"state_dir_problem": null, or why the state directory cannot be written ("full",
+"read-only", ...).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .state import SAFE_NAME, Layout, daemon_pid, read_json, write_json
+from .state import SAFE_NAME, Layout, daemon_pid, read_json, state_problem, write_json
 
 MAX_BACKUPS = 20
 FAILED_OUTCOMES = ("failed", "timeout", "refused", "blocked", "critical")
@@ -53,12 +55,39 @@ class PathStatus:
         return asdict(self)
 
 
+TYPES: dict[str, Any] = {
+    "direction": str,
+    "local": str,
+    "remote": str,
+    "last_start": (str, type(None)),
+    "last_end": (str, type(None)),
+    "outcome": str,
+    "exit_code": (int, type(None)),
+    "next_run": (str, type(None)),
+    "consecutive_failures": int,
+    "error": (str, type(None)),
+    "duration": (int, float, type(None)),
+    "stats": dict,
+    "backups": list,
+}
+
+
 def load_status(layout: Layout, name: str) -> PathStatus:
-    data = read_json(layout.status(name))
-    if not isinstance(data, dict):
+    """The path's last status; a missing one is "never", an unreadable one says so."""
+    path = layout.status(name)
+    data = read_json(path)
+    if data is None and not path.exists():
         return PathStatus(name)
-    known = PathStatus.__dataclass_fields__
-    return PathStatus(**{k: v for k, v in data.items() if k in known and k != "name"}, name=name)
+    if not isinstance(data, dict) or any(
+        (k in data and not isinstance(data[k], t)) or (t is int and isinstance(data.get(k), bool))
+        for k, t in TYPES.items()
+    ):
+        return PathStatus(
+            name,
+            outcome="unknown",
+            error=f"the status file {path} is corrupt; the next run rewrites it",
+        )
+    return PathStatus(name, **{k: data[k] for k in TYPES if k in data})
 
 
 def save_status(layout: Layout, status: PathStatus) -> None:
@@ -75,6 +104,7 @@ def collect(layout: Layout) -> dict[str, Any]:
         "pid": pid,
         "running": pid is not None,
         "state_dir": str(layout.root),
+        "state_dir_problem": state_problem(layout.root) if layout.root.exists() else None,
         "paths": [load_status(layout, n).to_dict() for n in names],
     }
 
@@ -84,6 +114,11 @@ def render_text(data: dict[str, Any]) -> str:
         f"worker: running (pid {data['pid']})" if data["running"] else "worker: not running"
     ) + f" — state {data['state_dir']}"
     lines = [head]
+    if data.get("state_dir_problem"):
+        lines.append(
+            f"  state directory {data['state_dir_problem']}: the worker cannot record runs "
+            "(free space or make it writable; it retries by itself)"
+        )
     if not data["paths"]:
         lines.append("no sync path has run yet")
     for p in data["paths"]:
