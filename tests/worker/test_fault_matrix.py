@@ -224,3 +224,67 @@ def test_status_tolerates_and_reports_a_corrupt_status_file(
     w = worker(config, env, tmp_path / "home", state=state)
     assert [v.status.outcome for v in w.run_all()] == ["ok"]  # the next run rewrites it
     converged(config.parent.parent / "data", remote, BASELINE)
+
+
+# -- 2. the empty-source guard sees what rclone sees ---------------------------------
+
+DEEP = {"a/b/c/d/e/deep1.txt": "deep 1\n", "a/b/c/d/e/f/deep2.txt": "deep 2\n"}
+
+
+def _emptied(local: Path) -> None:
+    for path in sorted(local.rglob("*"), reverse=True):
+        path.unlink() if path.is_file() or path.is_symlink() else path.rmdir()
+
+
+@pytest.mark.parametrize("leftover", ["nothing", "excluded-only", "symlinks-only"])
+def test_push_only_refuses_a_source_rclone_sees_as_empty_over_deep_remote_files(
+    leftover: str, tmp_path: Path, env: dict[str, str], remote: Remote
+) -> None:
+    state = tmp_path / "state"
+    config = make_spec(tmp_path, [{"name": "data", "direction": "push-only", "exclude": ["*.tmp"]}])
+    local = config.parent.parent / "data"
+    write_tree(local, DEEP)
+    assert [
+        v.status.outcome for v in worker(config, env, tmp_path / "home", state=state).run_all()
+    ] == ["ok"]
+    _emptied(local)
+    if leftover == "excluded-only":
+        write_tree(local, {"scratch.tmp": "excluded", "x/y/z/more.tmp": "excluded"})
+    elif leftover == "symlinks-only":
+        (tmp_path / "elsewhere.txt").write_text("not synced: rclone skips symlinks")
+        (local / "link.txt").symlink_to(tmp_path / "elsewhere.txt")
+    verdicts = worker(config, env, tmp_path / "home", state=state).run_all()
+    assert verdicts[0].status.outcome == "refused", verdicts[0].status.error
+    assert remote.tree() == DEEP  # nothing deleted, nothing moved to the backups
+    assert not remote.backups()
+
+
+def test_pull_only_with_only_deep_remote_files_runs(
+    tmp_path: Path, env: dict[str, str], remote: Remote
+) -> None:
+    remote.write(DEEP, tmp_path)
+    config = make_spec(tmp_path, [{"name": "data", "direction": "pull-only"}])
+    local = config.parent.parent / "data"
+    verdicts = worker(config, env, tmp_path / "home", state=tmp_path / "state").run_all()
+    assert verdicts[0].status.outcome == "ok", verdicts[0].status.error
+    converged(local, remote, DEEP)
+
+
+# -- 8. a sync path that is a file ---------------------------------------------------
+
+
+def test_a_sync_path_that_is_a_file_says_so(
+    tmp_path: Path, env: dict[str, str], remote: Remote
+) -> None:
+    state = tmp_path / "state"
+    config = make_spec(tmp_path, [{"name": "data"}])
+    local = config.parent.parent / "data"
+    local.rmdir()
+    local.write_text("I am a file\n")
+    log = tmp_path / "file.log"
+    verdicts = worker(config, env, tmp_path / "home", log=log, state=state).run_all()
+    status = verdicts[0].status
+    assert status.outcome == "failed"
+    assert status.error == f"the local path {local} is a file, not a folder: rclone cannot sync it"
+    assert not any(e["event"] == "run_start" for e in events(log))  # no rclone, no usage text
+    assert local.read_text() == "I am a file\n" and remote.tree() == {}

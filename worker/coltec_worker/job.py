@@ -100,7 +100,9 @@ class Engine:
             status = PathStatus(sync.name, direction=sync.direction)
             status.consecutive_failures = load_status(self.layout, sync.name).consecutive_failures
             self.logger.error("state_unwritable", path=sync.name, error=message, hint=hint)
-            return self._finish(status, "failed", None, message, "backoff", level="error")
+            return self._finish(
+                status, "failed", None, message, "backoff", level="error", hint=hint
+            )
 
     def _run(self, sync: PlannedPath) -> Verdict:
         status = load_status(self.layout, sync.name)
@@ -112,6 +114,17 @@ class Engine:
         status.local, status.remote = plan.local, plan.remote
         status.last_start, status.outcome = iso(self.clock()), "running"
         save_status(self.layout, status)
+        if os.path.lexists(plan.local) and not os.path.isdir(plan.local):
+            return self._finish(
+                status,
+                "failed",
+                None,
+                f"the local path {plan.local} is a file, not a folder: rclone cannot sync it",
+                "interval",
+                level="error",
+                hint="a sync path names a folder: move the file away, or point the path "
+                "at the folder that holds it",
+            )
         refusal = self._refusal(plan)
         if refusal:
             return self._finish(status, "refused", None, refusal, "interval", level="error")
@@ -238,21 +251,26 @@ class Engine:
             )
 
     def _refusal(self, plan: planning.PathPlan) -> str | None:
-        """An empty one-way source over a non-empty destination: a lost mount, not a wish."""
+        """An empty one-way source over a non-empty destination: a lost mount, not a wish.
+
+        "Empty" means what rclone would see: both sides are listed by rclone with the
+        run's own filters (excluded files, the state directory, skipped symlinks do not
+        count), at any depth.
+        """
         source, dest = plan.source_location, plan.destination_location
         if source is None or dest is None:
             return None
-        skip = [str(self.layout.root)]
         try:
-            if not runner.listing_empty(source, self.env, self.rclone, skip):
+            if runner.has_file(source, self.env, self.rclone, plan.filters) is not False:
                 return None
-            if runner.listing_empty(dest, self.env, self.rclone, skip) is not False:
+            if not runner.has_file(dest, self.env, self.rclone, plan.filters):
                 return None
         except runner.RcloneMissing:
             return None  # the run itself reports the missing binary
         return (
-            f"refusing to sync: the source {source} is missing or empty while the "
-            f"destination {dest} has files (a lost mount or a wrong bucket?)"
+            f"refusing to sync: the source {source} is missing or empty (as rclone sees it: "
+            f"excluded files and symlinks do not count) while the destination {dest} has "
+            "files (a lost mount or a wrong bucket?)"
         )
 
     def _record_success(
@@ -309,6 +327,7 @@ class Engine:
         *,
         level: str = "info",
         result: runner.RunResult | None = None,
+        hint: str | None = None,
     ) -> Verdict:
         status.outcome, status.exit_code, status.error = outcome, code, error
         status.last_end = iso(self.clock())
@@ -331,6 +350,7 @@ class Engine:
             exit_code=code,
             duration=status.duration if result else None,
             error=error,
+            hint=hint,
             **status.stats,
             failures=status.consecutive_failures or None,
         )

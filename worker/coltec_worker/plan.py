@@ -48,6 +48,8 @@ class PathPlan:
     # One-way syncs only: which side is the source ("local" or "remote"); an empty
     # source over a non-empty destination is refused before rclone starts.
     source: str | None = None
+    # The --exclude flags of this run: the refusal check lists both sides with them.
+    filters: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -112,7 +114,17 @@ def plan_path(
         ]
         if resync:
             argv += RESYNC_FLAGS
-        return PathPlan(sync, local, dest, tuple(argv), backup_local, backup_remote, resync)
+        return PathPlan(
+            sync,
+            local,
+            dest,
+            tuple(argv),
+            backup_local,
+            backup_remote,
+            resync,
+            None,
+            tuple(filters),
+        )
     if sync.direction == "push-only":
         argv = [
             rclone,
@@ -125,7 +137,16 @@ def plan_path(
             *LOG_FLAGS,
             *filters,
         ]
-        return PathPlan(sync, local, dest, tuple(argv), None, backup_remote, source="local")
+        return PathPlan(
+            sync,
+            local,
+            dest,
+            tuple(argv),
+            None,
+            backup_remote,
+            source="local",
+            filters=tuple(filters),
+        )
     if sync.direction == "pull-only":
         argv = [
             rclone,
@@ -138,7 +159,16 @@ def plan_path(
             *LOG_FLAGS,
             *filters,
         ]
-        return PathPlan(sync, local, dest, tuple(argv), backup_local, None, source="remote")
+        return PathPlan(
+            sync,
+            local,
+            dest,
+            tuple(argv),
+            backup_local,
+            None,
+            source="remote",
+            filters=tuple(filters),
+        )
     raise ConfigError(
         f"sync path '{sync.name}': unknown direction {sync.direction!r}",
         hint="use bidirectional, push-only or pull-only",

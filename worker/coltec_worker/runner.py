@@ -277,28 +277,56 @@ def obscure(secret: str, env: Mapping[str, str], rclone: str = "rclone") -> str:
     return out.strip()
 
 
-def listing_empty(
-    location: str, env: Mapping[str, str], rclone: str = "rclone", skip: Sequence[str] = ()
+def has_file(
+    location: str,
+    env: Mapping[str, str],
+    rclone: str = "rclone",
+    filters: Sequence[str] = (),
+    timeout: float = 120.0,
 ) -> bool | None:
-    """True if `location` has no files, False if it has some, None if it cannot be listed.
+    """Would rclone see a file at `location`? True, False (none, or no such folder), or
+    None when it cannot be listed.
 
-    A local folder is walked (skipping the absolute folders in `skip`); a remote is listed.
+    Lists as the sync itself does — rclone, the same filters, its symlink handling, no
+    depth limit — and stops at the first file found, so a big tree costs one listing
+    call, not a full walk.
     """
-    if location.startswith("/"):
-        root = Path(location)
-        if not root.is_dir():
-            return True
-        skipped = {os.path.normpath(s) for s in skip}
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = [d for d in dirnames if os.path.join(dirpath, d) not in skipped]
-            if filenames:
-                return False
+    argv = [rclone, "lsf", "-R", "--files-only", *filters, location]
+    out_r, out_w = os.pipe2(os.O_CLOEXEC)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        proc = _Child(argv, env, stdin=null, stdout=out_w, stderr=err_w)
+    finally:
+        for fd in (null, out_w, err_w):
+            os.close(fd)
+    found, err = False, b""
+    deadline = time.monotonic() + timeout
+    poller = select.poll()
+    poller.register(out_r, select.POLLIN)
+    poller.register(err_r, select.POLLIN)
+    open_fds = {out_r, err_r}
+    try:
+        while open_fds and not found and time.monotonic() < deadline:
+            for fd, _ in poller.poll(max(0.0, deadline - time.monotonic()) * 1000 + 1):
+                data = os.read(fd, 65536)
+                if not data:
+                    poller.unregister(fd)
+                    open_fds.discard(fd)
+                elif fd == out_r:
+                    found = found or bool(data.strip())
+                else:
+                    err = (err + data)[-4096:]
+    finally:
+        if proc.poll() is None:
+            proc.signal_group(signal.SIGKILL)
+        code = proc.wait()
+        os.close(out_r)
+        os.close(err_r)
+    if found:
         return True
-    code, out, err = capture(
-        [rclone, "lsf", "-R", "--files-only", "--max-depth", "3", location], env, timeout=120
-    )
-    if code == 3 or (code != 0 and "directory not found" in err):
-        return True
-    if code != 0:
+    if open_fds:  # timed out
         return None
-    return not out.strip()
+    if code == 3 or (code != 0 and b"directory not found" in err):
+        return False
+    return False if code == 0 else None

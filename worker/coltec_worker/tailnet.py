@@ -56,6 +56,7 @@ class Tailnet:
     tailscaled: str = "tailscaled"
     clock: Callable[[], float] = time.monotonic
     enabled: bool = True  # networking.enabled
+    sync_paths: tuple[str, ...] = ()  # local folders the auth key must never land in
 
     @property
     def dir(self) -> Path:
@@ -151,14 +152,32 @@ class Tailnet:
         return argv
 
     def _write_key(self, key: str) -> Path:
-        path = self.dir / "authkey"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        """The key in a fresh private folder (0700) as a new 0600 file, outside every sync
+        path: O_EXCL|O_NOFOLLOW, so nothing planted beforehand (a symlink into a synced
+        folder) can receive it. The caller removes the folder after use."""
+        folder = Path(tempfile.mkdtemp(prefix="coltec-tskey-", dir=self._key_parent()))
+        path = folder / "authkey"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(path, flags, 0o600)
         try:
-            os.fchmod(fd, 0o600)  # an older file may have had a wider mode
             os.write(fd, key.encode())
         finally:
             os.close(fd)
         return path
+
+    def _key_parent(self) -> str:
+        """A temporary-files folder that no sync path contains ($XDG_RUNTIME_DIR, /dev/shm,
+        the system's temporary folder), else the state directory (excluded from sync)."""
+        candidates = [self.env.get("XDG_RUNTIME_DIR", ""), "/dev/shm", tempfile.gettempdir()]
+        for candidate in candidates:
+            if (
+                candidate.startswith("/")
+                and os.path.isdir(candidate)
+                and not any(_inside(candidate, p) for p in self.sync_paths)
+            ):
+                return candidate
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return str(self.dir)
 
     def _up(self, status: Mapping[str, Any]) -> Outcome:
         key = self.env.get(AUTH_KEY_ENV, "").strip()
@@ -183,6 +202,7 @@ class Tailnet:
         finally:
             if key_file is not None:
                 key_file.unlink(missing_ok=True)
+                key_file.parent.rmdir()
         if proc.returncode != 0:
             tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
             if key:
@@ -222,3 +242,8 @@ class Tailnet:
         else:
             self.log.error("tailnet_failed", reason=outcome.detail, retry="next tick")
         return outcome
+
+
+def _inside(path: str, folder: str) -> bool:
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
