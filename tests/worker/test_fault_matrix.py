@@ -24,6 +24,7 @@ from tests.worker.helpers import (
     Remote,
     events,
     make_spec,
+    rclone_children,
     read_tree,
     run_cli,
     start_daemon,
@@ -288,3 +289,31 @@ def test_a_sync_path_that_is_a_file_says_so(
     assert status.error == f"the local path {local} is a file, not a folder: rclone cannot sync it"
     assert not any(e["event"] == "run_start" for e in events(log))  # no rclone, no usage text
     assert local.read_text() == "I am a file\n" and remote.tree() == {}
+
+
+# -- 6. an orphaned rclone after kill -9 ----------------------------------------------
+
+BIG = "x" * 3_000_000  # seconds of transfer at the test's bandwidth limit
+
+
+def test_the_rclone_of_a_worker_killed_with_9_is_stopped_before_the_next_run(
+    tmp_path: Path, env: dict[str, str], remote: Remote
+) -> None:
+    state = tmp_path / "state"
+    config = setup_path(tmp_path, env, state)
+    local = config.parent.parent / "data"
+    write_tree(local, {"big.bin": BIG})
+    log = tmp_path / "killed.log"
+    daemon = start_daemon(config, {**env, "RCLONE_BWLIMIT": "300k"}, log, "--state-dir", str(state))
+    orphans = wait_for(lambda: rclone_children(daemon.pid, "bisync"), 30, "bisync to start")
+    daemon.kill()  # what the OOM killer does: no handler runs, rclone stays
+    daemon.wait(10)
+    assert all(Path(f"/proc/{pid}").exists() for pid in orphans), "rclone outlived its worker"
+    next_log = tmp_path / "next.log"
+    verdicts = worker(config, env, tmp_path / "home", log=next_log, state=state).run_all()
+    assert verdicts[0].status.outcome in ("ok", "recovered"), verdicts[0].status.error
+    assert any(e["event"] == "orphan_stopped" for e in events(next_log))
+    for pid in orphans:  # stopped (a zombie until its dead parent's reaper collects it)
+        stat = Path(f"/proc/{pid}/stat")
+        assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    converged(local, remote, {**BASELINE, "big.bin": BIG})

@@ -132,6 +132,14 @@ class Engine:
             # Not refused, so the destination is empty too: an empty folder is the same
             # nothing, and rclone would fail on a missing source ("directory not found").
             self._ensure_roots(plan)
+        orphan = runner.stop_orphan(self.layout.running(sync.name))
+        if orphan is not None:
+            self.logger.warning(
+                "orphan_stopped",
+                path=sync.name,
+                pid=orphan,
+                reason="an rclone left running by a worker that was killed",
+            )
         for lock in stale_bisync_locks(self.layout, sync.name):
             self.logger.warning("stale_lock_removed", path=sync.name, lock=str(lock))
             lock.unlink(missing_ok=True)
@@ -212,6 +220,7 @@ class Engine:
             wake_fd=self.wake_fd,
             stop_requested=self.stop_requested,
             redactor=self.redactor,
+            record=self.layout.running(plan.name),
         )
 
     def _ensure_roots(self, plan: planning.PathPlan) -> None:

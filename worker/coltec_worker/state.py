@@ -10,6 +10,7 @@ folder that holds `.devcontainer/` (for /workspace/.devcontainer/workspace-spec.
     markers/<name>.json     first-run marker: written after the first successful run
     backups/<name>/<stamp>/ local side of --backup-dir / --backup-dir1 (never synced)
     logs/<name>.rclone.log  the last rclone run's stderr (JSON lines from rclone)
+    running/<name>.json     the rclone running for <name> (pid, start time), while it runs
     flush.request / flush.done   the `coltec-worker flush` handshake
 """
 
@@ -79,6 +80,10 @@ class Layout:
 
     def backups(self, name: str) -> Path:
         return self.root / "backups" / safe_name(name)
+
+    def running(self, name: str) -> Path:
+        """The rclone this worker runs for `name` (pid, start time): found after a kill -9."""
+        return self.root / "running" / f"{safe_name(name)}.json"
 
     def rclone_log(self, name: str) -> Path:
         return self.root / "logs" / f"{safe_name(name)}.rclone.log"
