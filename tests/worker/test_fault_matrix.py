@@ -317,3 +317,88 @@ def test_the_rclone_of_a_worker_killed_with_9_is_stopped_before_the_next_run(
         stat = Path(f"/proc/{pid}/stat")
         assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
     converged(local, remote, {**BASELINE, "big.bin": BIG})
+
+
+# -- 7. encryption: the pair is the bucket and the password --------------------------
+
+CRYPT = {"encryption": {"enabled": True, "password_env": "COLTEC_CRYPT_PASSWORD"}}
+
+
+def crypt_tree(s3: S3Server, bucket: str, password: str, tmp: Path) -> dict[str, str]:
+    """The decrypted contents of acme/web/demo/data in `bucket`, read with `password`."""
+    base = {**os.environ, **s3.env("r2"), "RCLONE_CONFIG": "/dev/null"}
+    obscured = subprocess.run(
+        ["rclone", "obscure", "-"],
+        input=password,
+        env=base,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    env = {
+        **base,
+        "RCLONE_CONFIG_PLAIN_TYPE": "crypt",
+        "RCLONE_CONFIG_PLAIN_REMOTE": f"r2:{bucket}",
+        "RCLONE_CONFIG_PLAIN_PASSWORD": obscured,
+    }
+    out = tmp / f"decrypted-{bucket}"
+    subprocess.run(
+        ["rclone", "copy", "plain:acme/web/demo/data", str(out)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return read_tree(out)
+
+
+def stored_objects(s3: S3Server, bucket: str) -> dict[str, bytes]:
+    root = s3.root / bucket
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_wrong_crypt_password_is_refused_and_nothing_is_uploaded(
+    tmp_path: Path, env: dict[str, str], s3: S3Server
+) -> None:
+    state = tmp_path / "state"
+    config = make_spec(tmp_path, [{"name": "data"}], rclone_config=CRYPT)
+    local = config.parent.parent / "data"
+    write_tree(local, BASELINE)
+    right = {**env, "COLTEC_CRYPT_PASSWORD": "the-right-password-1"}
+    assert [
+        v.status.outcome for v in worker(config, right, tmp_path / "home", state=state).run_all()
+    ] == ["ok"]
+    before = stored_objects(s3, s3.bucket)
+    write_tree(local, {"new.txt": "must not be uploaded under another password"})
+    wrong = {**env, "COLTEC_CRYPT_PASSWORD": "a-wrong-password-2"}
+    log = tmp_path / "wrong.log"
+    verdict = worker(config, wrong, tmp_path / "home", log=log, state=state).run_all()[0]
+    assert verdict.status.outcome == "refused"
+    assert "does not decrypt" in (verdict.status.error or "")
+    assert not any(e["event"] == "run_start" for e in events(log))
+    assert stored_objects(s3, s3.bucket) == before  # not one object added or changed
+    # with the right password again, everything syncs: nothing lost
+    again = worker(config, right, tmp_path / "home", state=state).run_all()[0]
+    assert again.status.outcome == "ok", again.status.error
+    expect = {**BASELINE, "new.txt": "must not be uploaded under another password"}
+    assert read_tree(local) == expect
+    assert crypt_tree(s3, s3.bucket, "the-right-password-1", tmp_path) == expect
+
+
+def test_another_bucket_under_encryption_is_a_new_pair(
+    tmp_path: Path, env: dict[str, str], s3: S3Server
+) -> None:
+    state = tmp_path / "state"
+    config = make_spec(tmp_path, [{"name": "data"}], rclone_config=CRYPT)
+    local = config.parent.parent / "data"
+    write_tree(local, BASELINE)
+    cenv = {**env, "COLTEC_CRYPT_PASSWORD": "the-right-password-1"}
+    assert worker(config, cenv, tmp_path / "home", state=state).run_all()[0].status.outcome == "ok"
+    (s3.root / "other-bucket").mkdir()
+    moved = {**cenv, "RCLONE_BUCKET": "other-bucket"}
+    log = tmp_path / "moved.log"
+    verdict = worker(config, moved, tmp_path / "home", log=log, state=state).run_all()[0]
+    assert verdict.status.outcome == "ok", verdict.status.error
+    assert any(e["event"] == "first_run_resync" for e in events(log))  # a new pair
+    assert crypt_tree(s3, "other-bucket", "the-right-password-1", tmp_path) == BASELINE
+    assert crypt_tree(s3, s3.bucket, "the-right-password-1", tmp_path) == BASELINE
+    assert read_tree(local) == BASELINE

@@ -17,7 +17,7 @@ from . import runner
 from .compiled import PlannedPath
 from .errors import ColtecError
 from .log import Logger, Redactor
-from .remote import Remote
+from .remote import BACKUP_ROOT, Remote
 from .state import (
     Layout,
     critical_listings,
@@ -31,6 +31,8 @@ from .state import (
 from .status import FAILED_OUTCOMES, PathStatus, iso, load_status, save_status
 
 RETRYABLE, CONFIGURATION, FATAL = (1, 5), (2, 3, 4), (6, 7)
+# The content of the crypt password check object (not a secret: it proves a key).
+CRYPT_CHECK = "coltec crypt check v1\n"
 BACKUP_COUNTS = ("deletes", "renames", "serverSideMoves", "serverSideCopies")
 
 
@@ -69,12 +71,13 @@ class Engine:
     wake_fd: int | None = None
     stop_requested: Callable[[], bool] = lambda: False
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    crypt_verified: bool = False  # the password opened the bucket (see crypt_guard)
 
     def plan(self, sync: PlannedPath, *, recover: bool = False) -> planning.PathPlan:
         stamp = self.clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         probe = planning.plan_path(sync, self.remote, self.layout, stamp=stamp, rclone=self.rclone)
         first = sync.direction == "bidirectional" and not (
-            marker_ok(self.layout, sync.name, probe.local, probe.remote)
+            marker_ok(self.layout, sync.name, probe.local, self.remote.pair_key(probe.remote))
             and has_listings(self.layout, sync.name)
         )
         if not first and not recover:
@@ -125,6 +128,11 @@ class Engine:
                 hint="a sync path names a folder: move the file away, or point the path "
                 "at the folder that holds it",
             )
+        crypt = self.crypt_guard()
+        if crypt is not None:
+            outcome, message = crypt
+            retry = "interval" if outcome == "refused" else "backoff"
+            return self._finish(status, outcome, None, message, retry, level="error")
         refusal = self._refusal(plan)
         if refusal:
             return self._finish(status, "refused", None, refusal, "interval", level="error")
@@ -259,6 +267,49 @@ class Engine:
                 error="; ".join(result.errors[-2:]) or None,
             )
 
+    def crypt_guard(self) -> tuple[str, str] | None:
+        """With encryption: does this password open this bucket? None when it does.
+
+        A small check object, encrypted with the password, lives in the bucket's backup
+        folder. Found and decrypted: the password is right (remembered for this
+        configuration). Missing: written, unless the bucket already holds files this
+        password cannot decrypt — then the password is wrong (or the bucket is shared
+        with other data) and the run is refused before anything is uploaded.
+        """
+        under = self.remote.underlying
+        if under is None or self.crypt_verified:
+            return None
+        check = self.remote.join(f"{BACKUP_ROOT}/password-check")
+        code, out, err = runner.capture([self.rclone, "cat", check], self.env, timeout=120)
+        wrong = (
+            "refused",
+            f"the crypt password does not decrypt the data in {under}: refusing to sync "
+            f"(nothing uploaded); check ${self.remote.crypt_password_env}, or use another "
+            "bucket for data under another password",
+        )
+        if code == 0 and out:  # (an object store answers a missing object with no output)
+            if out == CRYPT_CHECK:
+                self.crypt_verified = True
+                return None
+            return wrong
+        if code != 0 and "not found" not in err:
+            if "decrypt" in err or "authenticate" in err or "bad password" in err:
+                return wrong
+            return ("failed", f"cannot verify the crypt password on {under}: {_tail(err)}")
+        holds = runner.has_file(under, self.env, self.rclone)
+        if holds is None:
+            return ("failed", f"cannot list {under} to verify the crypt password")
+        if holds and not runner.has_file(self.remote.root, self.env, self.rclone):
+            return wrong
+        code, _, err = runner.capture(
+            [self.rclone, "rcat", check], self.env, stdin=CRYPT_CHECK, timeout=120
+        )
+        if code != 0:
+            return ("failed", f"cannot write the crypt password check to {under}: {_tail(err)}")
+        self.logger.info("crypt_check_written", remote=under)
+        self.crypt_verified = True
+        return None
+
     def _refusal(self, plan: planning.PathPlan) -> str | None:
         """An empty one-way source over a non-empty destination: a lost mount, not a wish.
 
@@ -286,7 +337,8 @@ class Engine:
         self, plan: planning.PathPlan, result: runner.RunResult, status: PathStatus
     ) -> None:
         if plan.sync.direction == "bidirectional":
-            write_marker(self.layout, plan.name, plan.local, plan.remote, self.clock())
+            pair = self.remote.pair_key(plan.remote)
+            write_marker(self.layout, plan.name, plan.local, pair, self.clock())
         if plan.backup_local and _non_empty(Path(plan.backup_local)):
             status.add_backup(plan.backup_local)
         if plan.backup_remote and any(result.stats.get(k) for k in BACKUP_COUNTS):
@@ -364,6 +416,10 @@ class Engine:
             failures=status.consecutive_failures or None,
         )
         return Verdict(status, retry)
+
+
+def _tail(err: str) -> str:
+    return " | ".join(err.strip().splitlines()[-2:])[-300:] or "no output"
 
 
 def _non_empty(folder: Path) -> bool:

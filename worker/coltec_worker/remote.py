@@ -34,6 +34,19 @@ class Remote:
             return self.root + path
         return f"{self.root}/{path}"
 
+    @property
+    def underlying(self) -> str | None:
+        """The remote under the crypt layer ("r2:bucket"); None without encryption."""
+        if self.crypt_password_env is None:
+            return None
+        return self.env.get(f"RCLONE_CONFIG_{CRYPT_NAME.upper()}_REMOTE")
+
+    def pair_key(self, location: str) -> str:
+        """What a first-run marker binds for `location`: with encryption, the remote under
+        the crypt layer too, so another bucket is another pair."""
+        under = self.underlying
+        return location if under is None else f"{location} on {under}"
+
 
 def backup_path(remote: Remote, resolved: str, stamp: str) -> str:
     """The remote backup folder of one run: outside every sync prefix, so never synced."""
