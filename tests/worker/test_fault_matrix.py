@@ -12,12 +12,14 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from coltec_worker.state import Layout
 from coltec_worker.status import collect, render_text
 
+from tests.faultproxy import FaultProxy
 from tests.s3 import S3Server
 from tests.worker.helpers import (
     BASELINE,
@@ -402,3 +404,76 @@ def test_another_bucket_under_encryption_is_a_new_pair(
     assert crypt_tree(s3, "other-bucket", "the-right-password-1", tmp_path) == BASELINE
     assert crypt_tree(s3, s3.bucket, "the-right-password-1", tmp_path) == BASELINE
     assert read_tree(local) == BASELINE
+
+
+# -- the endpoint: 5xx, dropped connections, wrong credentials ------------------------
+
+FAIL_FAST = {
+    "RCLONE_RETRIES": "1",
+    "RCLONE_LOW_LEVEL_RETRIES": "2",
+    "RCLONE_CONTIMEOUT": "2s",
+    "RCLONE_TIMEOUT": "5s",
+}
+
+
+@pytest.fixture
+def proxy(s3: S3Server) -> Iterator[FaultProxy]:
+    p = FaultProxy(s3.port)
+    p.start()
+    yield p
+    p.stop()
+
+
+@pytest.mark.parametrize("fault", ["5xx", "drop"])
+def test_an_endpoint_answering_5xx_or_dropping_connections_backs_off_and_recovers(
+    fault: str, tmp_path: Path, env: dict[str, str], remote: Remote, proxy: FaultProxy
+) -> None:
+    state = tmp_path / "state"
+    penv = {**env, **FAIL_FAST, "RCLONE_CONFIG_R2_ENDPOINT": proxy.endpoint}
+    config = setup_path(tmp_path, penv, state)
+    local = config.parent.parent / "data"
+    log = tmp_path / f"{fault}.log"
+    w = worker(config, penv, tmp_path / "home", log=log, state=state, backoff_base=15)
+    w.schedule_jobs(delay=0)
+    proxy.mode = fault
+    write_tree(local, {"during-fault.txt": "written while the endpoint misbehaved"})
+    before = remote.tree()
+    waits = []
+    for _ in range(2):
+        verdict = w.run_path("data")
+        assert verdict.status.outcome == "failed" and verdict.retry == "backoff"
+        waits.append((w.jobs["data"].next_run - datetime.now()).total_seconds())
+    assert 13 < waits[0] <= 15 and 28 < waits[1] <= 30  # backoff: 15 s, then 30 s
+    assert remote.tree() == before == BASELINE  # nothing changed on the far side
+    assert not any(e.get("resync") for e in events(log) if e["event"] == "run_start")
+    proxy.mode = "pass"
+    verdict = w.run_path("data")
+    assert verdict.status.outcome == "ok", verdict.status.error
+    assert verdict.status.consecutive_failures == 0
+    converged(
+        local, remote, {**BASELINE, "during-fault.txt": "written while the endpoint misbehaved"}
+    )
+
+
+def test_wrong_credentials_fail_clearly_with_backoff_not_a_hot_loop(
+    tmp_path: Path, env: dict[str, str], remote: Remote
+) -> None:
+    state = tmp_path / "state"
+    config = setup_path(tmp_path, env, state)
+    local = config.parent.parent / "data"
+    bad = {**env, **FAIL_FAST, "RCLONE_CONFIG_R2_SECRET_ACCESS_KEY": "not-the-secret-key"}
+    w = worker(config, bad, tmp_path / "home", log=tmp_path / "creds.log", state=state)
+    w.schedule_jobs(delay=0)
+    write_tree(local, {"while-denied.txt": "kept locally"})
+    waits = []
+    for _ in range(3):
+        verdict = w.run_path("data")
+        assert verdict.status.outcome == "failed" and verdict.retry == "backoff"
+        waits.append((w.jobs["data"].next_run - datetime.now()).total_seconds())
+    assert "credentials" in (verdict.status.error or ""), verdict.status.error
+    assert "not-the-secret-key" not in (verdict.status.error or "")
+    assert waits[0] > 13 and waits[1] > waits[0] and waits[2] > waits[1]  # 15, 30, 60 s
+    assert remote.tree() == BASELINE
+    fixed = worker(config, env, tmp_path / "home", state=state).run_all()[0]
+    assert fixed.status.outcome == "ok", fixed.status.error
+    converged(local, remote, {**BASELINE, "while-denied.txt": "kept locally"})

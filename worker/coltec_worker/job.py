@@ -31,6 +31,14 @@ from .state import (
 from .status import FAILED_OUTCOMES, PathStatus, iso, load_status, save_status
 
 RETRYABLE, CONFIGURATION, FATAL = (1, 5), (2, 3, 4), (6, 7)
+# What S3-compatible endpoints answer to bad credentials (in rclone's error text).
+DENIED = (
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+    "AccessDenied",
+    "StatusCode: 403",
+    "StatusCode: 401",
+)
 # The content of the crypt password check object (not a secret: it proves a key).
 CRYPT_CHECK = "coltec crypt check v1\n"
 BACKUP_COUNTS = ("deletes", "renames", "serverSideMoves", "serverSideCopies")
@@ -200,6 +208,19 @@ class Engine:
                 level="error",
                 result=result,
             )
+        denied = self._access_denied()
+        if denied is not None:  # before any recovery: a resync cannot fix credentials
+            return self._finish(
+                status,
+                "failed",
+                result.returncode,
+                denied,
+                "backoff",
+                level="error",
+                result=result,
+                hint="check RCLONE_CONFIG_<REMOTE>_ACCESS_KEY_ID and _SECRET_ACCESS_KEY; "
+                "the worker retries with backoff",
+            )
         if sync.direction == "bidirectional" and (
             result.returncode == 7 or critical_listings(self.layout, sync.name)
         ):
@@ -308,6 +329,24 @@ class Engine:
             return ("failed", f"cannot write the crypt password check to {under}: {_tail(err)}")
         self.logger.info("crypt_check_written", remote=under)
         self.crypt_verified = True
+        return None
+
+    def _access_denied(self) -> str | None:
+        """After a failed run: did the endpoint refuse our credentials? (rclone's own
+        message for that can be as far off as "Source doesn't exist".)"""
+        if self.remote.builtin:
+            return None
+        root = self.remote.underlying or self.remote.root
+        code, _, err = runner.capture(
+            [self.rclone, "lsf", "--max-depth", "1", "--low-level-retries", "1", root],
+            self.env,
+            timeout=60,
+        )
+        if code == 0:
+            return None
+        for marker in DENIED:
+            if marker in err:
+                return f"the endpoint refused the credentials for {root} ({marker})"
         return None
 
     def _refusal(self, plan: planning.PathPlan) -> str | None:
