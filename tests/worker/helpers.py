@@ -90,7 +90,8 @@ class Remote:
                 if mtime is not None:
                     os.utime(src, (mtime, mtime))
                 argv = ["rclone", "copyto", str(src), target]
-            subprocess.run(argv, env=self.env, check=True, capture_output=True, timeout=60)
+            done = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stderr
 
     def backups(self) -> dict[str, str]:
         return read_tree(self.s3.bucket_dir / ".coltec-backups")

@@ -477,3 +477,70 @@ def test_wrong_credentials_fail_clearly_with_backoff_not_a_hot_loop(
     fixed = worker(config, env, tmp_path / "home", state=state).run_all()[0]
     assert fixed.status.outcome == "ok", fixed.status.error
     converged(local, remote, {**BASELINE, "while-denied.txt": "kept locally"})
+
+
+# -- 4. a file rclone cannot transfer never halts its path ---------------------------
+
+
+@pytest.fixture
+def immutable() -> Iterator[list[Path]]:
+    """Files made immutable (chattr +i: even root cannot replace them) during a test."""
+    made: list[Path] = []
+    yield made
+    for path in made:
+        subprocess.run(["chattr", "-i", str(path)], capture_output=True, check=False)
+
+
+def _chattr(path: Path, flag: str, made: list[Path]) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("chattr +i needs root")
+    done = subprocess.run(["chattr", flag, str(path)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"this filesystem has no immutable flag: {done.stderr.strip()}")
+    made.append(path)
+
+
+def test_a_file_rclone_cannot_replace_is_set_aside_and_the_path_keeps_syncing(
+    tmp_path: Path, env: dict[str, str], remote: Remote, immutable: list[Path]
+) -> None:
+    state = tmp_path / "state"
+    config = make_spec(tmp_path, [{"name": "data"}])
+    local = config.parent.parent / "data"
+    write_tree(local, {**BASELINE, "stuck.txt": "v1 everywhere\n"})
+    log = tmp_path / "stuck.log"
+    w = worker(config, env, tmp_path / "home", log=log, state=state)
+    w.schedule_jobs(delay=0)
+    assert w.run_path("data").status.outcome == "ok"
+    # the remote gets a newer stuck.txt, which bisync cannot put in place locally
+    remote.write({"stuck.txt": "v2 from the remote\n", "other.txt": "from the remote\n"}, tmp_path)
+    _chattr(local / "stuck.txt", "+i", immutable)
+    write_tree(local, {"local-new.txt": "from this side\n"})
+    verdict = w.run_path("data")
+    assert verdict.status.outcome in ("ok", "recovered"), verdict.status.error
+    assert verdict.retry != "halt" and "data" in w.jobs
+    assert verdict.status.skipped == ["stuck.txt"]
+    assert any(e["event"] == "files_skipped" and e["files"] == ["stuck.txt"] for e in events(log))
+    text = render_text(collect(Layout(state)))
+    assert "skipped (rclone cannot transfer): 'stuck.txt'" in text
+    # everything else went both ways, and keeps going
+    assert read_tree(local)["other.txt"] == "from the remote\n"
+    assert remote.tree()["local-new.txt"] == "from this side\n"
+    write_tree(local, {"later.txt": "still syncing\n"})
+    verdict = w.run_path("data")
+    assert verdict.status.outcome == "ok" and remote.tree()["later.txt"] == "still syncing\n"
+    assert read_tree(local)["stuck.txt"] == "v1 everywhere\n"  # left where it was
+    # fixed by hand (the flag removed): released, and both versions end up on both sides
+    _chattr(local / "stuck.txt", "-i", immutable)
+    verdict = w.run_path("data")
+    assert verdict.status.outcome in ("ok", "recovered"), verdict.status.error
+    assert verdict.status.skipped == []
+    assert any(e["event"] == "files_released" for e in events(log))
+    both = read_tree(local)
+    assert both == remote.tree()  # nothing lost: the same files, the same contents
+    assert {"v1 everywhere\n", "v2 from the remote\n"} <= set(both.values())
+    assert {k: v for k, v in both.items() if not k.startswith("stuck.txt")} == {
+        **BASELINE,
+        "other.txt": "from the remote\n",
+        "local-new.txt": "from this side\n",
+        "later.txt": "still syncing\n",
+    }

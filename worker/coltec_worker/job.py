@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import plan as planning
-from . import runner
+from . import quarantine, runner
 from .compiled import PlannedPath
 from .errors import ColtecError
 from .log import Logger, Redactor
@@ -83,7 +83,10 @@ class Engine:
 
     def plan(self, sync: PlannedPath, *, recover: bool = False) -> planning.PathPlan:
         stamp = self.clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        probe = planning.plan_path(sync, self.remote, self.layout, stamp=stamp, rclone=self.rclone)
+        skip = [e["file"] for e in quarantine.load(self.layout, sync.name)]
+        probe = planning.plan_path(
+            sync, self.remote, self.layout, stamp=stamp, rclone=self.rclone, skip=skip
+        )
         first = sync.direction == "bidirectional" and not (
             marker_ok(self.layout, sync.name, probe.local, self.remote.pair_key(probe.remote))
             and has_listings(self.layout, sync.name)
@@ -98,6 +101,7 @@ class Engine:
             first_run=first,
             recover=recover,
             rclone=self.rclone,
+            skip=skip,
         )
 
     def run(self, sync: PlannedPath) -> Verdict:
@@ -115,8 +119,14 @@ class Engine:
                 status, "failed", None, message, "backoff", level="error", hint=hint
             )
 
-    def _run(self, sync: PlannedPath) -> Verdict:
+    def _run(self, sync: PlannedPath, *, retried: bool = False) -> Verdict:
         status = load_status(self.layout, sync.name)
+        skipped, released = quarantine.current(self.layout, sync.name, sync.local)
+        if released:
+            self.logger.info(
+                "files_released", path=sync.name, files=released, reason="changed: tried again"
+            )
+        status.skipped = skipped
         status.direction = sync.direction
         try:
             plan = self.plan(sync)
@@ -208,6 +218,12 @@ class Engine:
                 level="error",
                 result=result,
             )
+        new = self._set_aside(sync, status, result)
+        critical = sync.direction == "bidirectional" and (
+            result.returncode == 7 or bool(critical_listings(self.layout, sync.name))
+        )
+        if new and not critical and not retried:  # the rest of the path, at once
+            return self._run(sync, retried=True)
         denied = self._access_denied()
         if denied is not None:  # before any recovery: a resync cannot fix credentials
             return self._finish(
@@ -331,6 +347,25 @@ class Engine:
         self.crypt_verified = True
         return None
 
+    def _set_aside(
+        self, sync: PlannedPath, status: PathStatus, result: runner.RunResult
+    ) -> list[str]:
+        """Quarantine the files a failed run names; returns the newly set aside."""
+        if not result.objects or result.interrupted or result.timed_out:
+            return []
+        new = quarantine.add(self.layout, sync.name, sync.local, result.objects)
+        status.skipped = [e["file"] for e in quarantine.load(self.layout, sync.name)]
+        if new:
+            self.logger.warning(
+                "files_skipped",
+                path=sync.name,
+                files=new,
+                error="; ".join(result.errors[-2:]) or None,
+                hint="rclone cannot transfer these files; they are left where they are and "
+                "skipped until they change (rename, fix or remove them)",
+            )
+        return new
+
     def _access_denied(self) -> str | None:
         """After a failed run: did the endpoint refuse our credentials? (rclone's own
         message for that can be as far off as "Source doesn't exist".)"""
@@ -393,6 +428,11 @@ class Engine:
             leftover.unlink(missing_ok=True)
         self._ensure_roots(plan)
         result = self._execute(plan)
+        if result.returncode != 0 and self._set_aside(sync, status, result):
+            plan = self.plan(sync, recover=True)  # once more, without the files it named
+            for leftover in critical_listings(self.layout, sync.name):
+                leftover.unlink(missing_ok=True)
+            result = self._execute(plan)
         if result.returncode == 0:
             self._record_success(plan, result, status)
             self._settle(sync, status)
@@ -410,9 +450,8 @@ class Engine:
             status,
             "critical",
             result.returncode,
-            f"critical, recovery resync failed; path halted until reload "
-            f"(SIGHUP) or restart: {message}",
-            "halt",
+            f"critical, recovery resync failed; retried with backoff: {message}",
+            "backoff",
             level="error",
             result=result,
         )

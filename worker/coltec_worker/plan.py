@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .compiled import Plan, PlannedPath
 from .errors import ConfigError
+from .quarantine import exclude_pattern
 from .remote import Remote, backup_path
 from .state import Layout
 
@@ -86,14 +87,18 @@ def plan_path(
     first_run: bool = False,
     recover: bool = False,
     rclone: str = "rclone",
+    skip: Sequence[str] = (),
 ) -> PathPlan:
-    """The plan of one run of `sync`. `stamp` names this run's backup folders."""
+    """The plan of one run of `sync`. `stamp` names this run's backup folders; `skip`
+    lists files set aside (quarantine.py), excluded one by one."""
     resolved = sync.remote_path
     local = sync.local
     dest = remote.join(resolved)
     backup_local = os.path.join(layout.backups(sync.name), stamp)
     backup_remote = backup_path(remote, resolved, stamp)
     filters = excludes(sync, layout.root)
+    for name in skip:
+        filters += ["--exclude", exclude_pattern(name)]
     if sync.direction == "bidirectional":
         resync = first_run or recover
         argv = [

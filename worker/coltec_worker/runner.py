@@ -27,6 +27,7 @@ from .errors import ColtecError
 from .log import Redactor
 
 TAIL_LINES = 8
+MAX_OBJECTS = 50
 
 
 class RcloneMissing(ColtecError):
@@ -40,6 +41,8 @@ class RunResult:
     duration: float
     stats: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)  # rclone's error-level messages
+    # Files rclone reported an error for (their paths inside the sync path), at most MAX_OBJECTS.
+    objects: list[str] = field(default_factory=list)
     timed_out: bool = False
     interrupted: bool = False
 
@@ -50,21 +53,29 @@ def _child_env(env: Mapping[str, str]) -> dict[str, str]:
     return {"RCLONE_CONFIG": "/dev/null", **env}
 
 
-def parse_log(path: Path, redactor: Redactor) -> tuple[dict[str, Any], list[str]]:
-    """rclone's final stats object and its error messages, from a --use-json-log file."""
+def parse_log(path: Path, redactor: Redactor) -> tuple[dict[str, Any], list[str], list[str]]:
+    """rclone's final stats object, its error messages and the files they name, from a
+    --use-json-log file."""
     stats: dict[str, Any] = {}
     errors: list[str] = []
+    objects: list[str] = []
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             for line in fh:  # streamed: a long log never sits in memory
-                _parse_line(line, stats, errors, redactor)
+                _parse_line(line, stats, errors, redactor, objects)
                 del errors[:-TAIL_LINES]
     except OSError:
         pass
-    return stats, errors
+    return stats, errors, objects
 
 
-def _parse_line(line: str, stats: dict[str, Any], errors: list[str], redactor: Redactor) -> None:
+def _parse_line(
+    line: str,
+    stats: dict[str, Any],
+    errors: list[str],
+    redactor: Redactor,
+    objects: list[str] | None = None,
+) -> None:
     if not line.startswith("{"):
         if line.strip():
             errors.append(redactor.text(line.strip())[:500])
@@ -80,6 +91,13 @@ def _parse_line(line: str, stats: dict[str, Any], errors: list[str], redactor: R
     if record.get("level") in ("error", "critical") or message.startswith("Failed to"):
         text = f"{record.get('object', '')}: {message}".strip(": ")
         errors.append(redactor.text(_strip_ansi(text))[:500])
+        name = record.get("object")
+        if objects is None or record.get("level") != "error" or not isinstance(name, str):
+            return
+        if not str(record.get("objectType", "")).endswith("Object"):
+            return  # an error about a whole remote ("Local file system at ..."), not a file
+        if name and name not in objects and len(objects) < MAX_OBJECTS:
+            objects.append(name)
 
 
 def _strip_ansi(text: str) -> str:
@@ -228,7 +246,7 @@ def run(
                 record.unlink(missing_ok=True)
     result.returncode = proc.returncode
     result.duration = time.monotonic() - started
-    result.stats, result.errors = parse_log(log_path, redactor)
+    result.stats, result.errors, result.objects = parse_log(log_path, redactor)
     return result
 
 

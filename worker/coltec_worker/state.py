@@ -11,6 +11,7 @@ folder that holds `.devcontainer/` (for /workspace/.devcontainer/workspace-spec.
     backups/<name>/<stamp>/ local side of --backup-dir / --backup-dir1 (never synced)
     logs/<name>.rclone.log  the last rclone run's stderr (JSON lines from rclone)
     running/<name>.json     the rclone running for <name> (pid, start time), while it runs
+    quarantine/<name>.json  files rclone could not transfer, excluded until they change
     flush.request / flush.done   the `coltec-worker flush` handshake
 """
 
@@ -80,6 +81,10 @@ class Layout:
 
     def backups(self, name: str) -> Path:
         return self.root / "backups" / safe_name(name)
+
+    def quarantine(self, name: str) -> Path:
+        """Files of `name` rclone could not transfer, set aside (see quarantine.py)."""
+        return self.root / "quarantine" / f"{safe_name(name)}.json"
 
     def running(self, name: str) -> Path:
         """The rclone this worker runs for `name` (pid, start time): found after a kill -9."""

@@ -4,7 +4,7 @@
     {"pid": 123 | null, "running": bool, "state_dir": "...",
      "paths": [{"name", "direction", "local", "remote", "last_start", "last_end", "outcome",
                 "exit_code", "next_run", "consecutive_failures", "error", "duration",
-                "stats", "backups": [...]}]}
+                "stats", "backups": [...], "skipped": [...]}]}
 Times are ISO 8601 UTC strings or null. Outcomes: never, running, ok, recovered, failed,
 timeout, interrupted, refused, blocked, critical, unknown (a corrupt status file).
 "state_dir_problem": null, or why the state directory cannot be written ("full",
@@ -46,6 +46,8 @@ class PathStatus:
     duration: float | None = None
     stats: dict[str, Any] = field(default_factory=dict)
     backups: list[str] = field(default_factory=list)
+    # Files rclone cannot transfer, set aside until they change (quarantine.py).
+    skipped: list[str] = field(default_factory=list)
 
     def add_backup(self, location: str) -> None:
         if location not in self.backups:
@@ -69,6 +71,7 @@ TYPES: dict[str, Any] = {
     "duration": (int, float, type(None)),
     "stats": dict,
     "backups": list,
+    "skipped": list,
 }
 
 
@@ -131,6 +134,14 @@ def render_text(data: dict[str, Any]) -> str:
         )
         if p.get("error"):
             lines.append(f"      error: {p['error']}")
+        if p.get("skipped"):
+            shown = ", ".join(repr(f) for f in p["skipped"][:5])
+            more = len(p["skipped"]) - 5
+            lines.append(
+                f"      skipped (rclone cannot transfer): {shown}"
+                + (f" and {more} more" if more > 0 else "")
+                + " — rename, fix or remove them"
+            )
         for b in p.get("backups", [])[-3:]:
             lines.append(f"      backup: {b}")
     return "\n".join(lines)
