@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -544,3 +545,87 @@ def test_a_file_rclone_cannot_replace_is_set_aside_and_the_path_keeps_syncing(
         "local-new.txt": "from this side\n",
         "later.txt": "still syncing\n",
     }
+
+
+# -- what already held, kept in the matrix ----------------------------------------------
+
+
+def test_a_wiped_state_directory_resyncs_and_loses_no_edit(
+    tmp_path: Path, env: dict[str, str], remote: Remote
+) -> None:
+    state = tmp_path / "state"
+    config = setup_path(tmp_path, env, state)
+    local = config.parent.parent / "data"
+    subprocess.run(["rm", "-rf", str(state)], check=True)
+    write_tree(local, {"keep/k00.txt": "edited here after the wipe"})
+    remote.write({"keep/k01.txt": "edited there after the wipe"}, tmp_path)
+    log = tmp_path / "wiped.log"
+    verdict = worker(config, env, tmp_path / "home", log=log, state=state).run_all()[0]
+    assert verdict.status.outcome == "ok", verdict.status.error
+    assert any(e["event"] == "first_run_resync" for e in events(log))
+    expect = {
+        **BASELINE,
+        "keep/k00.txt": "edited here after the wipe",
+        "keep/k01.txt": "edited there after the wipe",
+    }
+    converged(local, remote, expect)
+
+
+def test_clock_skew_a_future_mtime_wins_and_the_other_version_is_kept(
+    tmp_path: Path, env: dict[str, str], remote: Remote
+) -> None:
+    state = tmp_path / "state"
+    config = setup_path(tmp_path, env, state)
+    local = config.parent.parent / "data"
+    future = time.time() + 3600  # this machine's clock an hour ahead
+    write_tree(local, {"keep/k02.txt": "local, stamped an hour ahead"}, mtime=future)
+    remote.write({"keep/k02.txt": "remote, stamped now"}, tmp_path)
+    verdict = worker(config, env, tmp_path / "home", state=state).run_all()[0]
+    assert verdict.status.outcome == "ok", verdict.status.error
+    both = read_tree(local)
+    assert both == remote.tree()
+    assert both["keep/k02.txt"] == "local, stamped an hour ahead"
+    assert (
+        "remote, stamped now" in both.values()
+        or "remote, stamped now" in {**remote.backups(), **local_backups_of(state)}.values()
+    )
+
+
+def local_backups_of(state: Path) -> dict[str, str]:
+    return read_tree(state / "backups", skip=())
+
+
+def test_the_endpoint_stopped_mid_run_and_restarted_loses_nothing(
+    tmp_path: Path, env: dict[str, str], s3: S3Server, remote: Remote
+) -> None:
+    # whole-second mtimes: the test server keeps sub-second ones in memory only (tests/s3.py)
+    now = float(int(time.time()))
+    state = tmp_path / "state"
+    config = make_spec(tmp_path, [{"name": "data"}])
+    local = config.parent.parent / "data"
+    write_tree(local, BASELINE, mtime=now - 100)
+    assert worker(config, env, tmp_path / "home", state=state).run_all()[0].status.outcome == "ok"
+    write_tree(local, {"big.bin": BIG}, mtime=now - 50)
+    log = tmp_path / "outage.log"
+    slow_env = {**env, **FAIL_FAST, "RCLONE_BWLIMIT": "300k", "COLTEC_BACKOFF_BASE": "1"}
+    daemon = start_daemon(config, slow_env, log, "--state-dir", str(state))
+    try:
+        wait_for(lambda: rclone_children(daemon.pid, "bisync"), 30, "bisync to start")
+        time.sleep(0.5)
+        s3.stop()  # mid-transfer
+        wait_for(
+            lambda: any(e["event"] == "run_end" and e["outcome"] != "ok" for e in events(log)),
+            60,
+            "the run to fail",
+        )
+        s3.start()
+        wait_for(
+            lambda: any(
+                e["event"] == "run_end" and e["outcome"] in ("ok", "recovered") for e in events(log)
+            ),
+            120,
+            "a run after the restart",
+        )
+    finally:
+        assert stop(daemon) == 0
+    converged(local, remote, {**BASELINE, "big.bin": BIG})
