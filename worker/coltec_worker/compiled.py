@@ -19,9 +19,8 @@ from the worker's environment by name when the plan is applied.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ConfigError, Problem
 from .remote import Remote
@@ -30,8 +29,7 @@ PLAN_VERSION = 1
 DIRECTIONS = ("bidirectional", "pull-only", "push-only")
 
 
-@dataclass(frozen=True)
-class PlannedPath:
+class PlannedPath(NamedTuple):
     """One sync path, resolved: `remote_path` is relative to the remote's root."""
 
     name: str
@@ -54,8 +52,7 @@ class PlannedPath:
         }
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     config: str
     remote: Remote
     paths: tuple[PlannedPath, ...] = ()

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from . import plan as planning
 from . import quarantine, runner
@@ -44,8 +44,7 @@ CRYPT_CHECK = "coltec crypt check v1\n"
 BACKUP_COUNTS = ("deletes", "renames", "serverSideMoves", "serverSideCopies")
 
 
-@dataclass
-class Verdict:
+class Verdict(NamedTuple):
     status: PathStatus
     retry: str  # "interval" | "backoff" | "halt" | "none"
 
@@ -64,22 +63,29 @@ def classify(code: int | None) -> str:
     return "retryable"
 
 
-@dataclass
 class Engine:
     """Runs sync paths for one loaded configuration."""
 
-    remote: Remote
-    layout: Layout
-    env: Mapping[str, str]  # the child's full environment (remote env merged in)
-    logger: Logger
-    redactor: Redactor
-    rclone: str = "rclone"
-    timeout: float = 3600.0
-    grace: float = 30.0
-    wake_fd: int | None = None
-    stop_requested: Callable[[], bool] = lambda: False
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    crypt_verified: bool = False  # the password opened the bucket (see crypt_guard)
+    def __init__(
+        self,
+        remote: Remote,
+        layout: Layout,
+        env: Mapping[str, str],  # the child's full environment (remote env merged in)
+        logger: Logger,
+        redactor: Redactor,
+        *,
+        rclone: str = "rclone",
+        timeout: float = 3600.0,
+        grace: float = 30.0,
+        wake_fd: int | None = None,
+        stop_requested: Callable[[], bool] = lambda: False,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.remote, self.layout, self.env = remote, layout, env
+        self.logger, self.redactor, self.rclone = logger, redactor, rclone
+        self.timeout, self.grace, self.wake_fd = timeout, grace, wake_fd
+        self.stop_requested, self.clock = stop_requested, clock
+        self.crypt_verified = False  # the password opened the bucket (see crypt_guard)
 
     def plan(self, sync: PlannedPath, *, recover: bool = False) -> planning.PathPlan:
         stamp = self.clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")

@@ -13,10 +13,9 @@ import random
 import select
 import signal
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import schedule
 
@@ -35,8 +34,7 @@ if TYPE_CHECKING:  # imported only with networking.enabled: it brings subprocess
 TAILNET_EVERY = 60.0  # seconds between tailnet checks (one `tailscale status` when up)
 
 
-@dataclass
-class Options:
+class Options(NamedTuple):
     only: tuple[str, ...] = ()
     rclone: str = "rclone"
     timeout: float = 3600.0  # one rclone run
@@ -51,18 +49,23 @@ def backoff(failures: int, base: float, interval: int) -> float:
     return float(min(interval, base * 2 ** max(0, failures - 1)))
 
 
-@dataclass
 class Worker:
-    config: Path
-    layout: Layout
-    logger: Logger
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    home: Path = field(default_factory=Path.home)
-    options: Options = field(default_factory=Options)
-    clock: Callable[[], datetime] = datetime.now  # naive local time, like schedule's
-    rng: Callable[[float, float], float] = random.uniform
-
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        config: Path,
+        layout: Layout,
+        logger: Logger,
+        env: Mapping[str, str] | None = None,
+        home: Path | None = None,
+        options: Options | None = None,
+        clock: Callable[[], datetime] = datetime.now,  # naive local time, like schedule's
+        rng: Callable[[float, float], float] = random.uniform,
+    ) -> None:
+        self.config, self.layout, self.logger = config, layout, logger
+        self.env: Mapping[str, str] = dict(os.environ) if env is None else env
+        self.home = Path.home() if home is None else home
+        self.options = Options() if options is None else options
+        self.clock, self.rng = clock, rng
         self.scheduler = schedule.Scheduler()
         self.jobs: dict[str, schedule.Job] = {}
         self.paths: dict[str, PlannedPath] = {}

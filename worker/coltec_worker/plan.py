@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .compiled import Plan, PlannedPath
 from .errors import ConfigError
@@ -35,8 +35,7 @@ BISYNC_FLAGS = (
 RESYNC_FLAGS = ("--resync", "--resync-mode", "newer")
 
 
-@dataclass(frozen=True)
-class PathPlan:
+class PathPlan(NamedTuple):
     """Everything needed to run one sync path once."""
 
     sync: PlannedPath

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
 
 from .errors import ConfigError
 
@@ -17,14 +18,13 @@ CRYPT_NAME = "coltec_crypt"
 BACKUP_ROOT = ".coltec-backups"
 
 
-@dataclass(frozen=True)
-class Remote:
+class Remote(NamedTuple):
     """Where sync paths live. `root` is "name:bucket", "name:" or an absolute local folder."""
 
     root: str
     description: str
     builtin: bool = False
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = MappingProxyType({})
     # Name of the variable holding the crypt password, still to be obscured; None without crypt.
     crypt_password_env: str | None = None
     crypt_password_var: str = f"RCLONE_CONFIG_{CRYPT_NAME.upper()}_PASSWORD"

@@ -19,7 +19,6 @@ import select
 import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +33,17 @@ class RcloneMissing(ColtecError):
     """rclone is not installed or not on PATH."""
 
 
-@dataclass
 class RunResult:
-    argv: tuple[str, ...]
-    returncode: int | None
-    duration: float
-    stats: dict[str, Any] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)  # rclone's error-level messages
-    # Files rclone reported an error for (their paths inside the sync path), at most MAX_OBJECTS.
-    objects: list[str] = field(default_factory=list)
-    timed_out: bool = False
-    interrupted: bool = False
+    """The outcome of one rclone run (a plain class: no dataclasses in the daemon)."""
+
+    def __init__(self, argv: tuple[str, ...], returncode: int | None, duration: float) -> None:
+        self.argv, self.returncode, self.duration = argv, returncode, duration
+        self.stats: dict[str, Any] = {}
+        self.errors: list[str] = []  # rclone's error-level messages
+        # Files rclone reported an error for (paths inside the sync path), <= MAX_OBJECTS.
+        self.objects: list[str] = []
+        self.timed_out = False
+        self.interrupted = False
 
 
 def _child_env(env: Mapping[str, str]) -> dict[str, str]:

@@ -24,10 +24,9 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 
 def default_state_dir(config: Path, env: Mapping[str, str]) -> Path:
@@ -54,8 +53,7 @@ def safe_name(name: str) -> str:
     return name
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     root: Path
 
     @property

@@ -13,7 +13,6 @@ timeout, interrupted, refused, blocked, critical, unknown (a corrupt status file
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,31 +29,66 @@ def iso(when: datetime | None) -> str | None:
     return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-@dataclass
+FIELDS = (
+    "name",
+    "direction",
+    "local",
+    "remote",
+    "last_start",
+    "last_end",
+    "outcome",
+    "exit_code",
+    "next_run",
+    "consecutive_failures",
+    "error",
+    "duration",
+    "stats",
+    "backups",
+    "skipped",  # files rclone cannot transfer, set aside until they change (quarantine.py)
+)
+
+
 class PathStatus:
-    name: str
-    direction: str = ""
-    local: str = ""
-    remote: str = ""
-    last_start: str | None = None
-    last_end: str | None = None
-    outcome: str = "never"
-    exit_code: int | None = None
-    next_run: str | None = None
-    consecutive_failures: int = 0
-    error: str | None = None
-    duration: float | None = None
-    stats: dict[str, Any] = field(default_factory=dict)
-    backups: list[str] = field(default_factory=list)
-    # Files rclone cannot transfer, set aside until they change (quarantine.py).
-    skipped: list[str] = field(default_factory=list)
+    """One path's status (a plain class: the daemon does not load dataclasses)."""
+
+    def __init__(
+        self,
+        name: str,
+        direction: str = "",
+        local: str = "",
+        remote: str = "",
+        last_start: str | None = None,
+        last_end: str | None = None,
+        outcome: str = "never",
+        exit_code: int | None = None,
+        next_run: str | None = None,
+        consecutive_failures: int = 0,
+        error: str | None = None,
+        duration: float | None = None,
+        stats: dict[str, Any] | None = None,
+        backups: list[str] | None = None,
+        skipped: list[str] | None = None,
+    ) -> None:
+        self.name, self.direction, self.local, self.remote = name, direction, local, remote
+        self.last_start, self.last_end, self.outcome = last_start, last_end, outcome
+        self.exit_code, self.next_run = exit_code, next_run
+        self.consecutive_failures, self.error, self.duration = consecutive_failures, error, duration
+        self.stats: dict[str, Any] = stats if stats is not None else {}
+        self.backups: list[str] = backups if backups is not None else []
+        self.skipped: list[str] = skipped if skipped is not None else []
+
+    def __repr__(self) -> str:
+        return f"PathStatus({', '.join(f'{k}={getattr(self, k)!r}' for k in FIELDS)})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PathStatus) and self.to_dict() == other.to_dict()
 
     def add_backup(self, location: str) -> None:
         if location not in self.backups:
             self.backups = [*self.backups, location][-MAX_BACKUPS:]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: getattr(self, k) for k in FIELDS}
 
 
 TYPES: dict[str, Any] = {
