@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
+from . import guards, orphans, quarantine, runner
 from . import plan as planning
-from . import quarantine, runner
 from .compiled import PlannedPath
 from .errors import ColtecError
 from .log import Logger, Redactor
-from .remote import BACKUP_ROOT, Remote
+from .remote import Remote
 from .state import (
     Layout,
     critical_listings,
@@ -31,16 +31,6 @@ from .state import (
 from .status import FAILED_OUTCOMES, PathStatus, iso, load_status, save_status
 
 RETRYABLE, CONFIGURATION, FATAL = (1, 5), (2, 3, 4), (6, 7)
-# What S3-compatible endpoints answer to bad credentials (in rclone's error text).
-DENIED = (
-    "SignatureDoesNotMatch",
-    "InvalidAccessKeyId",
-    "AccessDenied",
-    "StatusCode: 403",
-    "StatusCode: 401",
-)
-# The content of the crypt password check object (not a secret: it proves a key).
-CRYPT_CHECK = "coltec crypt check v1\n"
 BACKUP_COUNTS = ("deletes", "renames", "serverSideMoves", "serverSideCopies")
 
 
@@ -152,19 +142,20 @@ class Engine:
                 hint="a sync path names a folder: move the file away, or point the path "
                 "at the folder that holds it",
             )
-        crypt = self.crypt_guard()
+        crypt = None if self.crypt_verified else guards.crypt_check(self)
+        self.crypt_verified = crypt is None
         if crypt is not None:
             outcome, message = crypt
             retry = "interval" if outcome == "refused" else "backoff"
             return self._finish(status, outcome, None, message, retry, level="error")
-        refusal = self._refusal(plan)
+        refusal = guards.refusal(self, plan)
         if refusal:
             return self._finish(status, "refused", None, refusal, "interval", level="error")
         if plan.source == "local" and not os.path.isdir(plan.local):
             # Not refused, so the destination is empty too: an empty folder is the same
             # nothing, and rclone would fail on a missing source ("directory not found").
             self._ensure_roots(plan)
-        orphan = runner.stop_orphan(self.layout.running(sync.name))
+        orphan = orphans.stop_orphan(self.layout.running(sync.name))
         if orphan is not None:
             self.logger.warning(
                 "orphan_stopped",
@@ -230,7 +221,7 @@ class Engine:
         )
         if new and not critical and not retried:  # the rest of the path, at once
             return self._run(sync, retried=True)
-        denied = self._access_denied()
+        denied = guards.access_denied(self)
         if denied is not None:  # before any recovery: a resync cannot fix credentials
             return self._finish(
                 status,
@@ -310,49 +301,6 @@ class Engine:
                 error="; ".join(result.errors[-2:]) or None,
             )
 
-    def crypt_guard(self) -> tuple[str, str] | None:
-        """With encryption: does this password open this bucket? None when it does.
-
-        A small check object, encrypted with the password, lives in the bucket's backup
-        folder. Found and decrypted: the password is right (remembered for this
-        configuration). Missing: written, unless the bucket already holds files this
-        password cannot decrypt — then the password is wrong (or the bucket is shared
-        with other data) and the run is refused before anything is uploaded.
-        """
-        under = self.remote.underlying
-        if under is None or self.crypt_verified:
-            return None
-        check = self.remote.join(f"{BACKUP_ROOT}/password-check")
-        code, out, err = runner.capture([self.rclone, "cat", check], self.env, timeout=120)
-        wrong = (
-            "refused",
-            f"the crypt password does not decrypt the data in {under}: refusing to sync "
-            f"(nothing uploaded); check ${self.remote.crypt_password_env}, or use another "
-            "bucket for data under another password",
-        )
-        if code == 0 and out:  # (an object store answers a missing object with no output)
-            if out == CRYPT_CHECK:
-                self.crypt_verified = True
-                return None
-            return wrong
-        if code != 0 and "not found" not in err:
-            if "decrypt" in err or "authenticate" in err or "bad password" in err:
-                return wrong
-            return ("failed", f"cannot verify the crypt password on {under}: {_tail(err)}")
-        holds = runner.has_file(under, self.env, self.rclone)
-        if holds is None:
-            return ("failed", f"cannot list {under} to verify the crypt password")
-        if holds and not runner.has_file(self.remote.root, self.env, self.rclone):
-            return wrong
-        code, _, err = runner.capture(
-            [self.rclone, "rcat", check], self.env, stdin=CRYPT_CHECK, timeout=120
-        )
-        if code != 0:
-            return ("failed", f"cannot write the crypt password check to {under}: {_tail(err)}")
-        self.logger.info("crypt_check_written", remote=under)
-        self.crypt_verified = True
-        return None
-
     def _set_aside(
         self, sync: PlannedPath, status: PathStatus, result: runner.RunResult
     ) -> list[str]:
@@ -371,47 +319,6 @@ class Engine:
                 "skipped until they change (rename, fix or remove them)",
             )
         return new
-
-    def _access_denied(self) -> str | None:
-        """After a failed run: did the endpoint refuse our credentials? (rclone's own
-        message for that can be as far off as "Source doesn't exist".)"""
-        if self.remote.builtin:
-            return None
-        root = self.remote.underlying or self.remote.root
-        code, _, err = runner.capture(
-            [self.rclone, "lsf", "--max-depth", "1", "--low-level-retries", "1", root],
-            self.env,
-            timeout=60,
-        )
-        if code == 0:
-            return None
-        for marker in DENIED:
-            if marker in err:
-                return f"the endpoint refused the credentials for {root} ({marker})"
-        return None
-
-    def _refusal(self, plan: planning.PathPlan) -> str | None:
-        """An empty one-way source over a non-empty destination: a lost mount, not a wish.
-
-        "Empty" means what rclone would see: both sides are listed by rclone with the
-        run's own filters (excluded files, the state directory, skipped symlinks do not
-        count), at any depth.
-        """
-        source, dest = plan.source_location, plan.destination_location
-        if source is None or dest is None:
-            return None
-        try:
-            if runner.has_file(source, self.env, self.rclone, plan.filters) is not False:
-                return None
-            if not runner.has_file(dest, self.env, self.rclone, plan.filters):
-                return None
-        except runner.RcloneMissing:
-            return None  # the run itself reports the missing binary
-        return (
-            f"refusing to sync: the source {source} is missing or empty (as rclone sees it: "
-            f"excluded files and symlinks do not count) while the destination {dest} has "
-            "files (a lost mount or a wrong bucket?)"
-        )
 
     def _record_success(
         self, plan: planning.PathPlan, result: runner.RunResult, status: PathStatus
@@ -500,10 +407,6 @@ class Engine:
             failures=status.consecutive_failures or None,
         )
         return Verdict(status, retry)
-
-
-def _tail(err: str) -> str:
-    return " | ".join(err.strip().splitlines()[-2:])[-300:] or "no output"
 
 
 def _non_empty(folder: Path) -> bool:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import orphans
 from .errors import ColtecError
 from .log import Redactor
 
@@ -210,7 +211,7 @@ def run(
         os.close(null)
         os.close(log)
     if record is not None:
-        _write_record(record, proc.pid)
+        orphans.write_record(record, proc.pid)
     pidfd = os.pidfd_open(proc.pid)
     poller = select.poll()
     poller.register(pidfd, select.POLLIN)
@@ -358,59 +359,3 @@ def has_file(
     if code == 3 or (code != 0 and b"directory not found" in err):
         return False
     return False if code == 0 else None
-
-
-def _start_time(pid: int) -> tuple[str, int] | None:
-    """(comm, start time in clock ticks since boot) of a live process, or None."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            text = fh.read()
-    except OSError:
-        return None
-    comm = text[text.index("(") + 1 : text.rindex(")")]
-    fields = text[text.rindex(")") + 2 :].split()
-    if fields[0] == "Z":
-        return None
-    return comm, int(fields[19])  # field 22 of stat: starttime
-
-
-def _write_record(record: Path, pid: int) -> None:
-    """Best effort: a state directory that cannot take it only loses the orphan check."""
-    started = _start_time(pid)
-    data = {"pid": pid, "start": started[1] if started else None, "worker": os.getpid()}
-    with contextlib.suppress(OSError):
-        record.parent.mkdir(parents=True, exist_ok=True)
-        tmp = record.with_name(f".{record.name}.tmp")
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, record)
-
-
-def stop_orphan(record: Path, grace: float = 10.0) -> int | None:
-    """Stop the rclone a killed worker left running (its pid and start time in `record`).
-
-    Only a process that is still the same rclone (same pid, same start time) is stopped:
-    SIGINT to its group, SIGKILL after `grace` seconds. Returns its pid, or None.
-    """
-    try:
-        data = json.loads(record.read_text())
-    except (OSError, ValueError):
-        return None
-    pid = data.get("pid") if isinstance(data, dict) else None
-    start = data.get("start") if isinstance(data, dict) else None
-    alive = _start_time(pid) if isinstance(pid, int) and pid > 0 else None
-    stopped = None
-    if isinstance(pid, int) and alive is not None and alive[0] == "rclone" and alive[1] == start:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGINT)
-        deadline = time.monotonic() + grace
-        while _start_time(pid) == alive and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _start_time(pid) == alive:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
-            while _start_time(pid) == alive and time.monotonic() < deadline + grace:
-                time.sleep(0.05)
-        stopped = pid
-    with contextlib.suppress(OSError):
-        record.unlink(missing_ok=True)
-    return stopped
