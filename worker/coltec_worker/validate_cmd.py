@@ -6,7 +6,6 @@ Both print the same problems for the same file and exit 0 valid, 1 invalid,
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -61,6 +60,8 @@ def validate_and_print(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import argparse  # here: --validate-only uses validate_and_print without it
+
     parser = argparse.ArgumentParser(
         prog="coltec-validate",
         description="Validate a workspace-spec.yaml (JSON Schema + semantic rules). "

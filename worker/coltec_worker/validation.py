@@ -7,7 +7,6 @@ loads this module's schema half.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from collections.abc import Mapping
@@ -112,7 +111,7 @@ def schema_problems(doc: Document, schema_name: str) -> list[Problem]:
         if kind == "additionalProperties" and isinstance(err.instance, dict):
             known = _known_keys(err.schema)
             for key in sorted(set(err.instance) - set(known), key=str):
-                close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.5)
+                close = _close(str(key), known, cutoff=0.5)
                 hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
                 out.append(
                     doc.problem(
@@ -140,6 +139,13 @@ def schema_problems(doc: Document, schema_name: str) -> list[Problem]:
         message, hint = _describe(err, secret=secret)
         out.append(doc.problem(path, message, hint, str(kind)))
     return out
+
+
+def _close(word: str, choices: list[str], cutoff: float = 0.6) -> list[str]:
+    """The closest choice for a hint (difflib loads only to explain an invalid file)."""
+    import difflib
+
+    return difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
 
 
 def _shown(value: Any, limit: int = 60) -> str:
@@ -171,7 +177,7 @@ def _describe(err: Any, *, secret: bool = False) -> tuple[str, str]:
         )
     if kind == "enum":
         choices = ", ".join(map(str, expected))
-        close = difflib.get_close_matches(str(value), list(map(str, expected)), n=1)
+        close = _close(str(value), list(map(str, expected)))
         return (
             f"{_shown(value)} is not one of: {choices}",
             f"did you mean '{close[0]}'?" if close else f"use one of: {choices}",
