@@ -359,17 +359,22 @@ def stored_objects(s3: S3Server, bucket: str) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
+def encrypted_first_run(tmp_path: Path, env: dict[str, str]) -> tuple[Path, dict[str, str]]:
+    """An encrypted path after its first run with the right password: (config, env)."""
+    config = make_spec(tmp_path, [{"name": "data"}], rclone_config=CRYPT)
+    write_tree(config.parent.parent / "data", BASELINE)
+    right = {**env, "COLTEC_CRYPT_PASSWORD": "the-right-password-1"}
+    first = worker(config, right, tmp_path / "home", state=tmp_path / "state").run_all()
+    assert [v.status.outcome for v in first] == ["ok"]
+    return config, right
+
+
 def test_a_wrong_crypt_password_is_refused_and_nothing_is_uploaded(
     tmp_path: Path, env: dict[str, str], s3: S3Server
 ) -> None:
     state = tmp_path / "state"
-    config = make_spec(tmp_path, [{"name": "data"}], rclone_config=CRYPT)
+    config, right = encrypted_first_run(tmp_path, env)
     local = config.parent.parent / "data"
-    write_tree(local, BASELINE)
-    right = {**env, "COLTEC_CRYPT_PASSWORD": "the-right-password-1"}
-    assert [
-        v.status.outcome for v in worker(config, right, tmp_path / "home", state=state).run_all()
-    ] == ["ok"]
     before = stored_objects(s3, s3.bucket)
     write_tree(local, {"new.txt": "must not be uploaded under another password"})
     wrong = {**env, "COLTEC_CRYPT_PASSWORD": "a-wrong-password-2"}
@@ -391,11 +396,8 @@ def test_another_bucket_under_encryption_is_a_new_pair(
     tmp_path: Path, env: dict[str, str], s3: S3Server
 ) -> None:
     state = tmp_path / "state"
-    config = make_spec(tmp_path, [{"name": "data"}], rclone_config=CRYPT)
+    config, cenv = encrypted_first_run(tmp_path, env)
     local = config.parent.parent / "data"
-    write_tree(local, BASELINE)
-    cenv = {**env, "COLTEC_CRYPT_PASSWORD": "the-right-password-1"}
-    assert worker(config, cenv, tmp_path / "home", state=state).run_all()[0].status.outcome == "ok"
     (s3.root / "other-bucket").mkdir()
     moved = {**cenv, "RCLONE_BUCKET": "other-bucket"}
     log = tmp_path / "moved.log"

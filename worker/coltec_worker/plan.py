@@ -129,14 +129,18 @@ def plan_path(
             None,
             tuple(filters),
         )
-    if sync.direction == "push-only":
+    if sync.direction in ("push-only", "pull-only"):
+        # One way: rclone sync SOURCE DEST, the backups beside the destination.
+        push = sync.direction == "push-only"
+        source, target = (local, dest) if push else (dest, local)
+        backup = backup_remote if push else backup_local
         argv = [
             rclone,
             "sync",
-            local,
-            dest,
+            source,
+            target,
             "--backup-dir",
-            backup_remote,
+            backup,
             *COMMON_FLAGS,
             *LOG_FLAGS,
             *filters,
@@ -146,31 +150,9 @@ def plan_path(
             local,
             dest,
             tuple(argv),
-            None,
-            backup_remote,
-            source="local",
-            filters=tuple(filters),
-        )
-    if sync.direction == "pull-only":
-        argv = [
-            rclone,
-            "sync",
-            dest,
-            local,
-            "--backup-dir",
-            backup_local,
-            *COMMON_FLAGS,
-            *LOG_FLAGS,
-            *filters,
-        ]
-        return PathPlan(
-            sync,
-            local,
-            dest,
-            tuple(argv),
-            backup_local,
-            None,
-            source="remote",
+            None if push else backup_local,
+            backup_remote if push else None,
+            source="local" if push else "remote",
             filters=tuple(filters),
         )
     raise ConfigError(
