@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -68,7 +67,6 @@ def add_common(parser: Any) -> None:
     )
     parser.add_argument(
         "--state-dir",
-        type=Path,
         default=None,
         help="state directory (default: $COLTEC_STATE_DIR, else "
         "<workspace>/.coltec/state next to .devcontainer/)",
@@ -105,7 +103,7 @@ def build_parser() -> Any:
         help="only this sync path (repeatable)",
     )
     parser.add_argument(
-        "--log-file", type=Path, default=None, help="append JSON-lines log here (default: stderr)"
+        "--log-file", default=None, help="append JSON-lines log here (default: stderr)"
     )
     parser.add_argument(
         "--start-delay",
@@ -133,8 +131,8 @@ SWITCHES = {
 }
 VALUES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "--config": ("config", str),
-    "--state-dir": ("state_dir", Path),
-    "--log-file": ("log_file", Path),
+    "--state-dir": ("state_dir", str),
+    "--log-file": ("log_file", str),
     "--start-delay": ("start_delay", delay),
     "--rclone-timeout": ("rclone_timeout", seconds),
 }

@@ -15,6 +15,7 @@ daemon would have applied, applied once, here.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,11 +27,11 @@ from .errors import ConfigError, UnreadableError
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
 
-def compile_here(config: Path, env: Mapping[str, str], home: Path) -> Plan:
+def compile_here(config: str | os.PathLike[str], env: Mapping[str, str], home: str) -> Plan:
     """The plan of `config` in this process (--once, --dry-run). ConfigError if invalid."""
     from .pipeline import compile_config
 
-    report = compile_config(config, env=env, home=home)
+    report = compile_config(os.fspath(config), env=env, home=Path(home))
     if report.plan is None:
         first = report.problems[0]
         raise ConfigError(first.format().split("\n", 1)[0], report.problems, hint=first.hint)
@@ -44,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNREADABLE
     env = worker_environment()
     try:
-        plan = compile_here(Path(args[1]), env, Path(env.get("HOME") or Path.home()))
+        plan = compile_here(args[1], env, env.get("HOME") or os.path.expanduser("~"))
     except UnreadableError as exc:
         print(json.dumps({"ok": False, "error": exc.message, "hint": exc.hint}))
         return EXIT_UNREADABLE

@@ -18,8 +18,8 @@ from the worker's environment by name when the plan is applied.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import ConfigError, Problem
@@ -145,7 +145,9 @@ def plan_from_json(data: Any) -> Plan:
     )
 
 
-def compile_in_child(config: Path, env: Mapping[str, str], *, timeout: float = 120.0) -> Plan:
+def compile_in_child(
+    config: str | os.PathLike[str], env: Mapping[str, str], *, timeout: float = 120.0
+) -> Plan:
     """The plan of `config`, compiled by the full pipeline in a short child process.
 
     ConfigError with the child's problems when the declaration is invalid, or with
@@ -156,7 +158,7 @@ def compile_in_child(config: Path, env: Mapping[str, str], *, timeout: float = 1
 
     from . import runner
 
-    argv = [sys.executable, "-P", "-m", "coltec_worker.compile_cmd", "--config", str(config)]
+    argv = [sys.executable, "-P", "-m", "coltec_worker.compile_cmd", "--config", os.fspath(config)]
     code, out, err = runner.capture(argv, env, timeout=timeout)
     try:
         data = json.loads(out)

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 
-from .state import Layout, daemon_pid, read_json, write_json
+from .state import Layout, daemon_pid, read_json, remove, write_json
 
 POLL = 0.2
 
@@ -63,7 +63,7 @@ def flush_main(argv: Sequence[str]) -> int:
             once += ["--state-dir", str(args.state_dir)]
         return main(once)
     token = uuid.uuid4().hex
-    layout.flush_done.unlink(missing_ok=True)
+    remove(layout.flush_done)
     write_json(layout.flush_request, {"token": token, "requested_by": os.getpid()})
     os.kill(pid, signal.SIGUSR1)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import NamedTuple
 
 from . import guards, orphans, quarantine, runner
@@ -24,6 +23,7 @@ from .state import (
     has_listings,
     is_state_error,
     marker_ok,
+    remove,
     stale_bisync_locks,
     state_error_message,
     write_marker,
@@ -165,7 +165,7 @@ class Engine:
             )
         for lock in stale_bisync_locks(self.layout, sync.name):
             self.logger.warning("stale_lock_removed", path=sync.name, lock=str(lock))
-            lock.unlink(missing_ok=True)
+            remove(lock)
         if plan.resync:
             self.logger.info(
                 "first_run_resync",
@@ -326,7 +326,7 @@ class Engine:
         if plan.sync.direction == "bidirectional":
             pair = self.remote.pair_key(plan.remote)
             write_marker(self.layout, plan.name, plan.local, pair, self.clock())
-        if plan.backup_local and _non_empty(Path(plan.backup_local)):
+        if plan.backup_local and _non_empty(plan.backup_local):
             status.add_backup(plan.backup_local)
         if plan.backup_remote and any(result.stats.get(k) for k in BACKUP_COUNTS):
             status.add_backup(plan.backup_remote)
@@ -338,13 +338,13 @@ class Engine:
         self.logger.error("bisync_critical", path=sync.name, exit_code=code, error=message)
         plan = self.plan(sync, recover=True)
         for leftover in critical_listings(self.layout, sync.name):
-            leftover.unlink(missing_ok=True)
+            remove(leftover)
         self._ensure_roots(plan)
         result = self._execute(plan)
         if result.returncode != 0 and self._set_aside(sync, status, result):
             plan = self.plan(sync, recover=True)  # once more, without the files it named
             for leftover in critical_listings(self.layout, sync.name):
-                leftover.unlink(missing_ok=True)
+                remove(leftover)
             result = self._execute(plan)
         if result.returncode == 0:
             self._record_success(plan, result, status)
@@ -409,5 +409,5 @@ class Engine:
         return Verdict(status, retry)
 
 
-def _non_empty(folder: Path) -> bool:
-    return folder.is_dir() and any(files for _, _, files in os.walk(folder))
+def _non_empty(folder: str) -> bool:
+    return any(files for _, _, files in os.walk(folder))

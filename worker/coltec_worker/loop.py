@@ -14,7 +14,6 @@ import select
 import signal
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import schedule
@@ -25,7 +24,15 @@ from .errors import ColtecError, ConfigError
 from .job import Engine, Verdict
 from .log import Logger, Redactor
 from .remote import crypt_password
-from .state import Layout, is_state_error, read_json, state_error_message, write_json
+from .state import (
+    Layout,
+    StrPath,
+    is_state_error,
+    read_json,
+    remove,
+    state_error_message,
+    write_json,
+)
 from .status import PathStatus, iso, load_status, save_status
 
 if TYPE_CHECKING:  # imported only with networking.enabled: it brings subprocess (~2 MB)
@@ -52,18 +59,18 @@ def backoff(failures: int, base: float, interval: int) -> float:
 class Worker:
     def __init__(
         self,
-        config: Path,
+        config: StrPath,
         layout: Layout,
         logger: Logger,
         env: Mapping[str, str] | None = None,
-        home: Path | None = None,
+        home: StrPath | None = None,
         options: Options | None = None,
         clock: Callable[[], datetime] = datetime.now,  # naive local time, like schedule's
         rng: Callable[[float, float], float] = random.uniform,
     ) -> None:
         self.config, self.layout, self.logger = config, layout, logger
         self.env: Mapping[str, str] = dict(os.environ) if env is None else env
-        self.home = Path.home() if home is None else home
+        self.home = os.path.expanduser("~") if home is None else os.fspath(home)
         self.options = Options() if options is None else options
         self.clock, self.rng = clock, rng
         self.scheduler = schedule.Scheduler()
@@ -113,9 +120,7 @@ class Worker:
             child_env[remote.crypt_password_var] = obscured
         self.logger.redactor = redactor
         if remote.builtin:
-            Path(remote.root if remote.root.startswith("/") else "/").mkdir(
-                parents=True, exist_ok=True
-            )
+            os.makedirs(remote.root if remote.root.startswith("/") else "/", exist_ok=True)
             self.logger.warning(
                 "builtin_remote",
                 remote=remote.description,
@@ -146,10 +151,17 @@ class Worker:
         self.paths = {p.name: p for p in paths}
         self.tailnet = None
         if plan.networking_enabled:
+            from pathlib import Path  # only with networking: the daemon does without
+
             from .tailnet import Tailnet
 
             self.tailnet = Tailnet(
-                plan.hostname, plan.tags, self.layout.root, self.logger, self.env
+                plan.hostname,
+                plan.tags,
+                Path(self.layout.root),
+                self.logger,
+                self.env,
+                sync_paths=tuple(p.local for p in plan.paths),
             )
         self.logger.info(
             "configured",
@@ -346,7 +358,7 @@ class Worker:
     def _flush(self) -> None:
         request = read_json(self.layout.flush_request)
         with contextlib.suppress(OSError):
-            self.layout.flush_request.unlink(missing_ok=True)
+            remove(self.layout.flush_request)
         self.logger.info("run_all", reason="flush" if request else "SIGUSR1")
         verdicts = self.run_all()
         if isinstance(request, dict):

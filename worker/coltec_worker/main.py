@@ -15,7 +15,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .args import Args, parse, seconds
@@ -32,13 +31,13 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 def _layout(args: Any) -> Layout:
     """The state directory of parsed arguments (ours, or argparse's for status/flush)."""
-    return Layout(args.state_dir or default_state_dir(Path(args.config), os.environ))
+    return Layout(args.state_dir or default_state_dir(args.config, os.environ))
 
 
-def _open_log(path: Path | None) -> TextIO:
+def _open_log(path: str | None) -> TextIO:
     if path is None:
         return sys.stderr
-    path.parent.mkdir(parents=True, exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     return open(path, "a", encoding="utf-8", buffering=1)
 
 
@@ -79,8 +78,8 @@ def run_worker(args: Args) -> int:
     except ConfigError as exc:
         logger.error("invalid_configuration", error=exc.message, hint=exc.hint)
         return EXIT_USAGE
-    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
-    worker = Worker(Path(args.config), layout, logger, env=env, home=home, options=options)
+    home = env.get("HOME") or os.path.expanduser("~")
+    worker = Worker(args.config, layout, logger, env=env, home=home, options=options)
     if args.dry_run:
         return dry_run(worker)
     lock = PidLock(layout.pidfile)

@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import time
-from pathlib import Path
 
 
 def _start_time(pid: int) -> tuple[str, int] | None:
@@ -30,25 +29,28 @@ def _start_time(pid: int) -> tuple[str, int] | None:
     return comm, int(fields[19])  # field 22 of stat: starttime
 
 
-def write_record(record: Path, pid: int) -> None:
+def write_record(record: str, pid: int) -> None:
     """Best effort: a state directory that cannot take it only loses the orphan check."""
     started = _start_time(pid)
     data = {"pid": pid, "start": started[1] if started else None, "worker": os.getpid()}
     with contextlib.suppress(OSError):
-        record.parent.mkdir(parents=True, exist_ok=True)
-        tmp = record.with_name(f".{record.name}.tmp")
-        tmp.write_text(json.dumps(data))
+        folder, name = os.path.split(record)
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{name}.tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(data))
         os.replace(tmp, record)
 
 
-def stop_orphan(record: Path, grace: float = 10.0) -> int | None:
+def stop_orphan(record: str, grace: float = 10.0) -> int | None:
     """Stop the rclone a killed worker left running (its pid and start time in `record`).
 
     Only a process that is still the same rclone (same pid, same start time) is stopped:
     SIGINT to its group, SIGKILL after `grace` seconds. Returns its pid, or None.
     """
     try:
-        data = json.loads(record.read_text())
+        with open(record, encoding="utf-8") as fh:
+            data = json.load(fh)
     except (OSError, ValueError):
         return None
     pid = data.get("pid") if isinstance(data, dict) else None
@@ -68,5 +70,5 @@ def stop_orphan(record: Path, grace: float = 10.0) -> int | None:
                 time.sleep(0.05)
         stopped = pid
     with contextlib.suppress(OSError):
-        record.unlink(missing_ok=True)
+        os.unlink(record)
     return stopped

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import NamedTuple
 
 from .compiled import Plan, PlannedPath
@@ -64,7 +63,7 @@ class PathPlan(NamedTuple):
         return {"local": self.remote, "remote": self.local}.get(self.source or "")
 
 
-def excludes(sync: PlannedPath, state_dir: Path) -> list[str]:
+def excludes(sync: PlannedPath, state_dir: str) -> list[str]:
     """The spec's excludes, plus the state directory when it lies inside the path."""
     out: list[str] = []
     for pattern in sync.exclude:

@@ -13,10 +13,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from pathlib import Path
 from typing import Any
 
-from .state import Layout, write_json
+from .state import Layout, remove, write_json
 
 GLOB = "\\*?[]{}"
 
@@ -37,7 +36,8 @@ def _fingerprint(local_root: str, name: str) -> list[int] | None:
 def load(layout: Layout, name: str) -> list[dict[str, Any]]:
     path = layout.quarantine(name)
     try:
-        data = json.loads(path.read_text())
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
     except (OSError, ValueError):
         return []
     items = data.get("files") if isinstance(data, dict) else None
@@ -73,9 +73,9 @@ def add(layout: Layout, name: str, local_root: str, files: list[str]) -> list[st
 
 
 def _save(layout: Layout, name: str, entries: list[dict[str, Any]]) -> None:
-    path: Path = layout.quarantine(name)
+    path = layout.quarantine(name)
     if entries:
         write_json(path, {"files": entries})
     else:
         with contextlib.suppress(OSError):
-            path.unlink(missing_ok=True)
+            remove(path)

@@ -19,7 +19,6 @@ import select
 import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from . import orphans
@@ -53,7 +52,7 @@ def _child_env(env: Mapping[str, str]) -> dict[str, str]:
     return {"RCLONE_CONFIG": "/dev/null", **env}
 
 
-def parse_log(path: Path, redactor: Redactor) -> tuple[dict[str, Any], list[str], list[str]]:
+def parse_log(path: str, redactor: Redactor) -> tuple[dict[str, Any], list[str], list[str]]:
     """rclone's final stats object, its error messages and the files they name, from a
     --use-json-log file."""
     stats: dict[str, Any] = {}
@@ -186,13 +185,13 @@ def run(
     argv: Sequence[str],
     env: Mapping[str, str],
     *,
-    log_path: Path,
+    log_path: str,
     timeout: float,
     grace: float = 30.0,
     wake_fd: int | None = None,
     stop_requested: Callable[[], bool] = lambda: False,
     redactor: Redactor | None = None,
-    record: Path | None = None,
+    record: str | None = None,
 ) -> RunResult:
     """Run one rclone command to completion, a stop request, or its timeout.
 
@@ -201,7 +200,7 @@ def run(
     can find and stop the orphan (stop_orphan) before it runs the path again.
     """
     redactor = redactor or Redactor()
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
     started = time.monotonic()
     null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
@@ -243,7 +242,7 @@ def run(
             proc.wait()
         if record is not None:
             with contextlib.suppress(OSError):
-                record.unlink(missing_ok=True)
+                os.unlink(record)
     result.returncode = proc.returncode
     result.duration = time.monotonic() - started
     result.stats, result.errors, result.objects = parse_log(log_path, redactor)

@@ -25,17 +25,18 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
+
+StrPath = str | os.PathLike[str]
 
 
-def default_state_dir(config: Path, env: Mapping[str, str]) -> Path:
+def default_state_dir(config: StrPath, env: Mapping[str, str]) -> str:
     explicit = env.get("COLTEC_STATE_DIR")
     if explicit:
-        return Path(explicit)
-    folder = config.resolve().parent
-    workspace = folder.parent if folder.name == ".devcontainer" else folder
-    return workspace / ".coltec" / "state"
+        return explicit
+    folder = os.path.dirname(os.path.realpath(config))
+    workspace = os.path.dirname(folder) if os.path.basename(folder) == ".devcontainer" else folder
+    return os.path.join(workspace, ".coltec", "state")
 
 
 # The schema's sync-name pattern (and maxLength): a name is one safe file name.
@@ -53,53 +54,66 @@ def safe_name(name: str) -> str:
     return name
 
 
-class Layout(NamedTuple):
-    root: Path
+class Layout:
+    """Where each state file lives; paths are plain strings (the daemon does without
+    pathlib, which with urllib.parse and ipaddress costs it about 0.6 MB)."""
+
+    def __init__(self, root: StrPath) -> None:
+        self.root = os.fspath(root)
+
+    def __repr__(self) -> str:
+        return f"Layout({self.root!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Layout) and other.root == self.root
+
+    def _in(self, *parts: str) -> str:
+        return os.path.join(self.root, *parts)
 
     @property
-    def pidfile(self) -> Path:
-        return self.root / "worker.pid"
+    def pidfile(self) -> str:
+        return self._in("worker.pid")
 
     @property
-    def flush_request(self) -> Path:
-        return self.root / "flush.request"
+    def flush_request(self) -> str:
+        return self._in("flush.request")
 
     @property
-    def flush_done(self) -> Path:
-        return self.root / "flush.done"
+    def flush_done(self) -> str:
+        return self._in("flush.done")
 
-    def status(self, name: str) -> Path:
-        return self.root / "status" / f"{safe_name(name)}.json"
+    def status(self, name: str) -> str:
+        return self._in("status", f"{safe_name(name)}.json")
 
-    def workdir(self, name: str) -> Path:
-        return self.root / "bisync" / safe_name(name)
+    def workdir(self, name: str) -> str:
+        return self._in("bisync", safe_name(name))
 
-    def marker(self, name: str) -> Path:
-        return self.root / "markers" / f"{safe_name(name)}.json"
+    def marker(self, name: str) -> str:
+        return self._in("markers", f"{safe_name(name)}.json")
 
-    def backups(self, name: str) -> Path:
-        return self.root / "backups" / safe_name(name)
+    def backups(self, name: str) -> str:
+        return self._in("backups", safe_name(name))
 
-    def quarantine(self, name: str) -> Path:
+    def quarantine(self, name: str) -> str:
         """Files of `name` rclone could not transfer, set aside (see quarantine.py)."""
-        return self.root / "quarantine" / f"{safe_name(name)}.json"
+        return self._in("quarantine", f"{safe_name(name)}.json")
 
-    def running(self, name: str) -> Path:
+    def running(self, name: str) -> str:
         """The rclone this worker runs for `name` (pid, start time): found after a kill -9."""
-        return self.root / "running" / f"{safe_name(name)}.json"
+        return self._in("running", f"{safe_name(name)}.json")
 
-    def rclone_log(self, name: str) -> Path:
-        return self.root / "logs" / f"{safe_name(name)}.rclone.log"
+    def rclone_log(self, name: str) -> str:
+        return self._in("logs", f"{safe_name(name)}.rclone.log")
 
 
 STATE_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM})
 
 
-def state_problem(root: Path) -> str | None:
+def state_problem(root: StrPath) -> str | None:
     """Why the state directory cannot be written ("full", "read-only"...), or None."""
-    probe = root
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
+    probe = os.fspath(root)
+    while not os.path.exists(probe) and probe != os.path.dirname(probe):
+        probe = os.path.dirname(probe)
     try:
         vfs = os.statvfs(probe)
     except OSError as exc:
@@ -118,7 +132,7 @@ def is_state_error(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in STATE_ERRNOS
 
 
-def state_error_message(root: Path, exc: OSError) -> tuple[str, str]:
+def state_error_message(root: StrPath, exc: OSError) -> tuple[str, str]:
     """(one-line message, hint) for a failed write under the state directory."""
     why = state_problem(root) or (exc.strerror or str(exc)).lower()
     return (
@@ -128,10 +142,11 @@ def state_error_message(root: Path, exc: OSError) -> tuple[str, str]:
     )
 
 
-def write_json(path: Path, data: Any) -> None:
+def write_json(path: StrPath, data: Any) -> None:
     """Atomic: a reader sees the old file or the new one, never half of either."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one writer per pid
+    folder, name = os.path.split(os.fspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")  # one writer per pid
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=2, default=str)
@@ -143,7 +158,7 @@ def write_json(path: Path, data: Any) -> None:
         raise
 
 
-def read_json(path: Path) -> Any:
+def read_json(path: StrPath) -> Any:
     try:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
@@ -164,19 +179,22 @@ def write_marker(layout: Layout, name: str, local: str, remote: str, when: datet
     write_json(layout.marker(name), {"local": local, "remote": remote, "since": when.isoformat()})
 
 
+def _listdir(folder: str) -> list[str]:
+    try:
+        return sorted(os.listdir(folder))
+    except OSError:
+        return []
+
+
 def has_listings(layout: Layout, name: str) -> bool:
-    workdir = layout.workdir(name)
-    return workdir.is_dir() and any(
-        p.name.endswith((".path1.lst", ".path2.lst")) for p in workdir.iterdir()
-    )
+    names = _listdir(layout.workdir(name))
+    return any(n.endswith((".path1.lst", ".path2.lst")) for n in names)
 
 
-def critical_listings(layout: Layout, name: str) -> list[Path]:
+def critical_listings(layout: Layout, name: str) -> list[str]:
     """bisync leaves `.lst-err` files when it stopped in a critical state."""
     workdir = layout.workdir(name)
-    if not workdir.is_dir():
-        return []
-    return sorted(p for p in workdir.iterdir() if p.name.endswith(".lst-err"))
+    return [os.path.join(workdir, n) for n in _listdir(workdir) if n.endswith(".lst-err")]
 
 
 def pid_alive(pid: int) -> bool:
@@ -188,30 +206,29 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            stat = fh.read()
     except OSError:
         return True
     return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
 
 
-def stale_bisync_locks(layout: Layout, name: str) -> list[Path]:
+def stale_bisync_locks(layout: Layout, name: str) -> list[str]:
     """Lock files left by a killed bisync: their PID no longer runs rclone.
 
     Only called while this worker holds the pidfile lock, so no other worker can own them.
     """
     workdir = layout.workdir(name)
-    if not workdir.is_dir():
-        return []
-    stale: list[Path] = []
-    for lock in workdir.glob("*.lck"):
+    stale: list[str] = []
+    for lock in (os.path.join(workdir, n) for n in _listdir(workdir) if n.endswith(".lck")):
         data = read_json(lock)
         try:
             pid = int(data.get("PID") or 0) if isinstance(data, dict) else 0
         except (TypeError, ValueError):
             pid = 0
         comm = ""
-        with contextlib.suppress(OSError):
-            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/comm", encoding="ascii") as fh:
+            comm = fh.read().strip()
         if pid <= 0 or not pid_alive(pid) or (comm and comm != "rclone"):
             stale.append(lock)
     return stale
@@ -229,12 +246,12 @@ class AlreadyRunning(Exception):
 class PidLock:
     """flock on worker.pid for the life of the process; the kernel drops it on death."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: StrPath) -> None:
+        self.path = os.fspath(path)
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -254,16 +271,17 @@ class PidLock:
             self._fd = None
 
 
-def read_pid(path: Path) -> int | None:
+def read_pid(path: StrPath) -> int | None:
     try:
-        return int(path.read_text().strip())
+        with open(path, encoding="ascii", errors="replace") as fh:
+            return int(fh.read().strip())
     except (OSError, ValueError):
         return None
 
 
 def daemon_pid(layout: Layout) -> int | None:
     """The pid of the running daemon, or None (nobody holds the pidfile lock)."""
-    if not layout.pidfile.exists():
+    if not os.path.exists(layout.pidfile):
         return None
     try:
         fd = os.open(layout.pidfile, os.O_RDONLY | os.O_CLOEXEC)
@@ -276,3 +294,9 @@ def daemon_pid(layout: Layout) -> int | None:
     finally:
         os.close(fd)
     return None
+
+
+def remove(path: StrPath) -> None:
+    """Delete a file if it is there; a state directory that refuses is not an error here."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

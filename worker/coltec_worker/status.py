@@ -13,6 +13,7 @@ timeout, interrupted, refused, blocked, critical, unknown (a corrupt status file
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -113,7 +114,7 @@ def load_status(layout: Layout, name: str) -> PathStatus:
     """The path's last status; a missing one is "never", an unreadable one says so."""
     path = layout.status(name)
     data = read_json(path)
-    if data is None and not path.exists():
+    if data is None and not os.path.exists(path):
         return PathStatus(name)
     if not isinstance(data, dict) or any(
         (k in data and not isinstance(data[k], t)) or (t is int and isinstance(data.get(k), bool))
@@ -133,15 +134,18 @@ def save_status(layout: Layout, status: PathStatus) -> None:
 
 def collect(layout: Layout) -> dict[str, Any]:
     """Everything `status --json` prints."""
-    folder = layout.root / "status"
-    found = folder.glob("*.json") if folder.is_dir() else ()
-    names = sorted(p.stem for p in found if SAFE_NAME.fullmatch(p.stem))
+    try:
+        found = os.listdir(os.path.join(layout.root, "status"))
+    except OSError:
+        found = []
+    stems = (f.removesuffix(".json") for f in found if f.endswith(".json"))
+    names = sorted(n for n in stems if SAFE_NAME.fullmatch(n))
     pid = daemon_pid(layout)
     return {
         "pid": pid,
         "running": pid is not None,
         "state_dir": str(layout.root),
-        "state_dir_problem": state_problem(layout.root) if layout.root.exists() else None,
+        "state_dir_problem": state_problem(layout.root) if os.path.exists(layout.root) else None,
         "paths": [load_status(layout, n).to_dict() for n in names],
     }
 
