@@ -4,9 +4,12 @@
     coltec-worker status [--json]
     coltec-worker flush [--timeout S] [--stop]
 
-Exit codes: 0 ok; 1 a sync failed (--once, flush); 2 invalid configuration or usage.
-The daemon imports only the standard library, pyyaml and schedule: `--validate-only`
-(full JSON Schema validation) loads jsonschema in its own short process.
+Exit codes: 0 ok; 1 a sync failed (--once, flush) or the state directory cannot hold
+the pidfile; 2 invalid configuration or usage.
+The daemon imports the standard library and schedule only — no pyyaml, argparse,
+dataclasses or pathlib: its plan is compiled by a child process (compile_cmd.py).
+--validate-only runs the pipeline here, and loads jsonschema only to explain an
+invalid file.
 """
 
 from __future__ import annotations
