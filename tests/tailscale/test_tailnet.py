@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from coltec_worker.spec import spec_from_dict
 from coltec_worker.tailnet import Tailnet
 from tsstandin import Standin
 
@@ -28,25 +27,23 @@ class Events:
 
 
 def make(
-    tmp_path: Path, *, enabled: bool = True, tags: list[str] | None = None, key: str | None = KEY
+    tmp_path: Path,
+    *,
+    enabled: bool = True,
+    tags: list[str] | None = None,
+    key: str | None = KEY,
+    sync_paths: tuple[str, ...] = (),
 ) -> tuple[Tailnet, Events]:
-    spec = spec_from_dict(
-        {
-            "name": "api",
-            "metadata": {"org": "acme", "project": "api"},
-            "networking": {
-                "enabled": enabled,
-                "hostname_prefix": "dev-",
-                "tags": ["tag:devcontainer", "tag:acme"] if tags is None else tags,
-            },
-        }
-    )
+    wanted = ("tag:devcontainer", "tag:acme") if tags is None else tuple(tags)
     env = dict(os.environ)
     env.pop("TAILSCALE_AUTH_KEY", None)
     if key is not None:
         env["TAILSCALE_AUTH_KEY"] = key
     events = Events()
-    return Tailnet(spec, tmp_path / "state", events, env), events
+    tailnet = Tailnet(
+        "dev-api", wanted, tmp_path / "state", events, env, enabled=enabled, sync_paths=sync_paths
+    )
+    return tailnet, events
 
 
 def test_fresh_container_starts_userspace_daemon_then_joins(
@@ -171,3 +168,27 @@ def test_without_tags_no_advertise_flag(tmp_path: Path, standin: Standin) -> Non
     assert tailnet.ensure_up().state == "up"
     up = next(a for a in standin.calls("tailscale") if "up" in a)
     assert not any(a.startswith("--advertise-tags") for a in up)
+
+
+def test_the_key_goes_to_a_fresh_private_folder_never_through_a_planted_symlink(
+    tmp_path: Path, standin: Standin
+) -> None:
+    """Issue 13 #3: a symlink planted where the key used to be written, pointing into a
+    synced folder, receives nothing; the key file is new (O_EXCL|O_NOFOLLOW), 0600, in
+    a fresh 0700 folder outside every sync path, and both are gone after use."""
+    standin.world(expect_key=KEY)
+    synced = tmp_path / "workspace"
+    synced.mkdir()
+    planted = tmp_path / "state" / "tailscale" / "authkey"
+    planted.parent.mkdir(parents=True)
+    planted.symlink_to(synced / "stolen-key.txt")
+    tailnet, _ = make(tmp_path, sync_paths=(str(synced), "/tmp/not-this-one"))
+    assert tailnet.ensure_up().state == "up"
+    state = standin.state()
+    assert state["key_file_matched"] is True
+    assert state["key_file_mode"] == "0o600" and state["key_dir_mode"] == "0o700"
+    key_path = Path(state["key_path"])
+    assert not key_path.exists() and not key_path.parent.exists(), "key or folder left behind"
+    assert not str(key_path).startswith(str(synced))
+    assert not (synced / "stolen-key.txt").exists()
+    assert all(KEY not in p.read_text() for p in synced.rglob("*") if p.is_file())

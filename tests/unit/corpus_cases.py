@@ -1,12 +1,16 @@
 """The spec corpus in tests/specs: each file carries its expectations in leading comments.
 
     # user-config: users/extra-collide.yaml     merge this user.yaml (relative to tests/specs)
+    # env: NAME=VALUE                            the worker's environment has this (escapes allowed)
     # expect: [FILE ][LINE[:COL] ]$.json.path: message fragment
+    # expect: env NAME: message fragment         a problem with an environment variable
     # expect-hint: hint fragment                 (for the expect line above)
+    # expect-unreadable: message fragment        the file cannot be read at all (exit 2)
     # forbid: text                               never in the output (backslash escapes allowed)
 
 A valid file has no expect line. An invalid file's problems must match its expect
-lines one to one: nothing missing, nothing extra.
+lines one to one: nothing missing, nothing extra. Files are read as bytes: a corpus
+file may be non-UTF-8 or UTF-16 on purpose (its comments stay readable).
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coltec_worker.errors import Problem
+from coltec_worker.pipeline import ENVIRONMENT
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"
 VALID = sorted((SPECS / "valid").glob("*.yaml"))
 INVALID = sorted((SPECS / "invalid").glob("*.yaml"))
 USERS = sorted((SPECS / "users").glob("*.yaml"))
 
+_EXPECT_ENV = re.compile(r"^env (?P<var>[A-Z_][A-Z0-9_]*): (?P<frag>.*)$")
 _EXPECT = re.compile(
     r"^(?:(?P<file>\S+\.yaml) )?(?:(?P<line>\d+)(?::(?P<col>\d+))? )?(?P<path>\$\S*): (?P<frag>.*)$"
 )
@@ -36,10 +42,19 @@ class Expect:
     line: int | None = None
     col: int | None = None
     hint: str | None = None
+    env: bool = False  # a problem with the environment variable `path`
 
     def matches(self, problem: Problem, spec_file: Path) -> bool:
+        if self.env:
+            return (
+                problem.file == ENVIRONMENT
+                and problem.path == self.path
+                and self.fragment in problem.message
+                and (self.hint is None or self.hint in problem.hint)
+            )
         return (
-            Path(problem.file).resolve() == (self.file or spec_file).resolve()
+            problem.file != ENVIRONMENT
+            and Path(problem.file).resolve() == (self.file or spec_file).resolve()
             and problem.path == self.path
             and self.fragment in problem.message
             and (self.line is None or problem.line == self.line)
@@ -48,6 +63,8 @@ class Expect:
         )
 
     def __str__(self) -> str:
+        if self.env:
+            return f"env {self.path}: ~{self.fragment!r}"
         where = f"{self.file.name} " if self.file else ""
         pos = f"{self.line}:{self.col or ''} " if self.line else ""
         hint = f" (hint ~ {self.hint!r})" if self.hint else ""
@@ -60,20 +77,32 @@ class Case:
     expects: list[Expect] = field(default_factory=list)
     forbid: list[str] = field(default_factory=list)
     user_config: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    unreadable: str | None = None  # expected fragment of the "cannot read" error
 
     @property
     def id(self) -> str:
         return f"{self.file.parent.name}/{self.file.stem}"
 
+    @property
+    def valid(self) -> bool:
+        return not self.expects and self.unreadable is None
+
 
 def load_case(file: Path) -> Case:
     case = Case(file)
-    for raw in file.read_text(encoding="utf-8").splitlines():
+    data = file.read_bytes()
+    text = data.decode("utf-16") if data[:2] == b"\xff\xfe" else data.decode("utf-8", "replace")
+    for raw in text.removeprefix("\ufeff").splitlines():
         if not raw.startswith("#"):
             continue
         key, _, value = raw[1:].strip().partition(":")
         value = value.strip()
-        if key == "expect":
+        if key == "expect" and _EXPECT_ENV.match(value):
+            m = _EXPECT_ENV.match(value)
+            assert m
+            case.expects.append(Expect(path=m["var"], fragment=m["frag"], env=True))
+        elif key == "expect":
             m = _EXPECT.match(value)
             assert m, f"{file}: malformed expect line: {raw}"
             case.expects.append(
@@ -92,6 +121,11 @@ def load_case(file: Path) -> Case:
             case.forbid.append(codecs.decode(value, "unicode_escape"))
         elif key == "user-config":
             case.user_config = SPECS / value
+        elif key == "env":
+            name, _, env_value = value.partition("=")
+            case.env[name] = codecs.decode(env_value, "unicode_escape")
+        elif key == "expect-unreadable":
+            case.unreadable = value
     return case
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-import yaml
-from coltec_worker.errors import Problem
+from coltec_worker.errors import ConfigError, Problem
+from coltec_worker.source import load_yaml
 from coltec_worker.validation import validate_file
 from corpus_cases import ALL_CASES, SPECS, USERS
 
@@ -97,9 +97,11 @@ def schema_paths(problems: list[Problem], file: Path) -> set[str]:
 
 
 def to_json(source: Path, target: Path) -> None:
-    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    """The data our reader gives the schema check, as JSON (ConfigError: no such data;
+    ValueError: no JSON form, e.g. .inf and .nan)."""
+    data = load_yaml(source).data
     # YAML-only scalars (dates) become the text JSON would carry.
-    target.write_text(json.dumps(data, default=str), encoding="utf-8")
+    target.write_text(json.dumps(data, default=str, allow_nan=False), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +112,7 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Path]:
         target = out / f"{source.parent.name}--{source.stem}.json"
         try:
             to_json(source, target)
-        except yaml.YAMLError:
+        except (ConfigError, ValueError):
             continue
         mapping[source] = target
     return mapping
@@ -135,21 +137,24 @@ def test_ajv_agrees_on_the_corpus(converted: dict[Path, Path]) -> None:
     spec_verdicts = ajv(
         SPEC_SCHEMA, USER_SCHEMA, [converted[c.file] for c in ALL_CASES if c.file in converted]
     )
-    user_verdicts = ajv(USER_SCHEMA, SPEC_SCHEMA, [converted[u] for u in USERS])
+    user_verdicts = ajv(USER_SCHEMA, SPEC_SCHEMA, [converted[u] for u in USERS if u in converted])
     disagreements: list[str] = []
     compared = 0
     for case in ALL_CASES:
+        if case.unreadable is not None or case.env:
+            continue  # no data at all / environment problems: not the schema's business
         report = validate_file(case.file, case.user_config)
         if case.file not in converted:
             assert {p.rule for p in report.problems} <= YAML_LEVEL | SCHEMA_RULES
-            assert any(p.rule in YAML_LEVEL for p in report.problems), case.id
+            no_json = any(p.message.endswith(("(Infinity)", "(NaN)")) for p in report.problems)
+            assert no_json or any(p.rule in YAML_LEVEL for p in report.problems), case.id
             continue
         if any(p.rule in YAML_LEVEL for p in report.problems):
             # parses for PyYAML (duplicate keys: last one wins) but is rejected by us
             # before any schema check: nothing to compare
             continue
         targets = [(case.file, spec_verdicts[converted[case.file]])]
-        if case.user_config:
+        if case.user_config and case.user_config in converted:
             targets.append((case.user_config, user_verdicts[converted[case.user_config]]))
         for file, errors in targets:
             ours, theirs = schema_paths(report.problems, file), ajv_paths(errors)
@@ -167,8 +172,9 @@ def test_ajv_agrees_on_the_corpus(converted: dict[Path, Path]) -> None:
 
 def test_user_configs_agree(converted: dict[Path, Path]) -> None:
     """Each user.yaml in the corpus, alone, against the user-config schema."""
-    verdicts = ajv(USER_SCHEMA, SPEC_SCHEMA, [converted[u] for u in USERS])
+    users = [u for u in USERS if u in converted]
+    verdicts = ajv(USER_SCHEMA, SPEC_SCHEMA, [converted[u] for u in users])
     minimal = SPECS / "valid" / "minimal.yaml"
-    for user in USERS:
+    for user in users:
         report = validate_file(minimal, user)
         assert schema_paths(report.problems, user) == ajv_paths(verdicts[converted[user]]), user

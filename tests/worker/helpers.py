@@ -90,20 +90,26 @@ class Remote:
                 if mtime is not None:
                     os.utime(src, (mtime, mtime))
                 argv = ["rclone", "copyto", str(src), target]
-            subprocess.run(argv, env=self.env, check=True, capture_output=True, timeout=60)
+            done = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stderr
 
     def backups(self) -> dict[str, str]:
         return read_tree(self.s3.bucket_dir / ".coltec-backups")
 
 
 def worker(
-    config: Path, env: Mapping[str, str], home: Path, log: Path | None = None, **options: Any
+    config: Path,
+    env: Mapping[str, str],
+    home: Path,
+    log: Path | None = None,
+    state: Path | None = None,
+    **options: Any,
 ) -> Worker:
     """A configured in-process Worker (no signal handlers: safe inside pytest)."""
     stream = open(log, "a") if log else sys.stderr  # noqa: SIM115 - test lifetime
     w = Worker(
         config,
-        Layout(config.parent.parent / ".coltec" / "state"),
+        Layout(state or config.parent.parent / ".coltec" / "state"),
         Logger(stream),
         env=dict(env),
         home=home,

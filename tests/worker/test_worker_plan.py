@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
+from coltec_worker.compiled import Plan
 from coltec_worker.errors import ConfigError
+from coltec_worker.pipeline import compile_document
 from coltec_worker.plan import plan_all, plan_path
-from coltec_worker.remote import Remote, bucket_from, remote_from_env
+from coltec_worker.remote import Remote, crypt_password
+from coltec_worker.resolve import bucket_from, remote_from_env
+from coltec_worker.source import parse_yaml
 from coltec_worker.spec import spec_from_dict
 from coltec_worker.state import Layout
 
@@ -16,33 +21,43 @@ S3_ENV = {"RCLONE_REMOTE_NAME": "r2", "RCLONE_BUCKET": "bkt"}
 HOME = Path("/home/dev")
 
 
+def data_of(*paths: dict[str, object], **rclone_config: object) -> dict[str, object]:
+    return {
+        "name": "demo",
+        "metadata": {"org": "acme", "project": "web"},
+        "persistence": {
+            "enabled": True,
+            "rclone_config": rclone_config,
+            "sync": [
+                {
+                    "remote_path": "{org}/{project}/{name}/" + str(p["name"]),
+                    "path": f"/workspace/{p['name']}",
+                    **p,
+                }
+                for p in paths
+            ],
+        },
+    }
+
+
 def spec(*paths: dict[str, object], **rclone_config: object):  # type: ignore[no-untyped-def]
-    return spec_from_dict(
-        {
-            "name": "demo",
-            "metadata": {"org": "acme", "project": "web"},
-            "persistence": {
-                "enabled": True,
-                "rclone_config": rclone_config,
-                "sync": [
-                    {
-                        "remote_path": "{org}/{project}/{name}/" + str(p["name"]),
-                        "path": f"/workspace/{p['name']}",
-                        **p,
-                    }
-                    for p in paths
-                ],
-            },
-        }
-    )
+    return spec_from_dict(data_of(*paths, **rclone_config))
+
+
+def compiled(
+    *paths: dict[str, object], env: dict[str, str] | None = None, **rclone_config: object
+) -> Plan:
+    """The plan the pipeline compiles for these sync paths (ConfigError if invalid)."""
+    doc = parse_yaml(yaml.safe_dump(data_of(*paths, **rclone_config)), "spec.yaml")
+    report = compile_document(doc, with_user=False, env=S3_ENV if env is None else env, home=HOME)
+    if report.plan is None:
+        raise ConfigError(report.problems[0].format(), report.problems)
+    return report.plan
 
 
 def argv_of(direction: str, first_run: bool = False, **extra: object) -> list[str]:
-    s = spec({"name": "data", "direction": direction, **extra})
-    remote = remote_from_env(s, S3_ENV, HOME)
-    return list(
-        plan_path(s.persistence.sync[0], s, remote, STATE, stamp="T1", first_run=first_run).argv
-    )
+    plan = compiled({"name": "data", "direction": direction, **extra})
+    return list(plan_path(plan.paths[0], plan.remote, STATE, stamp="T1", first_run=first_run).argv)
 
 
 def flag_value(argv: list[str], flag: str) -> str:
@@ -97,9 +112,8 @@ def test_one_way_is_sync_with_backup_dir_at_destination(
 
 
 def test_excludes_from_spec_plus_state_dir_when_inside_the_path() -> None:
-    s = spec({"name": "ws", "path": "/workspace", "exclude": ["node_modules/**"]})
-    remote = remote_from_env(s, S3_ENV, HOME)
-    argv = list(plan_path(s.persistence.sync[0], s, remote, STATE, stamp="T").argv)
+    plan = compiled({"name": "ws", "path": "/workspace", "exclude": ["node_modules/**"]})
+    argv = list(plan_path(plan.paths[0], plan.remote, STATE, stamp="T").argv)
     excludes = [argv[i + 1] for i, a in enumerate(argv) if a == "--exclude"]
     assert excludes == ["node_modules/**", "/.coltec/state/**"]
 
@@ -110,14 +124,13 @@ def test_state_dir_outside_the_path_adds_no_exclude() -> None:
 
 
 def test_plan_all_orders_by_priority_and_honours_only() -> None:
-    s = spec(
+    plan = compiled(
         {"name": "low", "priority": 1},
         {"name": "high", "priority": 9},
         {"name": "mid", "priority": 5},
     )
-    remote = remote_from_env(s, S3_ENV, HOME)
-    assert [p.name for p in plan_all(s, remote, STATE, stamp="T")] == ["high", "mid", "low"]
-    assert [p.name for p in plan_all(s, remote, STATE, stamp="T", only=["low"])] == ["low"]
+    assert [p.name for p in plan_all(plan, STATE, stamp="T")] == ["high", "mid", "low"]
+    assert [p.name for p in plan_all(plan, STATE, stamp="T", only=["low"])] == ["low"]
 
 
 @pytest.mark.parametrize(
@@ -139,18 +152,16 @@ def test_plan_all_orders_by_priority_and_honours_only() -> None:
     ],
 )
 def test_hostile_remote_paths_are_rejected_before_any_argv_exists(remote_path: str) -> None:
-    s = spec({"name": "data", "remote_path": remote_path})
-    remote = remote_from_env(s, S3_ENV, HOME)
     with pytest.raises(ConfigError):
-        plan_path(s.persistence.sync[0], s, remote, STATE, stamp="T")
+        compiled({"name": "data", "remote_path": remote_path})
 
 
 def test_placeholders_take_the_workspace_identity_from_the_environment() -> None:
-    s = spec({"name": "data"}).with_identity({"WORKSPACE_ORG": "other", "WORKSPACE_NAME": "w2"})
-    remote = remote_from_env(s, S3_ENV, HOME)
-    assert (
-        plan_path(s.persistence.sync[0], s, remote, STATE, stamp="T").remote
-        == "r2:bkt/other/web/w2/data"
+    plan = compiled(
+        {"name": "data"}, env={**S3_ENV, "WORKSPACE_ORG": "other", "WORKSPACE_NAME": "w2"}
+    )
+    assert plan_path(plan.paths[0], plan.remote, STATE, stamp="T").remote == (
+        "r2:bkt/other/web/w2/data"
     )
 
 
@@ -162,8 +173,9 @@ def test_no_remote_configured_means_builtin_local_remote_under_data_home() -> No
     remote = remote_from_env(s, {}, HOME)
     assert remote.builtin and remote.root == "/home/dev/.local/share/coltec/remote"
     assert remote_from_env(s, {"XDG_DATA_HOME": "/xdg"}, HOME).root == "/xdg/coltec/remote"
-    plan = plan_path(s.persistence.sync[0], s, remote, STATE, stamp="T")
-    assert plan.remote == "/home/dev/.local/share/coltec/remote/acme/web/demo/data"
+    plan = compiled({"name": "data"}, env={})
+    run = plan_path(plan.paths[0], plan.remote, STATE, stamp="T")
+    assert run.remote == "/home/dev/.local/share/coltec/remote/acme/web/demo/data"
 
 
 def test_spec_options_fill_what_the_environment_leaves_out() -> None:
@@ -202,7 +214,20 @@ def test_bucket_from_name_or_url(value: str, bucket: str) -> None:
     assert bucket_from(value) == bucket
 
 
-@pytest.mark.parametrize("value", ["https://host.example/", "a/b", "x:y", "-rf"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://host.example/",
+        "a/b",
+        "x:y",
+        "-rf",
+        "..",
+        "a..b",
+        "https://h/a:b",
+        "https://h/..",
+        ".x",
+    ],
+)
 def test_bad_bucket_values_are_configuration_errors(value: str) -> None:
     with pytest.raises(ConfigError):
         bucket_from(value)
@@ -216,15 +241,17 @@ def test_encryption_wraps_the_remote_in_crypt_with_the_password_left_to_obscure(
     assert remote.env["RCLONE_CONFIG_COLTEC_CRYPT_REMOTE"] == "r2:bkt"
     assert remote.crypt_password_env == "MY_PW"
     assert "hunter2-secret" not in repr(remote.env)
-    plan = plan_path(s.persistence.sync[0], s, remote, STATE, stamp="T")
-    assert plan.remote == "coltec_crypt:acme/web/demo/data"
-    assert not any("hunter2" in a for a in plan.argv)
+    plan = compiled({"name": "data"}, encryption={"enabled": True, "password_env": "MY_PW"})
+    run = plan_path(plan.paths[0], plan.remote, STATE, stamp="T")
+    assert run.remote == "coltec_crypt:acme/web/demo/data"
+    assert not any("hunter2" in a for a in run.argv)
+    assert "hunter2" not in repr(plan.to_json())  # the plan never carries the secret
 
 
-def test_encryption_without_password_is_a_configuration_error() -> None:
-    s = spec({"name": "data"}, encryption={"enabled": True})
+def test_encryption_without_password_is_a_configuration_error_when_applied() -> None:
+    plan = compiled({"name": "data"}, encryption={"enabled": True})
     with pytest.raises(ConfigError, match="COLTEC_CRYPT_PASSWORD"):
-        remote_from_env(s, S3_ENV, HOME)
+        crypt_password(plan.remote, S3_ENV)
 
 
 def test_remote_join() -> None:

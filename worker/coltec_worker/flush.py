@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 
-from .state import Layout, daemon_pid, read_json, write_json
+from .state import Layout, daemon_pid, read_json, remove, write_json
 
 POLL = 0.2
 
@@ -34,15 +34,16 @@ def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
 
 
 def flush_main(argv: Sequence[str]) -> int:
-    from .main import _common, _layout, main
+    from .args import add_common, seconds, typed
+    from .main import _layout, main
 
     parser = argparse.ArgumentParser(
         prog="coltec-worker flush", description="Run every path once now and wait for it."
     )
-    _common(parser)
+    add_common(parser)
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=typed(seconds),
         default=600.0,
         metavar="S",
         help="give up after S seconds (default 600): exit 1",
@@ -62,7 +63,7 @@ def flush_main(argv: Sequence[str]) -> int:
             once += ["--state-dir", str(args.state_dir)]
         return main(once)
     token = uuid.uuid4().hex
-    layout.flush_done.unlink(missing_ok=True)
+    remove(layout.flush_done)
     write_json(layout.flush_request, {"token": token, "requested_by": os.getpid()})
     os.kill(pid, signal.SIGUSR1)
 

@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import NamedTuple
 
+from . import guards, orphans, quarantine, runner
 from . import plan as planning
-from . import runner
+from .compiled import PlannedPath
 from .errors import ColtecError
 from .log import Logger, Redactor
 from .remote import Remote
-from .spec import SyncPath, WorkspaceSpec
 from .state import (
     Layout,
     critical_listings,
     has_listings,
+    is_state_error,
     marker_ok,
+    remove,
     stale_bisync_locks,
+    state_error_message,
     write_marker,
 )
 from .status import FAILED_OUTCOMES, PathStatus, iso, load_status, save_status
@@ -32,8 +34,7 @@ RETRYABLE, CONFIGURATION, FATAL = (1, 5), (2, 3, 4), (6, 7)
 BACKUP_COUNTS = ("deletes", "renames", "serverSideMoves", "serverSideCopies")
 
 
-@dataclass
-class Verdict:
+class Verdict(NamedTuple):
     status: PathStatus
     retry: str  # "interval" | "backoff" | "halt" | "none"
 
@@ -52,55 +53,76 @@ def classify(code: int | None) -> str:
     return "retryable"
 
 
-@dataclass
 class Engine:
     """Runs sync paths for one loaded configuration."""
 
-    spec: WorkspaceSpec
-    remote: Remote
-    layout: Layout
-    env: Mapping[str, str]  # the child's full environment (remote env merged in)
-    logger: Logger
-    redactor: Redactor
-    user_id: str = ""
-    rclone: str = "rclone"
-    timeout: float = 3600.0
-    grace: float = 30.0
-    wake_fd: int | None = None
-    stop_requested: Callable[[], bool] = lambda: False
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    def __init__(
+        self,
+        remote: Remote,
+        layout: Layout,
+        env: Mapping[str, str],  # the child's full environment (remote env merged in)
+        logger: Logger,
+        redactor: Redactor,
+        *,
+        rclone: str = "rclone",
+        timeout: float = 3600.0,
+        grace: float = 30.0,
+        wake_fd: int | None = None,
+        stop_requested: Callable[[], bool] = lambda: False,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.remote, self.layout, self.env = remote, layout, env
+        self.logger, self.redactor, self.rclone = logger, redactor, rclone
+        self.timeout, self.grace, self.wake_fd = timeout, grace, wake_fd
+        self.stop_requested, self.clock = stop_requested, clock
+        self.crypt_verified = False  # the password opened the bucket (see crypt_guard)
 
-    def plan(self, sync: SyncPath, *, recover: bool = False) -> planning.PathPlan:
+    def plan(self, sync: PlannedPath, *, recover: bool = False) -> planning.PathPlan:
         stamp = self.clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        skip = [e["file"] for e in quarantine.load(self.layout, sync.name)]
         probe = planning.plan_path(
-            sync,
-            self.spec,
-            self.remote,
-            self.layout,
-            stamp=stamp,
-            user_id=self.user_id,
-            rclone=self.rclone,
+            sync, self.remote, self.layout, stamp=stamp, rclone=self.rclone, skip=skip
         )
         first = sync.direction == "bidirectional" and not (
-            marker_ok(self.layout, sync.name, probe.local, probe.remote)
+            marker_ok(self.layout, sync.name, probe.local, self.remote.pair_key(probe.remote))
             and has_listings(self.layout, sync.name)
         )
         if not first and not recover:
             return probe
         return planning.plan_path(
             sync,
-            self.spec,
             self.remote,
             self.layout,
             stamp=stamp,
             first_run=first,
             recover=recover,
-            user_id=self.user_id,
             rclone=self.rclone,
+            skip=skip,
         )
 
-    def run(self, sync: SyncPath) -> Verdict:
+    def run(self, sync: PlannedPath) -> Verdict:
+        """One run; a full or read-only state directory fails the run, not the worker."""
+        try:
+            return self._run(sync)
+        except OSError as exc:
+            if not is_state_error(exc):
+                raise
+            message, hint = state_error_message(self.layout.root, exc)
+            status = PathStatus(sync.name, direction=sync.direction)
+            status.consecutive_failures = load_status(self.layout, sync.name).consecutive_failures
+            self.logger.error("state_unwritable", path=sync.name, error=message, hint=hint)
+            return self._finish(
+                status, "failed", None, message, "backoff", level="error", hint=hint
+            )
+
+    def _run(self, sync: PlannedPath, *, retried: bool = False) -> Verdict:
         status = load_status(self.layout, sync.name)
+        skipped, released = quarantine.current(self.layout, sync.name, sync.local)
+        if released:
+            self.logger.info(
+                "files_released", path=sync.name, files=released, reason="changed: tried again"
+            )
+        status.skipped = skipped
         status.direction = sync.direction
         try:
             plan = self.plan(sync)
@@ -109,12 +131,41 @@ class Engine:
         status.local, status.remote = plan.local, plan.remote
         status.last_start, status.outcome = iso(self.clock()), "running"
         save_status(self.layout, status)
-        refusal = self._refusal(plan)
+        if os.path.lexists(plan.local) and not os.path.isdir(plan.local):
+            return self._finish(
+                status,
+                "failed",
+                None,
+                f"the local path {plan.local} is a file, not a folder: rclone cannot sync it",
+                "interval",
+                level="error",
+                hint="a sync path names a folder: move the file away, or point the path "
+                "at the folder that holds it",
+            )
+        crypt = None if self.crypt_verified else guards.crypt_check(self)
+        self.crypt_verified = crypt is None
+        if crypt is not None:
+            outcome, message = crypt
+            retry = "interval" if outcome == "refused" else "backoff"
+            return self._finish(status, outcome, None, message, retry, level="error")
+        refusal = guards.refusal(self, plan)
         if refusal:
             return self._finish(status, "refused", None, refusal, "interval", level="error")
+        if plan.source == "local" and not os.path.isdir(plan.local):
+            # Not refused, so the destination is empty too: an empty folder is the same
+            # nothing, and rclone would fail on a missing source ("directory not found").
+            self._ensure_roots(plan)
+        orphan = orphans.stop_orphan(self.layout.running(sync.name))
+        if orphan is not None:
+            self.logger.warning(
+                "orphan_stopped",
+                path=sync.name,
+                pid=orphan,
+                reason="an rclone left running by a worker that was killed",
+            )
         for lock in stale_bisync_locks(self.layout, sync.name):
             self.logger.warning("stale_lock_removed", path=sync.name, lock=str(lock))
-            lock.unlink(missing_ok=True)
+            remove(lock)
         if plan.resync:
             self.logger.info(
                 "first_run_resync",
@@ -164,6 +215,25 @@ class Engine:
                 level="error",
                 result=result,
             )
+        new = self._set_aside(sync, status, result)
+        critical = sync.direction == "bidirectional" and (
+            result.returncode == 7 or bool(critical_listings(self.layout, sync.name))
+        )
+        if new and not critical and not retried:  # the rest of the path, at once
+            return self._run(sync, retried=True)
+        denied = guards.access_denied(self)
+        if denied is not None:  # before any recovery: a resync cannot fix credentials
+            return self._finish(
+                status,
+                "failed",
+                result.returncode,
+                denied,
+                "backoff",
+                level="error",
+                result=result,
+                hint="check RCLONE_CONFIG_<REMOTE>_ACCESS_KEY_ID and _SECRET_ACCESS_KEY; "
+                "the worker retries with backoff",
+            )
         if sync.direction == "bidirectional" and (
             result.returncode == 7 or critical_listings(self.layout, sync.name)
         ):
@@ -192,6 +262,7 @@ class Engine:
             wake_fd=self.wake_fd,
             stop_requested=self.stop_requested,
             redactor=self.redactor,
+            record=self.layout.running(plan.name),
         )
 
     def _ensure_roots(self, plan: planning.PathPlan) -> None:
@@ -208,7 +279,7 @@ class Engine:
                     "mkdir_failed", path=plan.name, root=root, error=err.strip()[-200:] or None
                 )
 
-    def _settle(self, sync: SyncPath, status: PathStatus) -> None:
+    def _settle(self, sync: PlannedPath, status: PathStatus) -> None:
         """One ordinary bisync right after a resync.
 
         Files edited while a resync ran leave listings that a later delete can mistake
@@ -230,44 +301,51 @@ class Engine:
                 error="; ".join(result.errors[-2:]) or None,
             )
 
-    def _refusal(self, plan: planning.PathPlan) -> str | None:
-        """An empty one-way source over a non-empty destination: a lost mount, not a wish."""
-        source, dest = plan.source_location, plan.destination_location
-        if source is None or dest is None:
-            return None
-        skip = [str(self.layout.root)]
-        try:
-            if not runner.listing_empty(source, self.env, self.rclone, skip):
-                return None
-            if runner.listing_empty(dest, self.env, self.rclone, skip) is not False:
-                return None
-        except runner.RcloneMissing:
-            return None  # the run itself reports the missing binary
-        return (
-            f"refusing to sync: the source {source} is missing or empty while the "
-            f"destination {dest} has files (a lost mount or a wrong bucket?)"
-        )
+    def _set_aside(
+        self, sync: PlannedPath, status: PathStatus, result: runner.RunResult
+    ) -> list[str]:
+        """Quarantine the files a failed run names; returns the newly set aside."""
+        if not result.objects or result.interrupted or result.timed_out:
+            return []
+        new = quarantine.add(self.layout, sync.name, sync.local, result.objects)
+        status.skipped = [e["file"] for e in quarantine.load(self.layout, sync.name)]
+        if new:
+            self.logger.warning(
+                "files_skipped",
+                path=sync.name,
+                files=new,
+                error="; ".join(result.errors[-2:]) or None,
+                hint="rclone cannot transfer these files; they are left where they are and "
+                "skipped until they change (rename, fix or remove them)",
+            )
+        return new
 
     def _record_success(
         self, plan: planning.PathPlan, result: runner.RunResult, status: PathStatus
     ) -> None:
         if plan.sync.direction == "bidirectional":
-            write_marker(self.layout, plan.name, plan.local, plan.remote, self.clock())
-        if plan.backup_local and _non_empty(Path(plan.backup_local)):
+            pair = self.remote.pair_key(plan.remote)
+            write_marker(self.layout, plan.name, plan.local, pair, self.clock())
+        if plan.backup_local and _non_empty(plan.backup_local):
             status.add_backup(plan.backup_local)
         if plan.backup_remote and any(result.stats.get(k) for k in BACKUP_COUNTS):
             status.add_backup(plan.backup_remote)
 
     def _recover(
-        self, sync: SyncPath, status: PathStatus, message: str, code: int | None
+        self, sync: PlannedPath, status: PathStatus, message: str, code: int | None
     ) -> Verdict:
         """A bisync critical state: say so loudly, then one resync in `newer` mode."""
         self.logger.error("bisync_critical", path=sync.name, exit_code=code, error=message)
         plan = self.plan(sync, recover=True)
         for leftover in critical_listings(self.layout, sync.name):
-            leftover.unlink(missing_ok=True)
+            remove(leftover)
         self._ensure_roots(plan)
         result = self._execute(plan)
+        if result.returncode != 0 and self._set_aside(sync, status, result):
+            plan = self.plan(sync, recover=True)  # once more, without the files it named
+            for leftover in critical_listings(self.layout, sync.name):
+                remove(leftover)
+            result = self._execute(plan)
         if result.returncode == 0:
             self._record_success(plan, result, status)
             self._settle(sync, status)
@@ -285,9 +363,8 @@ class Engine:
             status,
             "critical",
             result.returncode,
-            f"critical, recovery resync failed; path halted until reload "
-            f"(SIGHUP) or restart: {message}",
-            "halt",
+            f"critical, recovery resync failed; retried with backoff: {message}",
+            "backoff",
             level="error",
             result=result,
         )
@@ -302,6 +379,7 @@ class Engine:
         *,
         level: str = "info",
         result: runner.RunResult | None = None,
+        hint: str | None = None,
     ) -> Verdict:
         status.outcome, status.exit_code, status.error = outcome, code, error
         status.last_end = iso(self.clock())
@@ -324,11 +402,12 @@ class Engine:
             exit_code=code,
             duration=status.duration if result else None,
             error=error,
+            hint=hint,
             **status.stats,
             failures=status.consecutive_failures or None,
         )
         return Verdict(status, retry)
 
 
-def _non_empty(folder: Path) -> bool:
-    return folder.is_dir() and any(files for _, _, files in os.walk(folder))
+def _non_empty(folder: str) -> bool:
+    return any(files for _, _, files in os.walk(folder))

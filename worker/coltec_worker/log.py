@@ -7,6 +7,7 @@ is written, so an rclone stderr tail or an argv can be logged safely.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
@@ -77,7 +78,10 @@ class Logger:
             self.stream.write(line + "\n")
             self.stream.flush()
         except (OSError, ValueError):  # a closed or full log must never stop the worker
-            pass
+            if self.stream is not sys.__stderr__ and sys.__stderr__ is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    sys.__stderr__.write(line + "\n")
+                    sys.__stderr__.flush()
 
     def debug(self, event: str, **fields: Any) -> None:
         self.log("debug", event, **fields)

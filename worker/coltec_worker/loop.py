@@ -13,21 +13,26 @@ import random
 import select
 import signal
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import schedule
 
-from . import config as configuration
 from . import runner, secretfile
+from .compiled import Plan, PlannedPath, compile_in_child
 from .errors import ColtecError, ConfigError
 from .job import Engine, Verdict
 from .log import Logger, Redactor
-from .remote import remote_from_env
-from .spec import SyncPath
-from .state import Layout, read_json, write_json
+from .remote import crypt_password
+from .state import (
+    Layout,
+    StrPath,
+    is_state_error,
+    read_json,
+    remove,
+    state_error_message,
+    write_json,
+)
 from .status import PathStatus, iso, load_status, save_status
 
 if TYPE_CHECKING:  # imported only with networking.enabled: it brings subprocess (~2 MB)
@@ -36,14 +41,14 @@ if TYPE_CHECKING:  # imported only with networking.enabled: it brings subprocess
 TAILNET_EVERY = 60.0  # seconds between tailnet checks (one `tailscale status` when up)
 
 
-@dataclass
-class Options:
+class Options(NamedTuple):
     only: tuple[str, ...] = ()
     rclone: str = "rclone"
     timeout: float = 3600.0  # one rclone run
     grace: float = 30.0  # after the one SIGINT, before SIGKILL
     start_delay: float = 60.0  # at most; spreads many containers' first runs
     backoff_base: float = 15.0
+    compile_in_child: bool = False  # the daemon: True (see Worker.compile)
 
 
 def backoff(failures: int, base: float, interval: int) -> float:
@@ -51,21 +56,27 @@ def backoff(failures: int, base: float, interval: int) -> float:
     return float(min(interval, base * 2 ** max(0, failures - 1)))
 
 
-@dataclass
 class Worker:
-    config: Path
-    layout: Layout
-    logger: Logger
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    home: Path = field(default_factory=Path.home)
-    options: Options = field(default_factory=Options)
-    clock: Callable[[], datetime] = datetime.now  # naive local time, like schedule's
-    rng: Callable[[float, float], float] = random.uniform
-
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        config: StrPath,
+        layout: Layout,
+        logger: Logger,
+        env: Mapping[str, str] | None = None,
+        home: StrPath | None = None,
+        options: Options | None = None,
+        clock: Callable[[], datetime] = datetime.now,  # naive local time, like schedule's
+        rng: Callable[[float, float], float] = random.uniform,
+    ) -> None:
+        self.config, self.layout, self.logger = config, layout, logger
+        self.env: Mapping[str, str] = dict(os.environ) if env is None else env
+        self.home = os.path.expanduser("~") if home is None else os.fspath(home)
+        self.options = Options() if options is None else options
+        self.clock, self.rng = clock, rng
         self.scheduler = schedule.Scheduler()
         self.jobs: dict[str, schedule.Job] = {}
-        self.paths: dict[str, SyncPath] = {}
+        self.paths: dict[str, PlannedPath] = {}
+        self.plan: Plan | None = None
         self.engine: Engine | None = None
         self.stopping = False
         self.reload_requested = False
@@ -77,45 +88,52 @@ class Worker:
 
     # -- configuration ------------------------------------------------------------------
 
+    def compile(self) -> Plan:
+        """The plan from the one pipeline: in a child process for the daemon, so it
+        never loads YAML or the schema; in process for --once and --dry-run."""
+        if self.options.compile_in_child:
+            return compile_in_child(self.config, self.env)
+        from .compile_cmd import compile_here
+
+        return compile_here(self.config, self.env, self.home)
+
     def configure(self) -> None:
-        """Load, check and apply the configuration. Raises ConfigError, keeping the old."""
+        """Compile and apply the configuration. Raises ConfigError, keeping the old."""
         # The secrets file again: a cs:up since the last load may have rotated a secret
         # (it then sends SIGHUP). A file gone meanwhile keeps the values already held.
         env = dict(self.env)
         if secretfile.apply(env) is None:
             self.env = env
-        loaded = configuration.load(self.config, self.env, self.home)
-        spec = loaded.spec
-        unknown = [n for n in self.options.only if n not in {s.name for s in spec.persistence.sync}]
+        self.apply(self.compile())
+
+    def apply(self, plan: Plan) -> None:
+        names = [p.name for p in plan.paths]
+        unknown = [n for n in self.options.only if n not in names]
         if unknown:
             raise ConfigError(
                 f"--only {unknown[0]}: no sync path of that name",
-                hint="names: " + ", ".join(s.name for s in spec.persistence.sync),
+                hint="names: " + ", ".join(names),
             )
-        remote = remote_from_env(spec, self.env, self.home)
+        remote = plan.remote
         child_env = {**self.env, **remote.env}
         redactor = Redactor.from_env(self.env)
-        if remote.crypt_password_env:
-            secret = self.env[remote.crypt_password_env]
+        secret = crypt_password(remote, self.env)
+        if secret is not None:
             obscured = runner.obscure(secret, self.env, self.options.rclone)
             redactor.add(secret)
             redactor.add(obscured)
             child_env[remote.crypt_password_var] = obscured
         self.logger.redactor = redactor
         if remote.builtin:
-            Path(remote.root if remote.root.startswith("/") else "/").mkdir(
-                parents=True, exist_ok=True
-            )
+            os.makedirs(remote.root if remote.root.startswith("/") else "/", exist_ok=True)
             self.logger.warning(
                 "builtin_remote",
                 remote=remote.description,
                 hint="set RCLONE_REMOTE_NAME, RCLONE_BUCKET and "
                 "RCLONE_CONFIG_<NAME>_* to sync to S3/R2",
             )
-        paths = [
-            s for s in spec.persistence.sync if not self.options.only or s.name in self.options.only
-        ]
-        if not spec.persistence.enabled:
+        paths = [p for p in plan.paths if not self.options.only or p.name in self.options.only]
+        if not plan.persistence_enabled:
             self.logger.warning(
                 "persistence_disabled",
                 config=str(self.config),
@@ -123,26 +141,33 @@ class Worker:
             )
             paths = []
         self.engine = Engine(
-            spec,
             remote,
             self.layout,
             child_env,
             self.logger,
             redactor,
-            user_id=loaded.user.user_id,
             rclone=self.options.rclone,
             timeout=self.options.timeout,
             grace=self.options.grace,
             wake_fd=self.wake_fd,
             stop_requested=lambda: self.stopping,
         )
-        self.paths = {s.name: s for s in paths}
-        net = spec.networking.enabled
+        self.plan = plan
+        self.paths = {p.name: p for p in paths}
         self.tailnet = None
-        if net:
+        if plan.networking_enabled:
+            from pathlib import Path  # only with networking: the daemon does without
+
             from .tailnet import Tailnet
 
-            self.tailnet = Tailnet(spec, self.layout.root, self.logger, self.env)
+            self.tailnet = Tailnet(
+                plan.hostname,
+                plan.tags,
+                Path(self.layout.root),
+                self.logger,
+                self.env,
+                sync_paths=tuple(p.local for p in plan.paths),
+            )
         self.logger.info(
             "configured",
             config=str(self.config),
@@ -172,7 +197,11 @@ class Worker:
             self.configure()
         except ColtecError as exc:
             self.logger.error(
-                "reload_failed", error=exc.message, hint=exc.hint, kept="the previous configuration"
+                "reload_failed",
+                error=exc.message,
+                hint=exc.hint,
+                problems=[p.format() for p in getattr(exc, "problems", [])] or None,
+                kept="the previous configuration",
             )
             return
         self.schedule_jobs(delay=self.options.start_delay)
@@ -216,8 +245,18 @@ class Worker:
             else:
                 job.next_run = self.clock() + timedelta(seconds=interval)
         verdict.status.next_run = iso(job.next_run) if name in self.jobs and job else None
-        save_status(self.layout, verdict.status)
+        self.save(verdict.status)
         return verdict
+
+    def save(self, status: PathStatus) -> None:
+        """Best effort: a status the state directory cannot take is logged, not raised."""
+        try:
+            save_status(self.layout, status)
+        except OSError as exc:
+            if not is_state_error(exc):
+                raise
+            message, hint = state_error_message(self.layout.root, exc)
+            self.logger.error("state_unwritable", path=status.name, error=message, hint=hint)
 
     def due(self) -> list[str]:
         """Names of the due paths, highest priority first."""
@@ -249,7 +288,7 @@ class Worker:
         status = load_status(self.layout, name)
         job = self.jobs.get(name)
         status.next_run = iso(job.next_run) if job and job.next_run else None
-        save_status(self.layout, status)
+        self.save(status)
 
     # -- the daemon -------------------------------------------------------------------
 
@@ -323,19 +362,24 @@ class Worker:
 
     def _flush(self) -> None:
         request = read_json(self.layout.flush_request)
-        self.layout.flush_request.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            remove(self.layout.flush_request)
         self.logger.info("run_all", reason="flush" if request else "SIGUSR1")
         verdicts = self.run_all()
         if isinstance(request, dict):
             complete = len(verdicts) == len(self.paths)
-            write_json(
-                self.layout.flush_done,
-                {
-                    "token": request.get("token"),
-                    "ok": complete and all(v.ok for v in verdicts),
-                    "paths": {v.status.name: v.status.outcome for v in verdicts},
-                },
-            )
+            answer = {
+                "token": request.get("token"),
+                "ok": complete and all(v.ok for v in verdicts),
+                "paths": {v.status.name: v.status.outcome for v in verdicts},
+            }
+            try:
+                write_json(self.layout.flush_done, answer)
+            except OSError as exc:  # flush then times out and says so
+                if not is_state_error(exc):
+                    raise
+                message, hint = state_error_message(self.layout.root, exc)
+                self.logger.error("state_unwritable", error=message, hint=hint)
 
 
 def overall_ok(verdicts: Iterable[Verdict]) -> bool:

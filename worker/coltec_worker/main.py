@@ -5,27 +5,27 @@
     coltec-worker flush [--timeout S] [--stop]
     coltec-worker reload
 
-Exit codes: 0 ok; 1 a sync failed (--once, flush); 2 invalid configuration or usage.
-The daemon imports only the standard library, pyyaml and schedule: `--validate-only`
-(full JSON Schema validation) loads jsonschema in its own short process.
+Exit codes: 0 ok; 1 a sync failed (--once, flush) or the state directory cannot hold
+the pidfile; 2 invalid configuration or usage.
+The daemon imports the standard library and schedule only — no pyyaml, argparse,
+dataclasses or pathlib: its plan is compiled by a child process (compile_cmd.py).
+--validate-only runs the pipeline here, and loads jsonschema only to explain an
+invalid file.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from . import __version__
-from .config import DEFAULT_CONFIG
+from .args import Args, parse, seconds
+from .environ import worker_environment
 from .errors import ColtecError, ConfigError
 from .log import Logger, Redactor
-from .secretfile import apply_to_process as apply_secrets
-from .state import AlreadyRunning, Layout, PidLock, default_state_dir
+from .state import AlreadyRunning, Layout, PidLock, default_state_dir, state_error_message
 
 if TYPE_CHECKING:  # the loop (schedule...) loads only for the daemon, not --validate-only
     from .loop import Options, Worker
@@ -34,102 +34,66 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 SECRETS_POLL = 10.0
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        default=os.environ.get("COLTEC_CONFIG", DEFAULT_CONFIG),
-        help=f"workspace-spec.yaml (default: {DEFAULT_CONFIG})",
-    )
-    parser.add_argument(
-        "--state-dir",
-        type=Path,
-        default=None,
-        help="state directory (default: $COLTEC_STATE_DIR, else "
-        "<workspace>/.coltec/state next to .devcontainer/)",
-    )
+def _layout(args: Any) -> Layout:
+    """The state directory of parsed arguments (ours, or argparse's for status/flush)."""
+    return Layout(args.state_dir or default_state_dir(args.config, os.environ))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="coltec-worker",
-        description="Keep the workspace's declared folders in S3/R2 with rclone. "
-        "Subcommands: status [--json], flush [--timeout S] [--stop], reload. "
-        "Exit 0 ok, 1 a sync failed (--once), 2 invalid configuration or usage.",
-    )
-    _common(parser)
-    parser.add_argument("--once", action="store_true", help="one pass of every path, then exit")
-    parser.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="print each path's planned rclone command (JSON lines); run nothing",
-    )
-    parser.add_argument(
-        "--validate-only",
-        action="store_true",
-        help="full validation (schema + rules + user config), then exit",
-    )
-    parser.add_argument("--json", action="store_true", help="with --validate-only: JSON report")
-    parser.add_argument(
-        "--only",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="only this sync path (repeatable)",
-    )
-    parser.add_argument(
-        "--log-file", type=Path, default=None, help="append JSON-lines log here (default: stderr)"
-    )
-    parser.add_argument(
-        "--start-delay",
-        type=float,
-        default=60.0,
-        metavar="S",
-        help="spread first runs over at most S seconds (default 60; 0: none)",
-    )
-    parser.add_argument(
-        "--rclone-timeout",
-        type=float,
-        default=3600.0,
-        metavar="S",
-        help="stop one rclone run after S seconds (default 3600)",
-    )
-    parser.add_argument("--version", action="version", version=f"coltec-worker {__version__}")
-    return parser
-
-
-def _layout(args: argparse.Namespace) -> Layout:
-    return Layout(args.state_dir or default_state_dir(Path(args.config), os.environ))
-
-
-def _open_log(path: Path | None) -> TextIO:
+def _open_log(path: str | None) -> TextIO:
     if path is None:
         return sys.stderr
-    path.parent.mkdir(parents=True, exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     return open(path, "a", encoding="utf-8", buffering=1)
 
 
-def _options(args: argparse.Namespace) -> Options:
+def _options(args: Args, env: dict[str, str]) -> Options:
     from .loop import Options
 
+    try:
+        base = seconds(env.get("COLTEC_BACKOFF_BASE", "15"))
+    except ValueError as exc:
+        raise ConfigError(f"COLTEC_BACKOFF_BASE: {exc}", hint="unset it for 15 s") from None
     return Options(
         only=tuple(args.only),
         timeout=args.rclone_timeout,
         start_delay=args.start_delay,
-        backoff_base=float(os.environ.get("COLTEC_BACKOFF_BASE", "15")),
+        backoff_base=base,
+        # The daemon runs a plan compiled in a child: it never loads YAML or the schema.
+        compile_in_child=not (args.once or args.dry_run),
     )
 
 
-def run_worker(args: argparse.Namespace) -> int:
+def run_worker(args: Args) -> int:
     from .loop import Worker, overall_ok
 
+    env = worker_environment()
     layout = _layout(args)
-    logger = Logger(_open_log(args.log_file), Redactor.from_env(os.environ))
-    worker = Worker(Path(args.config), layout, logger, options=_options(args))
+    try:
+        stream = _open_log(args.log_file)
+    except OSError as exc:
+        print(
+            f"coltec-worker: cannot open the log file {args.log_file}: {exc.strerror}\n"
+            "    hint: give a writable --log-file, or none for stderr",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    logger = Logger(stream, Redactor.from_env(env))
+    try:
+        options = _options(args, env)
+    except ConfigError as exc:
+        logger.error("invalid_configuration", error=exc.message, hint=exc.hint)
+        return EXIT_USAGE
+    home = env.get("HOME") or os.path.expanduser("~")
+    worker = Worker(args.config, layout, logger, env=env, home=home, options=options)
     if args.dry_run:
         return dry_run(worker)
     lock = PidLock(layout.pidfile)
     try:
         lock.acquire()
+    except OSError as exc:  # the state directory cannot even hold the pidfile
+        message, hint = state_error_message(layout.root, exc)
+        logger.error("state_unwritable", error=message.split(":")[0], hint=hint)
+        return EXIT_FAILED
     except AlreadyRunning as exc:
         if args.once:
             logger.error(
@@ -141,7 +105,7 @@ def run_worker(args: argparse.Namespace) -> int:
         logger.info("already_running", pid=exc.pid, pidfile=str(layout.pidfile))
         return EXIT_OK
     try:
-        if not _wait_for_secrets(args, logger):
+        if not _wait_for_secrets(args, worker):
             return EXIT_FAILED
         worker.install_signals()
         try:
@@ -163,7 +127,7 @@ def run_worker(args: argparse.Namespace) -> int:
         lock.release()
 
 
-def _wait_for_secrets(args: argparse.Namespace, logger: Logger) -> bool:
+def _wait_for_secrets(args: Args, worker: Worker) -> bool:
     """The secrets file is readable (merged into the environment): go on; else touch no data.
 
     --once gives up at once; the daemon waits, checking every SECRETS_POLL seconds, so a
@@ -171,17 +135,20 @@ def _wait_for_secrets(args: argparse.Namespace, logger: Logger) -> bool:
     """
     import time
 
-    problem = apply_secrets()
+    from .secretfile import missing
+
+    problem = missing(worker.env)
     if problem is None:
         return True
-    logger.error("secrets_missing", error=problem, hint="run `mise run cs:up` on the host")
+    worker.logger.error("secrets_missing", error=problem, hint="run `mise run cs:up` on the host")
     if args.once:
         return False
     while problem is not None:
         time.sleep(SECRETS_POLL)
-        problem = apply_secrets()
-    logger.info("secrets_found")
-    logger.redactor = Redactor.from_env(os.environ)
+        problem = missing(worker.env)
+    worker.env = worker_environment(worker.env)
+    worker.logger.redactor = Redactor.from_env(worker.env)
+    worker.logger.info("secrets_found")
     return True
 
 
@@ -211,13 +178,16 @@ def dry_run(worker: Worker) -> int:
 
 
 def status_main(argv: Sequence[str]) -> int:
+    import argparse
+
+    from .args import add_common
     from .secretfile import missing as secrets_missing
     from .status import collect, render_text
 
     parser = argparse.ArgumentParser(
         prog="coltec-worker status", description="Show the worker's per-path status."
     )
-    _common(parser)
+    add_common(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable (for cs:list)")
     args = parser.parse_args(argv)
     data = collect(_layout(args))
@@ -228,15 +198,17 @@ def status_main(argv: Sequence[str]) -> int:
 
 def reload_main(argv: Sequence[str]) -> int:
     """Ask the running daemon to reload its configuration and secrets (SIGHUP)."""
+    import argparse
     import signal
 
+    from .args import add_common
     from .state import daemon_pid
 
     parser = argparse.ArgumentParser(
         prog="coltec-worker reload",
         description="Reload the configuration and the secrets file in the running daemon.",
     )
-    _common(parser)
+    add_common(parser)
     pid = daemon_pid(_layout(parser.parse_args(argv)))
     if pid is None:
         print("coltec-worker reload: no daemon running", file=sys.stderr)
@@ -247,9 +219,6 @@ def reload_main(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    # Secrets (rclone credentials, crypt password, tailnet key) arrive as a file, never
-    # as container environment; every entry point sees them as environment from here.
-    apply_secrets()
     if argv[:1] == ["status"]:
         return status_main(argv[1:])
     if argv[:1] == ["reload"]:
@@ -258,11 +227,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .flush import flush_main
 
         return flush_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     if args.validate_only:
         from .validate_cmd import validate_and_print
 
-        return validate_and_print(args.config, as_json=args.json)
+        return validate_and_print(args.config, as_json=args.json, env=worker_environment())
     try:
         return run_worker(args)
     except KeyboardInterrupt:  # pragma: no cover - --once interrupted at a terminal

@@ -1,4 +1,4 @@
-"""Planning: spec + remote + facts -> the rclone argv of each sync path. Pure.
+"""Planning: compiled path + remote + facts -> the rclone argv of one run. Pure.
 
 Nothing here runs a process or touches the disk; the facts it needs (is this the
 path's first run? is this a recovery?) come in as arguments, so every rule about
@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from typing import NamedTuple
 
-from . import rules
+from .compiled import Plan, PlannedPath
 from .errors import ConfigError
-from .remote import BACKUP_ROOT, Remote, backup_path
-from .spec import SyncPath, WorkspaceSpec
+from .quarantine import exclude_pattern
+from .remote import Remote, backup_path
 from .state import Layout
 
 COMMON_FLAGS = ("--fast-list", "--transfers", "8", "--checkers", "16")
@@ -35,11 +34,10 @@ BISYNC_FLAGS = (
 RESYNC_FLAGS = ("--resync", "--resync-mode", "newer")
 
 
-@dataclass(frozen=True)
-class PathPlan:
+class PathPlan(NamedTuple):
     """Everything needed to run one sync path once."""
 
-    sync: SyncPath
+    sync: PlannedPath
     local: str
     remote: str
     argv: tuple[str, ...]
@@ -49,6 +47,8 @@ class PathPlan:
     # One-way syncs only: which side is the source ("local" or "remote"); an empty
     # source over a non-empty destination is refused before rclone starts.
     source: str | None = None
+    # The --exclude flags of this run: the refusal check lists both sides with them.
+    filters: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -63,26 +63,12 @@ class PathPlan:
         return {"local": self.remote, "remote": self.local}.get(self.source or "")
 
 
-def resolve_remote(sync: SyncPath, values: Mapping[str, str]) -> str:
-    """The resolved remote path, or ConfigError for anything hostile."""
-    resolved, message, hint = rules.resolve_checked(sync, dict(values))
-    if resolved is None:
-        raise ConfigError(f"sync path '{sync.name}': {message}", hint=hint)
-    if resolved.split("/", 1)[0] == BACKUP_ROOT:
-        raise ConfigError(
-            f"sync path '{sync.name}': remote path {resolved} is inside the "
-            f"backup folder {BACKUP_ROOT}",
-            hint="choose another prefix",
-        )
-    return resolved
-
-
-def excludes(sync: SyncPath, state_dir: Path) -> list[str]:
+def excludes(sync: PlannedPath, state_dir: str) -> list[str]:
     """The spec's excludes, plus the state directory when it lies inside the path."""
     out: list[str] = []
     for pattern in sync.exclude:
         out += ["--exclude", pattern]
-    local = posixpath.normpath(sync.path)
+    local = posixpath.normpath(sync.local)
     state = posixpath.normpath(str(state_dir))
     if state == local or state.startswith(local.rstrip("/") + "/"):
         rel = posixpath.relpath(state, local)
@@ -91,27 +77,26 @@ def excludes(sync: SyncPath, state_dir: Path) -> list[str]:
 
 
 def plan_path(
-    sync: SyncPath,
-    spec: WorkspaceSpec,
+    sync: PlannedPath,
     remote: Remote,
     layout: Layout,
     *,
     stamp: str,
     first_run: bool = False,
     recover: bool = False,
-    user_id: str = "",
     rclone: str = "rclone",
+    skip: Sequence[str] = (),
 ) -> PathPlan:
-    """The plan of one run of `sync`. `stamp` names this run's backup folders."""
-    findings = list(rules.check_sync_paths([sync], "$", spec.placeholder_values(user_id)))
-    if findings:
-        raise ConfigError(f"sync path '{sync.name}': {findings[0].message}", hint=findings[0].hint)
-    resolved = resolve_remote(sync, spec.placeholder_values(user_id))
-    local = sync.path
+    """The plan of one run of `sync`. `stamp` names this run's backup folders; `skip`
+    lists files set aside (quarantine.py), excluded one by one."""
+    resolved = sync.remote_path
+    local = sync.local
     dest = remote.join(resolved)
     backup_local = os.path.join(layout.backups(sync.name), stamp)
     backup_remote = backup_path(remote, resolved, stamp)
     filters = excludes(sync, layout.root)
+    for name in skip:
+        filters += ["--exclude", exclude_pattern(name)]
     if sync.direction == "bidirectional":
         resync = first_run or recover
         argv = [
@@ -132,33 +117,43 @@ def plan_path(
         ]
         if resync:
             argv += RESYNC_FLAGS
-        return PathPlan(sync, local, dest, tuple(argv), backup_local, backup_remote, resync)
-    if sync.direction == "push-only":
-        argv = [
-            rclone,
-            "sync",
+        return PathPlan(
+            sync,
             local,
             dest,
-            "--backup-dir",
-            backup_remote,
-            *COMMON_FLAGS,
-            *LOG_FLAGS,
-            *filters,
-        ]
-        return PathPlan(sync, local, dest, tuple(argv), None, backup_remote, source="local")
-    if sync.direction == "pull-only":
-        argv = [
-            rclone,
-            "sync",
-            dest,
-            local,
-            "--backup-dir",
+            tuple(argv),
             backup_local,
+            backup_remote,
+            resync,
+            None,
+            tuple(filters),
+        )
+    if sync.direction in ("push-only", "pull-only"):
+        # One way: rclone sync SOURCE DEST, the backups beside the destination.
+        push = sync.direction == "push-only"
+        source, target = (local, dest) if push else (dest, local)
+        backup = backup_remote if push else backup_local
+        argv = [
+            rclone,
+            "sync",
+            source,
+            target,
+            "--backup-dir",
+            backup,
             *COMMON_FLAGS,
             *LOG_FLAGS,
             *filters,
         ]
-        return PathPlan(sync, local, dest, tuple(argv), backup_local, None, source="remote")
+        return PathPlan(
+            sync,
+            local,
+            dest,
+            tuple(argv),
+            None if push else backup_local,
+            backup_remote if push else None,
+            source="local" if push else "remote",
+            filters=tuple(filters),
+        )
     raise ConfigError(
         f"sync path '{sync.name}': unknown direction {sync.direction!r}",
         hint="use bidirectional, push-only or pull-only",
@@ -166,30 +161,21 @@ def plan_path(
 
 
 def plan_all(
-    spec: WorkspaceSpec,
-    remote: Remote,
+    plan: Plan,
     layout: Layout,
     *,
     stamp: str,
     first_runs: Mapping[str, bool] | None = None,
-    user_id: str = "",
     only: Sequence[str] = (),
     rclone: str = "rclone",
 ) -> list[PathPlan]:
     """Plans of every sync path (or those named in `only`), highest priority first."""
-    paths = [s for s in spec.persistence.sync if not only or s.name in only]
+    paths = [s for s in plan.paths if not only or s.name in only]
     paths.sort(key=lambda s: -s.priority)
     firsts = first_runs or {}
     return [
         plan_path(
-            s,
-            spec,
-            remote,
-            layout,
-            stamp=stamp,
-            first_run=firsts.get(s.name, False),
-            user_id=user_id,
-            rclone=rclone,
+            s, plan.remote, layout, stamp=stamp, first_run=firsts.get(s.name, False), rclone=rclone
         )
         for s in paths
     ]

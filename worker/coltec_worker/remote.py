@@ -1,40 +1,30 @@
-"""The environment contract: which rclone remote the worker syncs to. Pure.
+"""Where the sync paths live: the remote a compiled plan names, and its backup folders.
 
-- RCLONE_REMOTE_NAME: the remote's name (default: the spec's rclone_config.remote_name).
-- RCLONE_BUCKET: a bucket name, or an http(s):// URL whose first path segment is the bucket
-  (e.g. https://ACCOUNT.r2.cloudflarestorage.com/my-bucket). Empty: the remote's root.
-- RCLONE_CONFIG_<NAME>_*: rclone's own environment configuration; credentials live only
-  here. The spec's `type` and non-secret `options` fill in what the environment leaves out.
-- A remote counts as configured when RCLONE_REMOTE_NAME, RCLONE_BUCKET or
-  RCLONE_CONFIG_<NAME>_TYPE is set. Otherwise the worker syncs to a built-in local remote,
-  a folder under $XDG_DATA_HOME (default ~/.local/share)/coltec/remote, and logs that.
-- rclone_config.encryption.enabled wraps the remote in a crypt remote named `coltec_crypt`
-  whose password comes from the variable named by password_env; it must be obscured
-  (`rclone obscure -`, see runner.obscure) before it goes into the child's environment.
+The daemon imports only this half of the environment contract; resolving a remote from
+the spec and the environment is resolve.py's, in the pipeline (the compile child).
 """
 
 from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from types import MappingProxyType
+from typing import NamedTuple
 
 from .errors import ConfigError
-from .spec import OptionValue, WorkspaceSpec
 
 CRYPT_NAME = "coltec_crypt"
+# The remote folder that holds backups: no sync path may live inside it.
 BACKUP_ROOT = ".coltec-backups"
 
 
-@dataclass(frozen=True)
-class Remote:
+class Remote(NamedTuple):
     """Where sync paths live. `root` is "name:bucket", "name:" or an absolute local folder."""
 
     root: str
     description: str
     builtin: bool = False
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = MappingProxyType({})
     # Name of the variable holding the crypt password, still to be obscured; None without crypt.
     crypt_password_env: str | None = None
     crypt_password_var: str = f"RCLONE_CONFIG_{CRYPT_NAME.upper()}_PASSWORD"
@@ -44,98 +34,38 @@ class Remote:
             return self.root + path
         return f"{self.root}/{path}"
 
+    @property
+    def underlying(self) -> str | None:
+        """The remote under the crypt layer ("r2:bucket"); None without encryption."""
+        if self.crypt_password_env is None:
+            return None
+        return self.env.get(f"RCLONE_CONFIG_{CRYPT_NAME.upper()}_REMOTE")
 
-def env_name(remote_name: str) -> str:
-    return f"RCLONE_CONFIG_{remote_name.upper()}_"
-
-
-def bucket_from(value: str) -> str:
-    """A bucket name, or the bucket taken from an http(s) URL's first path segment."""
-    value = value.strip()
-    if value.startswith(("https://", "http://")):
-        # scheme://host/bucket/...: no urllib.parse, it costs the daemon ~0.6 MB
-        after_host = value.split("://", 1)[1].split("?", 1)[0].split("#", 1)[0]
-        segments = [s for s in after_host.split("/")[1:] if s]
-        if not segments:
-            raise ConfigError(
-                f"RCLONE_BUCKET={value!r} is a URL without a bucket in its path",
-                hint="write it as https://HOST/BUCKET, or give the bucket name",
-            )
-        return segments[0]
-    if "/" in value or ":" in value or value.startswith("-"):
-        raise ConfigError(
-            f"RCLONE_BUCKET={value!r} is not a bucket name",
-            hint="give a bucket name such as my-bucket, or an https:// URL",
-        )
-    return value
-
-
-def _option_text(value: OptionValue) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def data_home(env: Mapping[str, str], home: Path) -> Path:
-    xdg = env.get("XDG_DATA_HOME", "")
-    return Path(xdg) if xdg.startswith("/") else home / ".local" / "share"
-
-
-def builtin_root(env: Mapping[str, str], home: Path) -> Path:
-    return data_home(env, home) / "coltec" / "remote"
-
-
-def remote_from_env(spec: WorkspaceSpec, env: Mapping[str, str], home: Path) -> Remote:
-    """The remote for `spec` under `env` (pure: nothing is run or read from disk)."""
-    rc = spec.persistence.rclone_config
-    name = env.get("RCLONE_REMOTE_NAME") or rc.remote_name
-    prefix = env_name(name)
-    configured = bool(
-        env.get("RCLONE_REMOTE_NAME") or env.get("RCLONE_BUCKET") or env.get(prefix + "TYPE")
-    )
-    extra: dict[str, str] = {}
-    if configured:
-        if not name.replace("_", "").isalnum():
-            raise ConfigError(
-                f"RCLONE_REMOTE_NAME={name!r} is not a remote name",
-                hint="use letters, digits and '_'",
-            )
-        extra[prefix + "TYPE"] = env.get(prefix + "TYPE") or rc.type
-        for key, value in rc.options.items():
-            var = prefix + key.upper()
-            if var not in env:
-                extra[var] = _option_text(value)
-        bucket = bucket_from(env.get("RCLONE_BUCKET", ""))
-        root = f"{name}:{bucket}" if bucket else f"{name}:"
-        description = root
-    else:
-        local = builtin_root(env, home)
-        root = str(local)
-        description = (
-            f"built-in local remote {local} (no RCLONE_REMOTE_NAME, RCLONE_BUCKET "
-            f"or {prefix}TYPE set)"
-        )
-    enc = rc.encryption
-    if not enc.enabled:
-        return Remote(root=root, description=description, builtin=not configured, env=extra)
-    if not env.get(enc.password_env):
-        raise ConfigError(
-            f"encryption is enabled but ${enc.password_env} is empty or unset",
-            hint=f"export {enc.password_env} with the crypt password, or set "
-            "rclone_config.encryption.enabled: false",
-        )
-    crypt = env_name(CRYPT_NAME)
-    extra[crypt + "TYPE"] = "crypt"
-    extra[crypt + "REMOTE"] = root
-    return Remote(
-        root=f"{CRYPT_NAME}:",
-        description=f"{description} (encrypted)",
-        builtin=not configured,
-        env=extra,
-        crypt_password_env=enc.password_env,
-    )
+    def pair_key(self, location: str) -> str:
+        """What a first-run marker binds for `location`: with encryption, the remote under
+        the crypt layer too, so another bucket is another pair."""
+        under = self.underlying
+        return location if under is None else f"{location} on {under}"
 
 
 def backup_path(remote: Remote, resolved: str, stamp: str) -> str:
     """The remote backup folder of one run: outside every sync prefix, so never synced."""
     return remote.join(posixpath.join(BACKUP_ROOT, resolved, stamp))
+
+
+def crypt_password(remote: Remote, env: Mapping[str, str]) -> str | None:
+    """The crypt password from the worker's environment; None without encryption.
+
+    Not part of the declaration's verdict (a secret is delivered, not declared):
+    missing at start or reload, it is a ConfigError there.
+    """
+    if remote.crypt_password_env is None:
+        return None
+    secret = env.get(remote.crypt_password_env, "")
+    if not secret:
+        raise ConfigError(
+            f"encryption is enabled but ${remote.crypt_password_env} is empty or unset",
+            hint=f"export {remote.crypt_password_env} with the crypt password, or set "
+            "rclone_config.encryption.enabled: false",
+        )
+    return secret

@@ -19,29 +19,31 @@ import select
 import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from . import orphans
 from .errors import ColtecError
 from .log import Redactor
 
 TAIL_LINES = 8
+MAX_OBJECTS = 50
 
 
 class RcloneMissing(ColtecError):
     """rclone is not installed or not on PATH."""
 
 
-@dataclass
 class RunResult:
-    argv: tuple[str, ...]
-    returncode: int | None
-    duration: float
-    stats: dict[str, Any] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)  # rclone's error-level messages
-    timed_out: bool = False
-    interrupted: bool = False
+    """The outcome of one rclone run (a plain class: no dataclasses in the daemon)."""
+
+    def __init__(self, argv: tuple[str, ...], returncode: int | None, duration: float) -> None:
+        self.argv, self.returncode, self.duration = argv, returncode, duration
+        self.stats: dict[str, Any] = {}
+        self.errors: list[str] = []  # rclone's error-level messages
+        # Files rclone reported an error for (paths inside the sync path), <= MAX_OBJECTS.
+        self.objects: list[str] = []
+        self.timed_out = False
+        self.interrupted = False
 
 
 def _child_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -50,21 +52,29 @@ def _child_env(env: Mapping[str, str]) -> dict[str, str]:
     return {"RCLONE_CONFIG": "/dev/null", **env}
 
 
-def parse_log(path: Path, redactor: Redactor) -> tuple[dict[str, Any], list[str]]:
-    """rclone's final stats object and its error messages, from a --use-json-log file."""
+def parse_log(path: str, redactor: Redactor) -> tuple[dict[str, Any], list[str], list[str]]:
+    """rclone's final stats object, its error messages and the files they name, from a
+    --use-json-log file."""
     stats: dict[str, Any] = {}
     errors: list[str] = []
+    objects: list[str] = []
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             for line in fh:  # streamed: a long log never sits in memory
-                _parse_line(line, stats, errors, redactor)
+                _parse_line(line, stats, errors, redactor, objects)
                 del errors[:-TAIL_LINES]
     except OSError:
         pass
-    return stats, errors
+    return stats, errors, objects
 
 
-def _parse_line(line: str, stats: dict[str, Any], errors: list[str], redactor: Redactor) -> None:
+def _parse_line(
+    line: str,
+    stats: dict[str, Any],
+    errors: list[str],
+    redactor: Redactor,
+    objects: list[str] | None = None,
+) -> None:
     if not line.startswith("{"):
         if line.strip():
             errors.append(redactor.text(line.strip())[:500])
@@ -80,6 +90,13 @@ def _parse_line(line: str, stats: dict[str, Any], errors: list[str], redactor: R
     if record.get("level") in ("error", "critical") or message.startswith("Failed to"):
         text = f"{record.get('object', '')}: {message}".strip(": ")
         errors.append(redactor.text(_strip_ansi(text))[:500])
+        name = record.get("object")
+        if objects is None or record.get("level") != "error" or not isinstance(name, str):
+            return
+        if not str(record.get("objectType", "")).endswith("Object"):
+            return  # an error about a whole remote ("Local file system at ..."), not a file
+        if name and name not in objects and len(objects) < MAX_OBJECTS:
+            objects.append(name)
 
 
 def _strip_ansi(text: str) -> str:
@@ -168,16 +185,22 @@ def run(
     argv: Sequence[str],
     env: Mapping[str, str],
     *,
-    log_path: Path,
+    log_path: str,
     timeout: float,
     grace: float = 30.0,
     wake_fd: int | None = None,
     stop_requested: Callable[[], bool] = lambda: False,
     redactor: Redactor | None = None,
+    record: str | None = None,
 ) -> RunResult:
-    """Run one rclone command to completion, a stop request, or its timeout."""
+    """Run one rclone command to completion, a stop request, or its timeout.
+
+    `record` names a file that holds the child's pid and start time while it runs, so
+    that a worker started after this one was killed (-9: no chance to stop its child)
+    can find and stop the orphan (stop_orphan) before it runs the path again.
+    """
     redactor = redactor or Redactor()
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
     started = time.monotonic()
     null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
@@ -186,6 +209,8 @@ def run(
     finally:
         os.close(null)
         os.close(log)
+    if record is not None:
+        orphans.write_record(record, proc.pid)
     pidfd = os.pidfd_open(proc.pid)
     poller = select.poll()
     poller.register(pidfd, select.POLLIN)
@@ -215,9 +240,12 @@ def run(
         if proc.poll() is None:  # pragma: no cover - only on an exception above
             proc.signal_group(signal.SIGKILL)
             proc.wait()
+        if record is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(record)
     result.returncode = proc.returncode
     result.duration = time.monotonic() - started
-    result.stats, result.errors = parse_log(log_path, redactor)
+    result.stats, result.errors, result.objects = parse_log(log_path, redactor)
     return result
 
 
@@ -277,28 +305,56 @@ def obscure(secret: str, env: Mapping[str, str], rclone: str = "rclone") -> str:
     return out.strip()
 
 
-def listing_empty(
-    location: str, env: Mapping[str, str], rclone: str = "rclone", skip: Sequence[str] = ()
+def has_file(
+    location: str,
+    env: Mapping[str, str],
+    rclone: str = "rclone",
+    filters: Sequence[str] = (),
+    timeout: float = 120.0,
 ) -> bool | None:
-    """True if `location` has no files, False if it has some, None if it cannot be listed.
+    """Would rclone see a file at `location`? True, False (none, or no such folder), or
+    None when it cannot be listed.
 
-    A local folder is walked (skipping the absolute folders in `skip`); a remote is listed.
+    Lists as the sync itself does — rclone, the same filters, its symlink handling, no
+    depth limit — and stops at the first file found, so a big tree costs one listing
+    call, not a full walk.
     """
-    if location.startswith("/"):
-        root = Path(location)
-        if not root.is_dir():
-            return True
-        skipped = {os.path.normpath(s) for s in skip}
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = [d for d in dirnames if os.path.join(dirpath, d) not in skipped]
-            if filenames:
-                return False
+    argv = [rclone, "lsf", "-R", "--files-only", *filters, location]
+    out_r, out_w = os.pipe2(os.O_CLOEXEC)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        proc = _Child(argv, env, stdin=null, stdout=out_w, stderr=err_w)
+    finally:
+        for fd in (null, out_w, err_w):
+            os.close(fd)
+    found, err = False, b""
+    deadline = time.monotonic() + timeout
+    poller = select.poll()
+    poller.register(out_r, select.POLLIN)
+    poller.register(err_r, select.POLLIN)
+    open_fds = {out_r, err_r}
+    try:
+        while open_fds and not found and time.monotonic() < deadline:
+            for fd, _ in poller.poll(max(0.0, deadline - time.monotonic()) * 1000 + 1):
+                data = os.read(fd, 65536)
+                if not data:
+                    poller.unregister(fd)
+                    open_fds.discard(fd)
+                elif fd == out_r:
+                    found = found or bool(data.strip())
+                else:
+                    err = (err + data)[-4096:]
+    finally:
+        if proc.poll() is None:
+            proc.signal_group(signal.SIGKILL)
+        code = proc.wait()
+        os.close(out_r)
+        os.close(err_r)
+    if found:
         return True
-    code, out, err = capture(
-        [rclone, "lsf", "-R", "--files-only", "--max-depth", "3", location], env, timeout=120
-    )
-    if code == 3 or (code != 0 and "directory not found" in err):
-        return True
-    if code != 0:
+    if open_fds:  # timed out
         return None
-    return not out.strip()
+    if code == 3 or (code != 0 and b"directory not found" in err):
+        return False
+    return False if code == 0 else None

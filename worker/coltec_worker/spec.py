@@ -16,6 +16,13 @@ from typing import Any
 from .errors import ConfigError
 
 PLACEHOLDERS = ("org", "project", "env", "name", "user_id")
+# Environment variables that override the workspace identity, by metadata field.
+IDENTITY_ENV = {
+    "org": "WORKSPACE_ORG",
+    "project": "WORKSPACE_PROJECT",
+    "environment": "WORKSPACE_ENV",
+    "name": "WORKSPACE_NAME",
+}
 DIRECTIONS = ("bidirectional", "pull-only", "push-only")
 OptionValue = str | int | float | bool
 
@@ -91,11 +98,11 @@ class WorkspaceSpec:
         meta = self.metadata
         meta = replace(
             meta,
-            org=env.get("WORKSPACE_ORG") or meta.org,
-            project=env.get("WORKSPACE_PROJECT") or meta.project,
-            environment=env.get("WORKSPACE_ENV") or meta.environment,
+            org=env.get(IDENTITY_ENV["org"]) or meta.org,
+            project=env.get(IDENTITY_ENV["project"]) or meta.project,
+            environment=env.get(IDENTITY_ENV["environment"]) or meta.environment,
         )
-        return replace(self, metadata=meta, name=env.get("WORKSPACE_NAME") or self.name)
+        return replace(self, metadata=meta, name=env.get(IDENTITY_ENV["name"]) or self.name)
 
     def with_extra_paths(self, extra: tuple[SyncPath, ...]) -> WorkspaceSpec:
         persistence = replace(self.persistence, sync=self.persistence.sync + extra)
@@ -134,6 +141,8 @@ def _get(
     data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any
 ) -> Any:
     value = data.get(key, default)
+    if kind is int and isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one number type: 300.0 is the integer 300
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ConfigError(
             f"{where}.{key}: expected {getattr(kind, '__name__', kind)}, got {type(value).__name__}"

@@ -10,67 +10,143 @@ folder that holds `.devcontainer/` (for /workspace/.devcontainer/workspace-spec.
     markers/<name>.json     first-run marker: written after the first successful run
     backups/<name>/<stamp>/ local side of --backup-dir / --backup-dir1 (never synced)
     logs/<name>.rclone.log  the last rclone run's stderr (JSON lines from rclone)
+    running/<name>.json     the rclone running for <name> (pid, start time), while it runs
+    quarantine/<name>.json  files rclone could not transfer, excluded until they change
     flush.request / flush.done   the `coltec-worker flush` handshake
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+StrPath = str | os.PathLike[str]
 
-def default_state_dir(config: Path, env: Mapping[str, str]) -> Path:
+
+def default_state_dir(config: StrPath, env: Mapping[str, str]) -> str:
     explicit = env.get("COLTEC_STATE_DIR")
     if explicit:
-        return Path(explicit)
-    folder = config.resolve().parent
-    workspace = folder.parent if folder.name == ".devcontainer" else folder
-    return workspace / ".coltec" / "state"
+        return explicit
+    folder = os.path.dirname(os.path.realpath(config))
+    workspace = os.path.dirname(folder) if os.path.basename(folder) == ".devcontainer" else folder
+    return os.path.join(workspace, ".coltec", "state")
 
 
-@dataclass(frozen=True)
+# The schema's sync-name pattern (and maxLength): a name is one safe file name.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def safe_name(name: str) -> str:
+    """`name` if it is one file name that cannot leave its folder, else ValueError.
+
+    The pipeline only lets such names through (the schema's pattern); this makes every
+    state file's path provably inside the state directory whatever the caller.
+    """
+    if not SAFE_NAME.fullmatch(name):
+        raise ValueError(f"unsafe sync name {name!r}: not a plain file name")
+    return name
+
+
 class Layout:
-    root: Path
+    """Where each state file lives; paths are plain strings (the daemon does without
+    pathlib, which with urllib.parse and ipaddress costs it about 0.6 MB)."""
+
+    def __init__(self, root: StrPath) -> None:
+        self.root = os.fspath(root)
+
+    def __repr__(self) -> str:
+        return f"Layout({self.root!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Layout) and other.root == self.root
+
+    def _in(self, *parts: str) -> str:
+        return os.path.join(self.root, *parts)
 
     @property
-    def pidfile(self) -> Path:
-        return self.root / "worker.pid"
+    def pidfile(self) -> str:
+        return self._in("worker.pid")
 
     @property
-    def flush_request(self) -> Path:
-        return self.root / "flush.request"
+    def flush_request(self) -> str:
+        return self._in("flush.request")
 
     @property
-    def flush_done(self) -> Path:
-        return self.root / "flush.done"
+    def flush_done(self) -> str:
+        return self._in("flush.done")
 
-    def status(self, name: str) -> Path:
-        return self.root / "status" / f"{name}.json"
+    def status(self, name: str) -> str:
+        return self._in("status", f"{safe_name(name)}.json")
 
-    def workdir(self, name: str) -> Path:
-        return self.root / "bisync" / name
+    def workdir(self, name: str) -> str:
+        return self._in("bisync", safe_name(name))
 
-    def marker(self, name: str) -> Path:
-        return self.root / "markers" / f"{name}.json"
+    def marker(self, name: str) -> str:
+        return self._in("markers", f"{safe_name(name)}.json")
 
-    def backups(self, name: str) -> Path:
-        return self.root / "backups" / name
+    def backups(self, name: str) -> str:
+        return self._in("backups", safe_name(name))
 
-    def rclone_log(self, name: str) -> Path:
-        return self.root / "logs" / f"{name}.rclone.log"
+    def quarantine(self, name: str) -> str:
+        """Files of `name` rclone could not transfer, set aside (see quarantine.py)."""
+        return self._in("quarantine", f"{safe_name(name)}.json")
+
+    def running(self, name: str) -> str:
+        """The rclone this worker runs for `name` (pid, start time): found after a kill -9."""
+        return self._in("running", f"{safe_name(name)}.json")
+
+    def rclone_log(self, name: str) -> str:
+        return self._in("logs", f"{safe_name(name)}.rclone.log")
 
 
-def write_json(path: Path, data: Any) -> None:
+STATE_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM})
+
+
+def state_problem(root: StrPath) -> str | None:
+    """Why the state directory cannot be written ("full", "read-only"...), or None."""
+    probe = os.fspath(root)
+    while not os.path.exists(probe) and probe != os.path.dirname(probe):
+        probe = os.path.dirname(probe)
+    try:
+        vfs = os.statvfs(probe)
+    except OSError as exc:
+        return f"unreadable ({exc.strerror})"
+    if vfs.f_flag & os.ST_RDONLY:
+        return "read-only"
+    if vfs.f_bavail == 0 or (vfs.f_files and vfs.f_favail == 0):
+        return "full"
+    if not os.access(probe, os.W_OK):
+        return "not writable by this user"
+    return None
+
+
+def is_state_error(exc: BaseException) -> bool:
+    """An OSError the state directory's filesystem causes (full, read-only, permissions)."""
+    return isinstance(exc, OSError) and exc.errno in STATE_ERRNOS
+
+
+def state_error_message(root: StrPath, exc: OSError) -> tuple[str, str]:
+    """(one-line message, hint) for a failed write under the state directory."""
+    why = state_problem(root) or (exc.strerror or str(exc)).lower()
+    return (
+        f"the state directory {root} is {why} ({exc.strerror}): this run was not recorded",
+        "free space on its filesystem (or make it writable), or set COLTEC_STATE_DIR to "
+        "another folder; the worker retries by itself",
+    )
+
+
+def write_json(path: StrPath, data: Any) -> None:
     """Atomic: a reader sees the old file or the new one, never half of either."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one writer per pid
+    folder, name = os.path.split(os.fspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")  # one writer per pid
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=2, default=str)
@@ -82,7 +158,7 @@ def write_json(path: Path, data: Any) -> None:
         raise
 
 
-def read_json(path: Path) -> Any:
+def read_json(path: StrPath) -> Any:
     try:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
@@ -103,19 +179,22 @@ def write_marker(layout: Layout, name: str, local: str, remote: str, when: datet
     write_json(layout.marker(name), {"local": local, "remote": remote, "since": when.isoformat()})
 
 
+def _listdir(folder: str) -> list[str]:
+    try:
+        return sorted(os.listdir(folder))
+    except OSError:
+        return []
+
+
 def has_listings(layout: Layout, name: str) -> bool:
-    workdir = layout.workdir(name)
-    return workdir.is_dir() and any(
-        p.name.endswith((".path1.lst", ".path2.lst")) for p in workdir.iterdir()
-    )
+    names = _listdir(layout.workdir(name))
+    return any(n.endswith((".path1.lst", ".path2.lst")) for n in names)
 
 
-def critical_listings(layout: Layout, name: str) -> list[Path]:
+def critical_listings(layout: Layout, name: str) -> list[str]:
     """bisync leaves `.lst-err` files when it stopped in a critical state."""
     workdir = layout.workdir(name)
-    if not workdir.is_dir():
-        return []
-    return sorted(p for p in workdir.iterdir() if p.name.endswith(".lst-err"))
+    return [os.path.join(workdir, n) for n in _listdir(workdir) if n.endswith(".lst-err")]
 
 
 def pid_alive(pid: int) -> bool:
@@ -127,30 +206,29 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            stat = fh.read()
     except OSError:
         return True
     return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
 
 
-def stale_bisync_locks(layout: Layout, name: str) -> list[Path]:
+def stale_bisync_locks(layout: Layout, name: str) -> list[str]:
     """Lock files left by a killed bisync: their PID no longer runs rclone.
 
     Only called while this worker holds the pidfile lock, so no other worker can own them.
     """
     workdir = layout.workdir(name)
-    if not workdir.is_dir():
-        return []
-    stale: list[Path] = []
-    for lock in workdir.glob("*.lck"):
+    stale: list[str] = []
+    for lock in (os.path.join(workdir, n) for n in _listdir(workdir) if n.endswith(".lck")):
         data = read_json(lock)
         try:
             pid = int(data.get("PID") or 0) if isinstance(data, dict) else 0
         except (TypeError, ValueError):
             pid = 0
         comm = ""
-        with contextlib.suppress(OSError):
-            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/comm", encoding="ascii") as fh:
+            comm = fh.read().strip()
         if pid <= 0 or not pid_alive(pid) or (comm and comm != "rclone"):
             stale.append(lock)
     return stale
@@ -168,21 +246,24 @@ class AlreadyRunning(Exception):
 class PidLock:
     """flock on worker.pid for the life of the process; the kernel drops it on death."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: StrPath) -> None:
+        self.path = os.fspath(path)
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             raise AlreadyRunning(read_pid(self.path)) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
+        try:  # the flock is the lock; the pid inside is for people (a full disk may refuse it)
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError:
+            pass
 
     def release(self) -> None:
         if self._fd is not None:
@@ -190,16 +271,17 @@ class PidLock:
             self._fd = None
 
 
-def read_pid(path: Path) -> int | None:
+def read_pid(path: StrPath) -> int | None:
     try:
-        return int(path.read_text().strip())
+        with open(path, encoding="ascii", errors="replace") as fh:
+            return int(fh.read().strip())
     except (OSError, ValueError):
         return None
 
 
 def daemon_pid(layout: Layout) -> int | None:
     """The pid of the running daemon, or None (nobody holds the pidfile lock)."""
-    if not layout.pidfile.exists():
+    if not os.path.exists(layout.pidfile):
         return None
     try:
         fd = os.open(layout.pidfile, os.O_RDONLY | os.O_CLOEXEC)
@@ -212,3 +294,9 @@ def daemon_pid(layout: Layout) -> int | None:
     finally:
         os.close(fd)
     return None
+
+
+def remove(path: StrPath) -> None:
+    """Delete a file if it is there; a state directory that refuses is not an error here."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

@@ -4,18 +4,20 @@
     {"pid": 123 | null, "running": bool, "state_dir": "...",
      "paths": [{"name", "direction", "local", "remote", "last_start", "last_end", "outcome",
                 "exit_code", "next_run", "consecutive_failures", "error", "duration",
-                "stats", "backups": [...]}]}
+                "stats", "backups": [...], "skipped": [...]}]}
 Times are ISO 8601 UTC strings or null. Outcomes: never, running, ok, recovered, failed,
-timeout, interrupted, refused, blocked, critical.
+timeout, interrupted, refused, blocked, critical, unknown (a corrupt status file).
+"state_dir_problem": null, or why the state directory cannot be written ("full",
+"read-only", ...).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import os
 from datetime import UTC, datetime
 from typing import Any
 
-from .state import Layout, daemon_pid, read_json, write_json
+from .state import SAFE_NAME, Layout, daemon_pid, read_json, state_problem, write_json
 
 MAX_BACKUPS = 20
 FAILED_OUTCOMES = ("failed", "timeout", "refused", "blocked", "critical")
@@ -28,37 +30,102 @@ def iso(when: datetime | None) -> str | None:
     return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-@dataclass
+FIELDS = (
+    "name",
+    "direction",
+    "local",
+    "remote",
+    "last_start",
+    "last_end",
+    "outcome",
+    "exit_code",
+    "next_run",
+    "consecutive_failures",
+    "error",
+    "duration",
+    "stats",
+    "backups",
+    "skipped",  # files rclone cannot transfer, set aside until they change (quarantine.py)
+)
+
+
 class PathStatus:
-    name: str
-    direction: str = ""
-    local: str = ""
-    remote: str = ""
-    last_start: str | None = None
-    last_end: str | None = None
-    outcome: str = "never"
-    exit_code: int | None = None
-    next_run: str | None = None
-    consecutive_failures: int = 0
-    error: str | None = None
-    duration: float | None = None
-    stats: dict[str, Any] = field(default_factory=dict)
-    backups: list[str] = field(default_factory=list)
+    """One path's status (a plain class: the daemon does not load dataclasses)."""
+
+    def __init__(
+        self,
+        name: str,
+        direction: str = "",
+        local: str = "",
+        remote: str = "",
+        last_start: str | None = None,
+        last_end: str | None = None,
+        outcome: str = "never",
+        exit_code: int | None = None,
+        next_run: str | None = None,
+        consecutive_failures: int = 0,
+        error: str | None = None,
+        duration: float | None = None,
+        stats: dict[str, Any] | None = None,
+        backups: list[str] | None = None,
+        skipped: list[str] | None = None,
+    ) -> None:
+        self.name, self.direction, self.local, self.remote = name, direction, local, remote
+        self.last_start, self.last_end, self.outcome = last_start, last_end, outcome
+        self.exit_code, self.next_run = exit_code, next_run
+        self.consecutive_failures, self.error, self.duration = consecutive_failures, error, duration
+        self.stats: dict[str, Any] = stats if stats is not None else {}
+        self.backups: list[str] = backups if backups is not None else []
+        self.skipped: list[str] = skipped if skipped is not None else []
+
+    def __repr__(self) -> str:
+        return f"PathStatus({', '.join(f'{k}={getattr(self, k)!r}' for k in FIELDS)})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PathStatus) and self.to_dict() == other.to_dict()
 
     def add_backup(self, location: str) -> None:
         if location not in self.backups:
             self.backups = [*self.backups, location][-MAX_BACKUPS:]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: getattr(self, k) for k in FIELDS}
+
+
+TYPES: dict[str, Any] = {
+    "direction": str,
+    "local": str,
+    "remote": str,
+    "last_start": (str, type(None)),
+    "last_end": (str, type(None)),
+    "outcome": str,
+    "exit_code": (int, type(None)),
+    "next_run": (str, type(None)),
+    "consecutive_failures": int,
+    "error": (str, type(None)),
+    "duration": (int, float, type(None)),
+    "stats": dict,
+    "backups": list,
+    "skipped": list,
+}
 
 
 def load_status(layout: Layout, name: str) -> PathStatus:
-    data = read_json(layout.status(name))
-    if not isinstance(data, dict):
+    """The path's last status; a missing one is "never", an unreadable one says so."""
+    path = layout.status(name)
+    data = read_json(path)
+    if data is None and not os.path.exists(path):
         return PathStatus(name)
-    known = PathStatus.__dataclass_fields__
-    return PathStatus(**{k: v for k, v in data.items() if k in known and k != "name"}, name=name)
+    if not isinstance(data, dict) or any(
+        (k in data and not isinstance(data[k], t)) or (t is int and isinstance(data.get(k), bool))
+        for k, t in TYPES.items()
+    ):
+        return PathStatus(
+            name,
+            outcome="unknown",
+            error=f"the status file {path} is corrupt; the next run rewrites it",
+        )
+    return PathStatus(name, **{k: data[k] for k in TYPES if k in data})
 
 
 def save_status(layout: Layout, status: PathStatus) -> None:
@@ -67,13 +134,18 @@ def save_status(layout: Layout, status: PathStatus) -> None:
 
 def collect(layout: Layout) -> dict[str, Any]:
     """Everything `status --json` prints."""
-    folder = layout.root / "status"
-    names = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+    try:
+        found = os.listdir(os.path.join(layout.root, "status"))
+    except OSError:
+        found = []
+    stems = (f.removesuffix(".json") for f in found if f.endswith(".json"))
+    names = sorted(n for n in stems if SAFE_NAME.fullmatch(n))
     pid = daemon_pid(layout)
     return {
         "pid": pid,
         "running": pid is not None,
         "state_dir": str(layout.root),
+        "state_dir_problem": state_problem(layout.root) if os.path.exists(layout.root) else None,
         "paths": [load_status(layout, n).to_dict() for n in names],
     }
 
@@ -83,6 +155,11 @@ def render_text(data: dict[str, Any]) -> str:
         f"worker: running (pid {data['pid']})" if data["running"] else "worker: not running"
     ) + f" — state {data['state_dir']}"
     lines = [head]
+    if data.get("state_dir_problem"):
+        lines.append(
+            f"  state directory {data['state_dir_problem']}: the worker cannot record runs "
+            "(free space or make it writable; it retries by itself)"
+        )
     if not data["paths"]:
         lines.append("no sync path has run yet")
     for p in data["paths"]:
@@ -95,6 +172,14 @@ def render_text(data: dict[str, Any]) -> str:
         )
         if p.get("error"):
             lines.append(f"      error: {p['error']}")
+        if p.get("skipped"):
+            shown = ", ".join(repr(f) for f in p["skipped"][:5])
+            more = len(p["skipped"]) - 5
+            lines.append(
+                f"      skipped (rclone cannot transfer): {shown}"
+                + (f" and {more} more" if more > 0 else "")
+                + " — rename, fix or remove them"
+            )
         for b in p.get("backups", [])[-3:]:
             lines.append(f"      backup: {b}")
     return "\n".join(lines)

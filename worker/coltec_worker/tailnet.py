@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .spec import WorkspaceSpec
-
 AUTH_KEY_ENV = "TAILSCALE_AUTH_KEY"
 DAEMON_WAIT = 15.0  # seconds for a fresh tailscaled to answer on its socket
 MAX_SOCKET = 100  # sun_path is 108 bytes on Linux
@@ -45,21 +43,20 @@ class Outcome:
         return self.state != "failed"
 
 
-def hostname_for(spec: WorkspaceSpec) -> str:
-    return spec.networking.hostname_prefix + spec.name
-
-
 @dataclass
 class Tailnet:
     """One workspace's tailnet membership. `state_dir` survives rebuilds (node identity)."""
 
-    spec: WorkspaceSpec
+    hostname: str  # <hostname_prefix><name>, from the compiled plan
+    tags: tuple[str, ...]
     state_dir: Path
     log: Log
     env: Mapping[str, str]
     tailscale: str = "tailscale"
     tailscaled: str = "tailscaled"
     clock: Callable[[], float] = time.monotonic
+    enabled: bool = True  # networking.enabled
+    sync_paths: tuple[str, ...] = ()  # local folders the auth key must never land in
 
     @property
     def dir(self) -> Path:
@@ -134,36 +131,53 @@ class Tailnet:
         tags = set(me.get("Tags") or [])
         return (
             status.get("BackendState") == "Running"
-            and me.get("HostName") == hostname_for(self.spec)
-            and set(self.spec.networking.tags) <= tags
+            and me.get("HostName") == self.hostname
+            and set(self.tags) <= tags
         )
 
     def up_argv(self, key_file: Path | None) -> list[str]:
-        net = self.spec.networking
         argv = [
             self.tailscale,
             f"--socket={self.socket}",
             "up",
             "--reset",
-            f"--hostname={hostname_for(self.spec)}",
+            f"--hostname={self.hostname}",
             "--accept-dns=false",
             "--timeout=60s",
         ]
-        if net.tags:
-            argv.append(f"--advertise-tags={','.join(net.tags)}")
+        if self.tags:
+            argv.append(f"--advertise-tags={','.join(self.tags)}")
         if key_file is not None:
             argv.append(f"--auth-key=file:{key_file}")
         return argv
 
     def _write_key(self, key: str) -> Path:
-        path = self.dir / "authkey"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        """The key in a fresh private folder (0700) as a new 0600 file, outside every sync
+        path: O_EXCL|O_NOFOLLOW, so nothing planted beforehand (a symlink into a synced
+        folder) can receive it. The caller removes the folder after use."""
+        folder = Path(tempfile.mkdtemp(prefix="coltec-tskey-", dir=self._key_parent()))
+        path = folder / "authkey"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(path, flags, 0o600)
         try:
-            os.fchmod(fd, 0o600)  # an older file may have had a wider mode
             os.write(fd, key.encode())
         finally:
             os.close(fd)
         return path
+
+    def _key_parent(self) -> str:
+        """A temporary-files folder that no sync path contains ($XDG_RUNTIME_DIR, /dev/shm,
+        the system's temporary folder), else the state directory (excluded from sync)."""
+        candidates = [self.env.get("XDG_RUNTIME_DIR", ""), "/dev/shm", tempfile.gettempdir()]
+        for candidate in candidates:
+            if (
+                candidate.startswith("/")
+                and os.path.isdir(candidate)
+                and not any(_inside(candidate, p) for p in self.sync_paths)
+            ):
+                return candidate
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return str(self.dir)
 
     def _up(self, status: Mapping[str, Any]) -> Outcome:
         key = self.env.get(AUTH_KEY_ENV, "").strip()
@@ -188,16 +202,17 @@ class Tailnet:
         finally:
             if key_file is not None:
                 key_file.unlink(missing_ok=True)
+                key_file.parent.rmdir()
         if proc.returncode != 0:
             tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
             if key:
                 tail = tail.replace(key, "***")
             return Outcome("failed", f"tailscale up exited {proc.returncode}: {tail}")
-        return Outcome("up", hostname_for(self.spec))
+        return Outcome("up", self.hostname)
 
     def ensure_up(self) -> Outcome:
         """Join the tailnet if not already on it as wanted. Never raises."""
-        if not self.spec.networking.enabled:
+        if not self.enabled:
             return Outcome("disabled")
         try:
             status = self.status()
@@ -212,7 +227,7 @@ class Tailnet:
                     self.log.error("tailnet_failed", reason=outcome.detail, retry="next tick")
                     return outcome
             if self.wanted(status):
-                return Outcome("already-up", hostname_for(self.spec))
+                return Outcome("already-up", self.hostname)
             outcome = self._up(status)
         except FileNotFoundError as exc:
             outcome = Outcome(
@@ -223,9 +238,12 @@ class Tailnet:
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             outcome = Outcome("failed", f"{type(exc).__name__}: {exc}")
         if outcome.ok:
-            self.log.info(
-                "tailnet_up", hostname=outcome.detail, tags=list(self.spec.networking.tags)
-            )
+            self.log.info("tailnet_up", hostname=outcome.detail, tags=list(self.tags))
         else:
             self.log.error("tailnet_failed", reason=outcome.detail, retry="next tick")
         return outcome
+
+
+def _inside(path: str, folder: str) -> bool:
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip("/") + "/")

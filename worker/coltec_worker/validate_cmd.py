@@ -6,10 +6,9 @@ Both print the same problems for the same file and exit 0 valid, 1 invalid,
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .errors import UnreadableError
@@ -39,10 +38,14 @@ def report_text(reports: Sequence[Report]) -> str:
 
 
 def validate_and_print(
-    config: str | Path, *, as_json: bool = False, user_config: Path | None = None
+    config: str | Path,
+    *,
+    as_json: bool = False,
+    user_config: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> int:
     try:
-        report = validate_file(config, user_config)
+        report = validate_file(config, user_config, env=env)
     except UnreadableError as exc:
         if as_json:
             print(json.dumps({"valid": False, "error": exc.message, "hint": exc.hint}))
@@ -57,6 +60,8 @@ def validate_and_print(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import argparse  # here: --validate-only uses validate_and_print without it
+
     parser = argparse.ArgumentParser(
         prog="coltec-validate",
         description="Validate a workspace-spec.yaml (JSON Schema + semantic rules). "

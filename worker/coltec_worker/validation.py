@@ -7,24 +7,26 @@ loads this module's schema half.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import rules
 from .errors import ConfigError, Problem, UnreadableError
+from .schemacheck import ecma_pattern, first_error, load_schema
 from .source import Document, child_path, json_path, load_yaml
 from .spec import (
     UserConfig,
     WorkspaceSpec,
-    spec_from_dict,
     user_config_from_dict,
 )
+
+if TYPE_CHECKING:
+    from .compiled import Plan
 
 SPEC_SCHEMA = "workspace-spec.schema.json"
 USER_SCHEMA = "user-config.schema.json"
@@ -58,26 +60,12 @@ class Report:
     file: str
     problems: list[Problem] = field(default_factory=list)
     spec: WorkspaceSpec | None = None
+    # What the daemon runs (pipeline.compile_config); None while there are problems.
+    plan: Plan | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def schema_dir() -> Path:
-    """The packaged copy of schema/, or the repository's own when run from a checkout."""
-    # The wheel puts them beside this module (no importlib.resources: ~7 ms to import).
-    packaged = Path(__file__).resolve().parent / "schemas"
-    if (packaged / SPEC_SCHEMA).exists():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "schema"
-
-
-@cache
-def load_schema(name: str) -> dict[str, Any]:
-    with open(schema_dir() / name, encoding="utf-8") as fh:
-        data: dict[str, Any] = json.load(fh)
-    return data
 
 
 @cache
@@ -102,13 +90,8 @@ def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> A
     """
     import jsonschema
 
-    if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
+    if validator.is_type(instance, "string") and not ecma_pattern(pattern).search(instance):
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
-
-
-@cache
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
 
 
 def _known_keys(schema_node: dict[str, Any]) -> list[str]:
@@ -128,7 +111,7 @@ def schema_problems(doc: Document, schema_name: str) -> list[Problem]:
         if kind == "additionalProperties" and isinstance(err.instance, dict):
             known = _known_keys(err.schema)
             for key in sorted(set(err.instance) - set(known), key=str):
-                close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.5)
+                close = _close(str(key), known, cutoff=0.5)
                 hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
                 out.append(
                     doc.problem(
@@ -156,6 +139,13 @@ def schema_problems(doc: Document, schema_name: str) -> list[Problem]:
         message, hint = _describe(err, secret=secret)
         out.append(doc.problem(path, message, hint, str(kind)))
     return out
+
+
+def _close(word: str, choices: list[str], cutoff: float = 0.6) -> list[str]:
+    """The closest choice for a hint (difflib loads only to explain an invalid file)."""
+    import difflib
+
+    return difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
 
 
 def _shown(value: Any, limit: int = 60) -> str:
@@ -187,7 +177,7 @@ def _describe(err: Any, *, secret: bool = False) -> tuple[str, str]:
         )
     if kind == "enum":
         choices = ", ".join(map(str, expected))
-        close = difflib.get_close_matches(str(value), list(map(str, expected)), n=1)
+        close = _close(str(value), list(map(str, expected)))
         return (
             f"{_shown(value)} is not one of: {choices}",
             f"did you mean '{close[0]}'?" if close else f"use one of: {choices}",
@@ -213,16 +203,15 @@ def _describe(err: Any, *, secret: bool = False) -> tuple[str, str]:
     return err.message, ""
 
 
-def rule_problems(doc: Document, spec: WorkspaceSpec, user_id: str) -> list[Problem]:
-    return [doc.problem(f.path, f.message, f.hint, f.rule) for f in rules.check_spec(spec, user_id)]
-
-
-def default_user_config_path() -> Path | None:
-    """COLTEC_USER_CONFIG, else ~/.config/coltec/user.yaml; None when there is none."""
-    explicit = os.environ.get("COLTEC_USER_CONFIG")
+def default_user_config_path(
+    env: Mapping[str, str] | None = None, home: Path | None = None
+) -> Path | None:
+    """COLTEC_USER_CONFIG (empty: none), else ~/.config/coltec/user.yaml when present."""
+    env = os.environ if env is None else env
+    explicit = env.get("COLTEC_USER_CONFIG")
     if explicit is not None:
         return Path(explicit) if explicit else None
-    path = Path.home() / ".config" / "coltec" / "user.yaml"
+    path = (Path.home() if home is None else home) / ".config" / "coltec" / "user.yaml"
     return path if path.exists() else None
 
 
@@ -234,14 +223,24 @@ def check_document(doc: Document, schema_name: str) -> list[Problem]:
         if schema_name == USER_SCHEMA:
             hint = "write at least user_id: <you>, or remove the file"
         return [Problem(doc.file, 1, 1, "$", "the file is empty", hint, "empty")]
-    return schema_problems(doc, schema_name)
+    where = first_error(doc.data, schema_name)  # the fast accept path: no jsonschema
+    if where is None:
+        return []
+    try:
+        problems = schema_problems(doc, schema_name)
+    except ImportError:  # jsonschema is the `validate` extra: say where, without detail
+        hint = "pip install 'coltec-worker[validate]' for a full explanation"
+        return [doc.problem(where, "does not match the schema", hint, "schema")]
+    # The two checkers agree (tests keep them so); should they not, the file is
+    # still refused, never run.
+    return problems or [doc.problem(where, "does not match the schema", "", "schema")]
 
 
 def validate_user_file(path: Path) -> tuple[UserConfig | None, list[Problem], Document | None]:
     try:
         doc = load_yaml(path)
     except UnreadableError:
-        raise
+        raise  # to the edge: exit 2
     except ConfigError as exc:
         return None, exc.problems, None
     problems = check_document(doc, USER_SCHEMA)
@@ -251,53 +250,17 @@ def validate_user_file(path: Path) -> tuple[UserConfig | None, list[Problem], Do
 
 
 def validate_file(
-    path: str | Path, user_config: Path | None = None, *, with_user: bool = True
+    path: str | Path,
+    user_config: Path | None = None,
+    *,
+    with_user: bool = True,
+    env: Mapping[str, str] | None = None,
+    home: Path | None = None,
 ) -> Report:
-    """The verdict for one workspace-spec.yaml (merged with the user's config if any).
+    """The verdict for one workspace-spec.yaml: the whole pipeline (pipeline.py).
 
     Raises UnreadableError when the file cannot be read (exit 2 at the edge).
     """
-    report = Report(str(path))
-    try:
-        doc = load_yaml(path)
-    except UnreadableError:
-        raise
-    except ConfigError as exc:
-        report.problems = exc.problems
-        return report
-    report.problems = check_document(doc, SPEC_SCHEMA)
-    spec: WorkspaceSpec | None = None
-    try:  # semantic rules run too where the data has usable types: all errors at once
-        spec = spec_from_dict(doc.data)
-    except ConfigError:
-        spec = None
-    user: UserConfig | None = None
-    user_doc: Document | None = None
-    user_path = (
-        user_config
-        if user_config is not None
-        else (default_user_config_path() if with_user else None)
-    )
-    if user_path is not None:
-        user, user_problems, user_doc = validate_user_file(user_path)
-        report.problems += user_problems
-    if spec is None:
-        return report
-    reported = {p.path for p in report.problems}
-    report.problems += [
-        p
-        for p in rule_problems(doc, spec, user.user_id if user else "user")
-        if p.path not in reported
-    ]
-    if user and user_doc and user.extra_sync_paths:
-        values = spec.placeholder_values(user.user_id or "user")
-        taken = [
-            (f"{doc.file}::$.persistence.sync[{i}]", s, rules.resolve_checked(s, values)[0])
-            for i, s in enumerate(spec.persistence.sync)
-        ]
-        for f in rules.check_sync_paths(user.extra_sync_paths, "$.extra_sync_paths", values, taken):
-            report.problems.append(user_doc.problem(f.path, f.message, f.hint, f.rule))
-        spec = spec.with_extra_paths(user.extra_sync_paths)
-    report.problems.sort(key=lambda p: (p.file != report.file, p.file, p.line or 0, p.col or 0))
-    report.spec = spec if report.ok else None
-    return report
+    from .pipeline import compile_config
+
+    return compile_config(path, user_config, with_user=with_user, env=env, home=home)

@@ -1,0 +1,184 @@
+"""The worker's command line: a small exact parser for the common path, argparse for the rest.
+
+argparse (with gettext, locale and shutil, which it loads to format help) costs the
+long-running daemon about 1 MB of memory. `parse` reads the flags the daemon, --once
+and friends use by hand, and leaves everything else — --help, --version, abbreviations,
+mistakes — to the argparse parser built by `build_parser`, which gives the standard
+messages and exit code 2. A test keeps the two in agreement.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from types import SimpleNamespace
+from typing import Any
+
+from . import __version__
+
+DEFAULT_CONFIG = "/workspace/.devcontainer/workspace-spec.yaml"
+MAX_SECONDS = 7 * 86400.0
+Args = SimpleNamespace  # argparse.Namespace without argparse: attribute access only
+
+
+def seconds(text: str) -> float:
+    """A duration (--rclone-timeout, flush --timeout): finite, 0 < S <= a week; ValueError."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= MAX_SECONDS:  # also refuses nan and inf
+        raise ValueError(
+            f"{text} is out of range: give seconds, more than 0 and at most {MAX_SECONDS:.0f}"
+        )
+    return value
+
+
+def delay(text: str) -> float:
+    """--start-delay: like seconds(), but 0 (no delay) is allowed."""
+    try:
+        if float(text) == 0:
+            return 0.0
+    except ValueError:
+        pass
+    return seconds(text)
+
+
+def typed(convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A converter for argparse: its ValueError message becomes argparse's message."""
+    import argparse
+
+    def typed(text: str) -> Any:
+        try:
+            return convert(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    typed.__name__ = convert.__name__
+    return typed
+
+
+def add_common(parser: Any) -> None:
+    """--config and --state-dir, shared by the worker, status and flush."""
+    parser.add_argument(
+        "--config",
+        default=os.environ.get("COLTEC_CONFIG", DEFAULT_CONFIG),
+        help=f"workspace-spec.yaml (default: {DEFAULT_CONFIG})",
+    )
+    parser.add_argument(
+        "--state-dir",
+        default=None,
+        help="state directory (default: $COLTEC_STATE_DIR, else "
+        "<workspace>/.coltec/state next to .devcontainer/)",
+    )
+
+
+def build_parser() -> Any:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="coltec-worker",
+        description="Keep the workspace's declared folders in S3/R2 with rclone. "
+        "Subcommands: status [--json], flush [--timeout S] [--stop], reload. "
+        "Exit 0 ok, 1 a sync failed (--once), 2 invalid configuration or usage.",
+    )
+    add_common(parser)
+    parser.add_argument("--once", action="store_true", help="one pass of every path, then exit")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print each path's planned rclone command (JSON lines); run nothing",
+    )
+    parser.add_argument(
+        "--validate-only",
+        action="store_true",
+        help="full validation (schema + rules + user config), then exit",
+    )
+    parser.add_argument("--json", action="store_true", help="with --validate-only: JSON report")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this sync path (repeatable)",
+    )
+    parser.add_argument(
+        "--log-file", default=None, help="append JSON-lines log here (default: stderr)"
+    )
+    parser.add_argument(
+        "--start-delay",
+        type=typed(delay),
+        default=60.0,
+        metavar="S",
+        help="spread first runs over at most S seconds (default 60; 0: none)",
+    )
+    parser.add_argument(
+        "--rclone-timeout",
+        type=typed(seconds),
+        default=3600.0,
+        metavar="S",
+        help="stop one rclone run after S seconds (default 3600)",
+    )
+    parser.add_argument("--version", action="version", version=f"coltec-worker {__version__}")
+    return parser
+
+
+SWITCHES = {
+    "--once": "once",
+    "--dry-run": "dry_run",
+    "--validate-only": "validate_only",
+    "--json": "json",
+}
+VALUES: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "--config": ("config", str),
+    "--state-dir": ("state_dir", str),
+    "--log-file": ("log_file", str),
+    "--start-delay": ("start_delay", delay),
+    "--rclone-timeout": ("rclone_timeout", seconds),
+}
+
+
+def parse_fast(argv: Sequence[str]) -> Args | None:
+    """The worker's flags written in full, or None for anything argparse should answer."""
+    args = Args(
+        config=os.environ.get("COLTEC_CONFIG", DEFAULT_CONFIG),
+        state_dir=None,
+        once=False,
+        dry_run=False,
+        validate_only=False,
+        json=False,
+        only=[],
+        log_file=None,
+        start_delay=60.0,
+        rclone_timeout=3600.0,
+    )
+    items = list(argv)
+    while items:
+        flag = items.pop(0)
+        if flag in SWITCHES:
+            setattr(args, SWITCHES[flag], True)
+            continue
+        name, _, value = flag.partition("=")
+        if name not in VALUES and name != "--only":
+            return None
+        if not _:
+            if not items or items[0].startswith("-"):
+                return None
+            value = items.pop(0)
+        if name == "--only":
+            args.only.append(value)
+            continue
+        attr, convert = VALUES[name]
+        try:
+            setattr(args, attr, convert(value))
+        except ValueError:
+            return None
+    return args
+
+
+def parse(argv: Sequence[str]) -> Args:
+    """The parsed command line; argparse answers (and may exit 0 or 2) what parse_fast does not."""
+    fast = parse_fast(argv)
+    if fast is not None:
+        return fast
+    return Args(**vars(build_parser().parse_args(list(argv))))

@@ -1,0 +1,202 @@
+"""The compiled plan: what the daemon runs. JSON in, typed objects out; no YAML, no rules.
+
+The pipeline (pipeline.py) is the only producer: it checks the declaration, merges the
+user config, applies and checks the environment, and resolves everything the daemon
+needs — absolute local folders, the remote and its non-secret rclone environment,
+resolved remote paths, schedules. The daemon gets it as JSON from a short child
+process (`python -m coltec_worker.compile`), so it never parses YAML and can never
+run what the validator rejects. Secrets are not in it: the crypt password is read
+from the worker's environment by name when the plan is applied.
+
+    {"plan": 1, "config": "/abs/workspace-spec.yaml", "user_config": null | "...",
+     "user_id": "...", "persistence_enabled": bool,
+     "remote": {"root", "description", "builtin", "env": {...}, "crypt_password_env"},
+     "paths": [{"name", "local", "remote_path", "direction", "interval", "priority",
+                "exclude": [...]}],
+     "networking": {"enabled", "hostname", "tags": [...]}}
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from .errors import ConfigError, Problem
+from .remote import Remote
+
+PLAN_VERSION = 1
+DIRECTIONS = ("bidirectional", "pull-only", "push-only")
+
+
+class PlannedPath(NamedTuple):
+    """One sync path, resolved: `remote_path` is relative to the remote's root."""
+
+    name: str
+    local: str
+    remote_path: str
+    direction: str = "bidirectional"
+    interval: int = 300
+    priority: int = 2
+    exclude: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "local": self.local,
+            "remote_path": self.remote_path,
+            "direction": self.direction,
+            "interval": self.interval,
+            "priority": self.priority,
+            "exclude": list(self.exclude),
+        }
+
+
+class Plan(NamedTuple):
+    config: str
+    remote: Remote
+    paths: tuple[PlannedPath, ...] = ()
+    persistence_enabled: bool = True
+    user_config: str | None = None
+    user_id: str = ""
+    networking_enabled: bool = False
+    hostname: str = ""
+    tags: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        r = self.remote
+        return {
+            "plan": PLAN_VERSION,
+            "config": self.config,
+            "user_config": self.user_config,
+            "user_id": self.user_id,
+            "persistence_enabled": self.persistence_enabled,
+            "remote": {
+                "root": r.root,
+                "description": r.description,
+                "builtin": r.builtin,
+                "env": dict(r.env),
+                "crypt_password_env": r.crypt_password_env,
+            },
+            "paths": [p.to_json() for p in self.paths],
+            "networking": {
+                "enabled": self.networking_enabled,
+                "hostname": self.hostname,
+                "tags": list(self.tags),
+            },
+        }
+
+
+def _want(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"compiled plan: {what} has the wrong type", hint="a worker bug")
+    return value
+
+
+def plan_from_json(data: Any) -> Plan:
+    """The Plan in `data` (the compile child's output). ConfigError if malformed."""
+    _want(data, dict, "the plan")
+    if data.get("plan") != PLAN_VERSION:
+        raise ConfigError(
+            f"compiled plan: version {data.get('plan')!r}, expected {PLAN_VERSION}",
+            hint="the worker and its compile step come from different versions: reinstall",
+        )
+    r = _want(data.get("remote"), dict, "remote")
+    env = _want(r.get("env"), dict, "remote.env")
+    crypt = r.get("crypt_password_env")
+    remote = Remote(
+        root=_want(r.get("root"), str, "remote.root"),
+        description=_want(r.get("description"), str, "remote.description"),
+        builtin=_want(r.get("builtin"), bool, "remote.builtin"),
+        env={_want(k, str, "env key"): _want(v, str, "env value") for k, v in env.items()},
+        crypt_password_env=None if crypt is None else _want(crypt, str, "crypt_password_env"),
+    )
+    paths = []
+    for i, p in enumerate(_want(data.get("paths"), list, "paths")):
+        _want(p, dict, f"paths[{i}]")
+        direction = _want(p.get("direction"), str, "direction")
+        if direction not in DIRECTIONS:
+            raise ConfigError(f"compiled plan: unknown direction {direction!r}")
+        paths.append(
+            PlannedPath(
+                name=_want(p.get("name"), str, "name"),
+                local=_want(p.get("local"), str, "local"),
+                remote_path=_want(p.get("remote_path"), str, "remote_path"),
+                direction=direction,
+                interval=_want(p.get("interval"), int, "interval"),
+                priority=_want(p.get("priority"), int, "priority"),
+                exclude=tuple(
+                    _want(x, str, "exclude") for x in _want(p.get("exclude"), list, "exclude")
+                ),
+            )
+        )
+    net = _want(data.get("networking"), dict, "networking")
+    user_config = data.get("user_config")
+    return Plan(
+        config=_want(data.get("config"), str, "config"),
+        remote=remote,
+        paths=tuple(paths),
+        persistence_enabled=_want(data.get("persistence_enabled"), bool, "persistence_enabled"),
+        user_config=None if user_config is None else _want(user_config, str, "user_config"),
+        user_id=_want(data.get("user_id"), str, "user_id"),
+        networking_enabled=_want(net.get("enabled"), bool, "networking.enabled"),
+        hostname=_want(net.get("hostname"), str, "networking.hostname"),
+        tags=tuple(_want(t, str, "tag") for t in _want(net.get("tags"), list, "tags")),
+    )
+
+
+def compile_in_child(
+    config: str | os.PathLike[str], env: Mapping[str, str], *, timeout: float = 120.0
+) -> Plan:
+    """The plan of `config`, compiled by the full pipeline in a short child process.
+
+    ConfigError with the child's problems when the declaration is invalid, or with
+    the reason when the child could not compile at all.
+    """
+    import json
+    import sys
+
+    from . import runner
+
+    argv = [sys.executable, "-P", "-m", "coltec_worker.compile_cmd", "--config", os.fspath(config)]
+    code, out, err = runner.capture(argv, env, timeout=timeout)
+    try:
+        data = json.loads(out)
+    except ValueError:
+        tail = " | ".join(err.strip().splitlines()[-3:]) or "no output"
+        raise ConfigError(
+            f"the compile step failed (exit {code}): {tail}",
+            hint="run `coltec-worker --validate-only` to see the declaration's verdict",
+        ) from None
+    if code == 0 and isinstance(data, dict) and data.get("ok"):
+        return plan_from_json(data.get("plan"))
+    problems = problems_from(data)
+    if problems:
+        first = problems[0]
+        raise ConfigError(first.format().split("\n", 1)[0], problems, hint=first.hint)
+    message = data.get("error") if isinstance(data, dict) else None
+    hint = data.get("hint") if isinstance(data, dict) else None
+    raise ConfigError(
+        str(message or f"the compile step failed (exit {code})"), hint=str(hint or "")
+    )
+
+
+def problems_from(data: object) -> list[Problem]:
+    """The problems in the compile child's answer."""
+    items = data.get("problems") if isinstance(data, dict) else None
+    out: list[Problem] = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            line, col = item.get("line"), item.get("col")
+            out.append(
+                Problem(
+                    str(item.get("file", "")),
+                    line if isinstance(line, int) else None,
+                    col if isinstance(col, int) else None,
+                    str(item.get("path", "$")),
+                    str(item.get("message", "")),
+                    str(item.get("hint") or ""),
+                    str(item.get("rule") or ""),
+                )
+            )
+    return out

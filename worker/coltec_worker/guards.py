@@ -1,0 +1,119 @@
+"""The checks a run passes before rclone may change anything. Each returns why not, or None.
+
+- crypt_check: with encryption, does this password open this bucket?
+- refusal: a one-way source that rclone sees as empty over a destination with files.
+- access_denied: after a failure, did the endpoint refuse the credentials?
+
+They take the Engine for its remote, environment and rclone binary; they run only
+short rclone commands (cat, rcat, lsf) through runner.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import runner
+from .remote import BACKUP_ROOT
+
+if TYPE_CHECKING:
+    from .job import Engine
+    from .plan import PathPlan
+
+# What S3-compatible endpoints answer to bad credentials (in rclone's error text).
+DENIED = (
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+    "AccessDenied",
+    "StatusCode: 403",
+    "StatusCode: 401",
+)
+# The content of the crypt password check object (not a secret: it proves a key).
+CRYPT_CHECK = "coltec crypt check v1\n"
+
+
+def crypt_check(engine: Engine) -> tuple[str, str] | None:
+    """With encryption: does this password open this bucket? None when it does (or
+    without encryption); else (outcome, message).
+
+    A small check object, encrypted with the password, lives in the bucket's backup
+    folder. Found and decrypted: the password is right. Missing: written, unless the
+    bucket already holds files this password cannot decrypt — then the password is
+    wrong (or the bucket is shared with other data) and the run is refused before
+    anything is uploaded.
+    """
+    remote, env, rclone = engine.remote, engine.env, engine.rclone
+    under = remote.underlying
+    if under is None:
+        return None
+    check = remote.join(f"{BACKUP_ROOT}/password-check")
+    code, out, err = runner.capture([rclone, "cat", check], env, timeout=120)
+    wrong = (
+        "refused",
+        f"the crypt password does not decrypt the data in {under}: refusing to sync "
+        f"(nothing uploaded); check ${remote.crypt_password_env}, or use another "
+        "bucket for data under another password",
+    )
+    if code == 0 and out:  # (an object store answers a missing object with no output)
+        return None if out == CRYPT_CHECK else wrong
+    if code != 0 and "not found" not in err:
+        if "decrypt" in err or "authenticate" in err or "bad password" in err:
+            return wrong
+        return ("failed", f"cannot verify the crypt password on {under}: {_tail(err)}")
+    holds = runner.has_file(under, env, rclone)
+    if holds is None:
+        return ("failed", f"cannot list {under} to verify the crypt password")
+    if holds and not runner.has_file(remote.root, env, rclone):
+        return wrong
+    code, _, err = runner.capture([rclone, "rcat", check], env, stdin=CRYPT_CHECK, timeout=120)
+    if code != 0:
+        return ("failed", f"cannot write the crypt password check to {under}: {_tail(err)}")
+    engine.logger.info("crypt_check_written", remote=under)
+    return None
+
+
+def refusal(engine: Engine, plan: PathPlan) -> str | None:
+    """An empty one-way source over a non-empty destination: a lost mount, not a wish.
+
+    "Empty" means what rclone would see: both sides are listed by rclone with the run's
+    own filters (excluded files, the state directory, skipped symlinks do not count), at
+    any depth.
+    """
+    source, dest = plan.source_location, plan.destination_location
+    if source is None or dest is None:
+        return None
+    try:
+        if runner.has_file(source, engine.env, engine.rclone, plan.filters) is not False:
+            return None
+        if not runner.has_file(dest, engine.env, engine.rclone, plan.filters):
+            return None
+    except runner.RcloneMissing:
+        return None  # the run itself reports the missing binary
+    return (
+        f"refusing to sync: the source {source} is missing or empty (as rclone sees it: "
+        f"excluded files and symlinks do not count) while the destination {dest} has "
+        "files (a lost mount or a wrong bucket?)"
+    )
+
+
+def access_denied(engine: Engine) -> str | None:
+    """After a failed run: did the endpoint refuse our credentials? (rclone's own
+    message for that can be as far off as "Source doesn't exist".)"""
+    remote = engine.remote
+    if remote.builtin:
+        return None
+    root = remote.underlying or remote.root
+    code, _, err = runner.capture(
+        [engine.rclone, "lsf", "--max-depth", "1", "--low-level-retries", "1", root],
+        engine.env,
+        timeout=60,
+    )
+    if code == 0:
+        return None
+    for marker in DENIED:
+        if marker in err:
+            return f"the endpoint refused the credentials for {root} ({marker})"
+    return None
+
+
+def _tail(err: str) -> str:
+    return " | ".join(err.strip().splitlines()[-2:])[-300:] or "no output"

@@ -1,0 +1,177 @@
+"""The one pipeline: declaration -> verdict and, when valid, the plan the daemon runs.
+
+    YAML, bounded (source.py) -> JSON Schema (schemacheck.py; jsonschema only to
+    explain) -> semantic rules (rules.py) -> user config, same stages, merged ->
+    environment overrides, each value checked (WORKSPACE_*, RCLONE_REMOTE_NAME,
+    RCLONE_BUCKET) -> resolved plan (compiled.py)
+
+Every entry point gets its configuration here and nowhere else: `coltec-validate`,
+`invoke validate` (which adds the org policy), `coltec-worker --validate-only`,
+`--dry-run`, `--once`, `flush`, and the daemon's start and SIGHUP reload (through
+the compile child, compile_cmd.py). Same input, same verdict; a plan exists only
+when there is no problem, so a valid spec always starts and an invalid one never runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from . import rules
+from .compiled import Plan, PlannedPath
+from .errors import ConfigError, Problem, UnreadableError
+from .resolve import remote_from_env
+from .source import Document, load_yaml
+from .spec import UserConfig, WorkspaceSpec, spec_from_dict
+from .validation import (
+    SPEC_SCHEMA,
+    Report,
+    check_document,
+    default_user_config_path,
+    validate_user_file,
+)
+
+ENVIRONMENT = "environment"  # Problem.file of a bad environment variable
+
+
+def env_problem(finding: rules.Finding) -> Problem:
+    return Problem(
+        ENVIRONMENT, None, None, finding.path, finding.message, finding.hint, finding.rule
+    )
+
+
+def user_id_for(user: UserConfig | None, env: Mapping[str, str]) -> str:
+    """{user_id}: the user config's, else $USER, else "user" — the same everywhere."""
+    return (user.user_id if user else "") or env.get("USER", "") or "user"
+
+
+def compile_config(
+    config: str | Path,
+    user_config: Path | None = None,
+    *,
+    with_user: bool = True,
+    env: Mapping[str, str] | None = None,
+    home: Path | None = None,
+) -> Report:
+    """The verdict for one workspace-spec.yaml, and its plan when valid.
+
+    Raises UnreadableError when a file cannot be read at all (exit 2 at the edges).
+    """
+    try:
+        doc = load_yaml(config)
+    except UnreadableError:
+        raise
+    except ConfigError as exc:
+        return Report(str(config), exc.problems)
+    return compile_document(doc, user_config, with_user=with_user, env=env, home=home)
+
+
+def compile_document(
+    doc: Document,
+    user_config: Path | None = None,
+    *,
+    with_user: bool = True,
+    env: Mapping[str, str] | None = None,
+    home: Path | None = None,
+) -> Report:
+    """compile_config from the reader's output on: schema, rules, user, environment, plan."""
+    env = os.environ if env is None else env
+    home = Path.home() if home is None else home
+    config = Path(doc.file)
+    report = Report(doc.file)
+    report.problems = check_document(doc, SPEC_SCHEMA)
+    try:  # the rules run too where the data has usable types: all errors at once
+        spec: WorkspaceSpec | None = spec_from_dict(doc.data)
+    except ConfigError:
+        spec = None
+    user: UserConfig | None = None
+    user_doc: Document | None = None
+    user_path = user_config
+    if user_path is None and with_user:
+        user_path = default_user_config_path(env, home)
+    if user_path is not None:
+        user, user_problems, user_doc = validate_user_file(user_path)
+        report.problems += user_problems
+    env_findings = list(rules.check_environment(env))
+    report.problems += [env_problem(f) for f in env_findings]
+    if spec is None:
+        return _sorted(report)
+    identity_ok = not any(f.path.startswith("WORKSPACE_") for f in env_findings)
+    if identity_ok:
+        spec = spec.with_identity(env)
+    user_id = user_id_for(user, env)
+    reported = {p.path for p in report.problems}
+    report.problems += [
+        doc.problem(f.path, f.message, f.hint, f.rule)
+        for f in rules.check_spec(spec, user_id)
+        if f.path not in reported
+    ]
+    if user and user_doc and user.extra_sync_paths:
+        values = spec.placeholder_values(user_id)
+        taken = [
+            (f"{doc.file}::$.persistence.sync[{i}]", s, rules.resolve_checked(s, values)[0])
+            for i, s in enumerate(spec.persistence.sync)
+        ]
+        for f in rules.check_sync_paths(user.extra_sync_paths, "$.extra_sync_paths", values, taken):
+            report.problems.append(user_doc.problem(f.path, f.message, f.hint, f.rule))
+        spec = spec.with_extra_paths(user.extra_sync_paths)
+    _sorted(report)
+    if report.ok:
+        report.spec = spec
+        report.plan = build_plan(spec, user_id, env, home, Path(config), user_path)
+    return report
+
+
+def _sorted(report: Report) -> Report:
+    report.problems.sort(
+        key=lambda p: (
+            p.file == ENVIRONMENT,
+            p.file != report.file,
+            p.file,
+            p.line or 0,
+            p.col or 0,
+        )
+    )
+    return report
+
+
+def build_plan(
+    spec: WorkspaceSpec,
+    user_id: str,
+    env: Mapping[str, str],
+    home: Path,
+    config: Path,
+    user_config: Path | None,
+) -> Plan:
+    """The resolved plan of a spec that passed every check."""
+    remote = remote_from_env(spec, env, home)
+    values = spec.placeholder_values(user_id)
+    paths = []
+    for sync in spec.persistence.sync:
+        resolved, message, _ = rules.resolve_checked(sync, values)
+        if resolved is None:  # pragma: no cover - the rules above reported it
+            raise ConfigError(f"sync path '{sync.name}': {message}")
+        paths.append(
+            PlannedPath(
+                name=sync.name,
+                local=sync.path,
+                remote_path=resolved,
+                direction=sync.direction,
+                interval=sync.interval,
+                priority=sync.priority,
+                exclude=sync.exclude,
+            )
+        )
+    net = spec.networking
+    return Plan(
+        config=str(config.absolute()),
+        remote=remote,
+        paths=tuple(paths),
+        persistence_enabled=spec.persistence.enabled,
+        user_config=None if user_config is None else str(user_config.absolute()),
+        user_id=user_id,
+        networking_enabled=net.enabled,
+        hostname=net.hostname_prefix + spec.name,
+        tags=net.tags,
+    )
