@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from coltec_worker.remote import builtin_root
+from coltec_worker.resolve import builtin_root
 from coltec_worker.source import load_yaml
 from coltec_worker.spec import resolve_remote_path
 
