@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from coltec.reporting import validate_files
 from coltec_worker import compile_cmd, validate_cmd
 from coltec_worker import main as worker_main
 from coltec_worker.flush import flush_main
 
+from coltec.checks.run import validate_files
 from tests.s3 import S3Server
 from tests.unit.corpus_cases import ALL_CASES, Case
 from tests.worker.helpers import events, start_daemon, stop, wait_for
