@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coltec_worker.errors import Problem, UnreadableError
-from coltec_worker.validation import Report, validate_file
+from coltec_worker.pipeline import validate_file
+from coltec_worker.validation import ValidationReport
 
 from coltec.checks.compliance import Exemption, check_policy
 from coltec.checks.policy import PolicyStore
@@ -18,7 +19,7 @@ from coltec.errors import PolicyError
 class ValidationRun:
     """Reports for many files, plus files that could not be read at all."""
 
-    reports: list[Report] = field(default_factory=list)
+    reports: list[ValidationReport] = field(default_factory=list)
     unreadable: list[Problem] = field(default_factory=list)
     # Policy exceptions in force, by spec file (shown, never silent).
     exemptions: dict[str, list[Exemption]] = field(default_factory=dict)

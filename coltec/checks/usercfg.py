@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from coltec_worker.errors import Problem, UnreadableError
-from coltec_worker.validation import default_user_config_path, validate_file, validate_user_file
+from coltec_worker.pipeline import validate_file
+from coltec_worker.validation import default_user_config_path, validate_user_file
 
 from coltec.checks.policy import PolicyStore, display
 from coltec.errors import PolicyError

@@ -16,7 +16,6 @@ from pathlib import Path
 import yaml
 from coltec_worker.resolve import builtin_root
 from coltec_worker.source import load_yaml
-from coltec_worker.spec import resolve_remote_path
 
 from coltec import proc
 from coltec.checks.run import ValidationRun, validate_files
@@ -79,10 +78,9 @@ def run_demo(key: str = DEMO_KEY) -> DemoRun:
     status = proc.run([worker, "status", "--state-dir", str(state)], env=env, check=False)
     remote = builtin_root(env, Path.home())
     files: list[str] = []
-    spec = validation.reports[0].spec if validation.reports else None
-    values = spec.placeholder_values("user") if spec else {}
-    for sync in spec.persistence.sync if spec else ():
-        prefix = remote / resolve_remote_path(sync.remote_path, values)
+    plan = validation.reports[0].plan if validation.reports else None
+    for path in plan.paths if plan else ():  # remote paths as the pipeline resolved them
+        prefix = remote / path.remote_path
         files += sorted(str(p.relative_to(remote)) for p in prefix.rglob("*") if p.is_file())
     return DemoRun(
         ws,

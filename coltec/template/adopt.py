@@ -58,7 +58,7 @@ class Adoption:
 
 
 def _load_spec(ws_dir: Path) -> dict[str, Any] | None:
-    from coltec_worker.validation import validate_file
+    from coltec_worker.pipeline import validate_file
 
     path = ws_dir / SPEC_RELPATH
     if not path.is_file():

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from coltec_worker.job import Verdict
+from coltec_worker.job import RunVerdict
 from coltec_worker.log import Logger
 from coltec_worker.loop import Options, Worker
 from coltec_worker.state import Layout
@@ -119,7 +119,7 @@ def worker(
     return w
 
 
-def once(config: Path, env: Mapping[str, str], home: Path, **options: Any) -> list[Verdict]:
+def once(config: Path, env: Mapping[str, str], home: Path, **options: Any) -> list[RunVerdict]:
     return worker(config, env, home, **options).run_all()
 
 

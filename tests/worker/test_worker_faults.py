@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from coltec_worker.job import Verdict
+from coltec_worker.job import RunVerdict
 
 from tests.s3 import S3Server
 from tests.worker.helpers import (
@@ -215,7 +215,7 @@ def test_rclone_missing_from_path_is_a_clear_error_and_the_loop_survives(
     local = config.parent.parent / "data"
     w = worker(config, {**env, "PATH": "/nonexistent"}, tmp_path / "home")
     w.schedule_jobs(delay=0)
-    verdict: Verdict = w.run_path("data")
+    verdict: RunVerdict = w.run_path("data")
     assert verdict.status.outcome == "failed"
     assert "rclone not found on PATH" in (verdict.status.error or "")
     assert "data" in w.jobs  # rescheduled with backoff

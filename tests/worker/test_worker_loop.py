@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from coltec_worker.job import Verdict
+from coltec_worker.job import RunVerdict
 from coltec_worker.log import Logger
 from coltec_worker.loop import Options, Worker, backoff
 from coltec_worker.spec import SyncPath
@@ -38,7 +38,7 @@ class Recorder:
         self.script: dict[str, list[str]] = {}
         self.failures: dict[str, int] = {}
 
-    def run(self, sync: SyncPath) -> Verdict:
+    def run(self, sync: SyncPath) -> RunVerdict:
         self.ran.append(sync.name)
         outcome = (self.script.get(sync.name) or ["ok"]).pop(0)
         if outcome == "raise":
@@ -46,7 +46,7 @@ class Recorder:
         fails = self.failures.get(sync.name, 0) + 1 if outcome == "failed" else 0
         self.failures[sync.name] = fails
         retry = {"ok": "interval", "failed": "backoff", "critical": "halt"}[outcome]
-        return Verdict(PathStatus(sync.name, outcome=outcome, consecutive_failures=fails), retry)
+        return RunVerdict(PathStatus(sync.name, outcome=outcome, consecutive_failures=fails), retry)
 
 
 @pytest.fixture

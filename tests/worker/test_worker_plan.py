@@ -9,7 +9,7 @@ import yaml
 from coltec_worker.compiled import Plan
 from coltec_worker.errors import ConfigError
 from coltec_worker.pipeline import compile_document
-from coltec_worker.plan import plan_all, plan_path
+from coltec_worker.plan import plan_path
 from coltec_worker.remote import Remote, crypt_password
 from coltec_worker.resolve import bucket_from, remote_from_env
 from coltec_worker.source import parse_yaml
@@ -121,16 +121,6 @@ def test_excludes_from_spec_plus_state_dir_when_inside_the_path() -> None:
 def test_state_dir_outside_the_path_adds_no_exclude() -> None:
     argv = argv_of("bidirectional")
     assert "--exclude" not in argv
-
-
-def test_plan_all_orders_by_priority_and_honours_only() -> None:
-    plan = compiled(
-        {"name": "low", "priority": 1},
-        {"name": "high", "priority": 9},
-        {"name": "mid", "priority": 5},
-    )
-    assert [p.name for p in plan_all(plan, STATE, stamp="T")] == ["high", "mid", "low"]
-    assert [p.name for p in plan_all(plan, STATE, stamp="T", only=["low"])] == ["low"]
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .state import Layout
 
 DEFAULT_CONFIG = "/workspace/.devcontainer/workspace-spec.yaml"
 MAX_SECONDS = 7 * 86400.0
@@ -182,3 +185,19 @@ def parse(argv: Sequence[str]) -> Args:
     if fast is not None:
         return fast
     return Args(**vars(build_parser().parse_args(list(argv))))
+
+
+def layout_of(args: Any) -> Layout:
+    """The state directory of parsed arguments (ours, or argparse's for status/flush)."""
+    from .state import Layout, default_state_dir
+
+    return Layout(args.state_dir or default_state_dir(args.config, os.environ))
+
+
+def once_args(config: str, state_dir: str | None, rclone_timeout: float) -> Args:
+    """The arguments of `coltec-worker --once` (flush without a daemon runs one pass)."""
+    args = parse_fast([])
+    assert args is not None  # no words: the fast parser always answers
+    args.config, args.state_dir, args.once = config, state_dir, True
+    args.rclone_timeout = rclone_timeout
+    return args

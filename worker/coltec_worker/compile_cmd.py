@@ -22,9 +22,7 @@ from pathlib import Path
 
 from .compiled import Plan
 from .environ import worker_environment
-from .errors import ConfigError, UnreadableError
-
-EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+from .errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, ConfigError, UnreadableError
 
 
 def compile_here(config: str | os.PathLike[str], env: Mapping[str, str], home: str) -> Plan:
@@ -42,13 +40,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 2 or args[0] != "--config":
         print("usage: python -m coltec_worker.compile_cmd --config PATH", file=sys.stderr)
-        return EXIT_UNREADABLE
+        return EXIT_USAGE
     env = worker_environment()
     try:
         plan = compile_here(args[1], env, env.get("HOME") or os.path.expanduser("~"))
     except UnreadableError as exc:
         print(json.dumps({"ok": False, "error": exc.message, "hint": exc.hint}))
-        return EXIT_UNREADABLE
+        return EXIT_USAGE
     except ConfigError as exc:
         print(json.dumps({"ok": False, "problems": [p.to_dict() for p in exc.problems]}))
         return EXIT_INVALID

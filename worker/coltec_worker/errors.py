@@ -33,10 +33,16 @@ class Problem(NamedTuple):
         return self._asdict()
 
 
+# The one exit-code table of every worker command (coltec-worker, its subcommands,
+# coltec-validate, the compile child): each error carries its code.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INVALID = EXIT_FAILED  # --validate-only, coltec-validate: the declaration has problems
+
+
 class ColtecError(Exception):
     """Root of every error the worker raises on purpose."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILED
 
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)
@@ -47,7 +53,7 @@ class ColtecError(Exception):
 class ConfigError(ColtecError):
     """The configuration cannot be used: unreadable, unparsable or invalid."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
     def __init__(self, message: str, problems: list[Problem] | None = None, hint: str = "") -> None:
         super().__init__(message, hint)

@@ -19,7 +19,8 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 
-from .state import Layout, daemon_pid, read_json, remove, write_json
+from .pidfile import daemon_pid
+from .state import Layout, read_json, remove, write_json
 
 POLL = 0.2
 
@@ -34,8 +35,8 @@ def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
 
 
 def flush_main(argv: Sequence[str]) -> int:
-    from .args import add_common, seconds, typed
-    from .main import _layout, main
+    from .args import add_common, layout_of, once_args, seconds, typed
+    from .daemon import run_worker
 
     parser = argparse.ArgumentParser(
         prog="coltec-worker flush", description="Run every path once now and wait for it."
@@ -54,14 +55,11 @@ def flush_main(argv: Sequence[str]) -> int:
         help="when every path synced, stop the daemon (SIGTERM) and wait for it",
     )
     args = parser.parse_args(argv)
-    layout: Layout = _layout(args)
+    layout: Layout = layout_of(args)
     pid = daemon_pid(layout)
     if pid is None:
         print("coltec-worker flush: no daemon running; running one pass", file=sys.stderr)
-        once = ["--config", str(args.config), "--once", "--rclone-timeout", str(args.timeout)]
-        if args.state_dir:
-            once += ["--state-dir", str(args.state_dir)]
-        return main(once)
+        return run_worker(once_args(args.config, args.state_dir, args.timeout))
     token = uuid.uuid4().hex
     remove(layout.flush_done)
     write_json(layout.flush_request, {"token": token, "requested_by": os.getpid()})

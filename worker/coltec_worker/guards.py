@@ -4,8 +4,9 @@
 - refusal: a one-way source that rclone sees as empty over a destination with files.
 - access_denied: after a failure, did the endpoint refuse the credentials?
 
-They take the Engine for its remote, environment and rclone binary; they run only
-short rclone commands (cat, rcat, lsf) through runner.
+They take what a path's runner has (its remote, environment, rclone binary and logger:
+the Runs protocol below, which job.PathRunner meets); they run only short rclone commands
+(cat, rcat, lsf) through runner.
 """
 
 from __future__ import annotations
@@ -16,8 +17,19 @@ from . import runner
 from .remote import BACKUP_ROOT
 
 if TYPE_CHECKING:
-    from .job import Engine
+    from collections.abc import Mapping
+    from typing import Protocol
+
+    from .log import Logger
     from .plan import PathPlan
+    from .remote import Remote
+
+    class Runs(Protocol):
+        remote: Remote
+        rclone: str
+        env: Mapping[str, str]
+        logger: Logger
+
 
 # What S3-compatible endpoints answer to bad credentials (in rclone's error text).
 DENIED = (
@@ -31,7 +43,7 @@ DENIED = (
 CRYPT_CHECK = "coltec crypt check v1\n"
 
 
-def crypt_check(engine: Engine) -> tuple[str, str] | None:
+def crypt_check(engine: Runs) -> tuple[str, str] | None:
     """With encryption: does this password open this bucket? None when it does (or
     without encryption); else (outcome, message).
 
@@ -71,7 +83,7 @@ def crypt_check(engine: Engine) -> tuple[str, str] | None:
     return None
 
 
-def refusal(engine: Engine, plan: PathPlan) -> str | None:
+def refusal(engine: Runs, plan: PathPlan) -> str | None:
     """An empty one-way source over a non-empty destination: a lost mount, not a wish.
 
     "Empty" means what rclone would see: both sides are listed by rclone with the run's
@@ -95,7 +107,7 @@ def refusal(engine: Engine, plan: PathPlan) -> str | None:
     )
 
 
-def access_denied(engine: Engine) -> str | None:
+def access_denied(engine: Runs) -> str | None:
     """After a failed run: did the endpoint refuse our credentials? (rclone's own
     message for that can be as far off as "Source doesn't exist".)"""
     remote = engine.remote

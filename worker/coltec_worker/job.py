@@ -34,7 +34,7 @@ RETRYABLE, CONFIGURATION, FATAL = (1, 5), (2, 3, 4), (6, 7)
 BACKUP_COUNTS = ("deletes", "renames", "serverSideMoves", "serverSideCopies")
 
 
-class Verdict(NamedTuple):
+class RunVerdict(NamedTuple):
     status: PathStatus
     retry: str  # "interval" | "backoff" | "halt" | "none"
 
@@ -53,7 +53,7 @@ def classify(code: int | None) -> str:
     return "retryable"
 
 
-class Engine:
+class PathRunner:
     """Runs sync paths for one loaded configuration."""
 
     def __init__(
@@ -100,7 +100,7 @@ class Engine:
             skip=skip,
         )
 
-    def run(self, sync: PlannedPath) -> Verdict:
+    def run(self, sync: PlannedPath) -> RunVerdict:
         """One run; a full or read-only state directory fails the run, not the worker."""
         try:
             return self._run(sync)
@@ -115,7 +115,7 @@ class Engine:
                 status, "failed", None, message, "backoff", level="error", hint=hint
             )
 
-    def _run(self, sync: PlannedPath, *, retried: bool = False) -> Verdict:
+    def _run(self, sync: PlannedPath, *, retried: bool = False) -> RunVerdict:
         status = load_status(self.layout, sync.name)
         skipped, released = quarantine.current(self.layout, sync.name, sync.local)
         if released:
@@ -333,7 +333,7 @@ class Engine:
 
     def _recover(
         self, sync: PlannedPath, status: PathStatus, message: str, code: int | None
-    ) -> Verdict:
+    ) -> RunVerdict:
         """A bisync critical state: say so loudly, then one resync in `newer` mode."""
         self.logger.error("bisync_critical", path=sync.name, exit_code=code, error=message)
         plan = self.plan(sync, recover=True)
@@ -380,7 +380,7 @@ class Engine:
         level: str = "info",
         result: runner.RunResult | None = None,
         hint: str | None = None,
-    ) -> Verdict:
+    ) -> RunVerdict:
         status.outcome, status.exit_code, status.error = outcome, code, error
         status.last_end = iso(self.clock())
         if outcome in FAILED_OUTCOMES:
@@ -406,7 +406,7 @@ class Engine:
             **status.stats,
             failures=status.consecutive_failures or None,
         )
-        return Verdict(status, retry)
+        return RunVerdict(status, retry)
 
 
 def _non_empty(folder: str) -> bool:

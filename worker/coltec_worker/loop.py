@@ -3,6 +3,14 @@
 The loop sleeps exactly until the next due job (select on the signal wake-up fd
 with `idle_seconds` as timeout: no polling). Signals only set flags; the loop acts
 on them between runs, and the runner forwards a stop to a running rclone.
+
+`schedule`'s role, in one place: it holds the jobs (one per path, `every(interval)`)
+and their `next_run`; the loop owns the timing. schedule has no priorities and no
+backoff, and its own `run_pending`/`idle_seconds` read the wall clock, so the loop
+(`due`, `idle_seconds`) picks due jobs highest priority first, sleeps on the signal fd
+rather than polling, reads time from an injected clock (tests never sleep), and after
+each run sets the job's `next_run` itself: the path's interval after a success, the
+backoff (15 s, 30 s, ... capped at the interval) after a failure.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import schedule
 from . import runner, secretfile
 from .compiled import Plan, PlannedPath, compile_in_child
 from .errors import ColtecError, ConfigError
-from .job import Engine, Verdict
+from .job import PathRunner, RunVerdict
 from .log import Logger, Redactor
 from .remote import crypt_password
 from .state import (
@@ -77,12 +85,12 @@ class Worker:
         self.jobs: dict[str, schedule.Job] = {}
         self.paths: dict[str, PlannedPath] = {}
         self.plan: Plan | None = None
-        self.engine: Engine | None = None
+        self.engine: PathRunner | None = None
         self.stopping = False
         self.reload_requested = False
         self.run_all_requested = False
         self.wake_fd: int | None = None
-        self._verdicts: dict[str, Verdict] = {}
+        self._verdicts: dict[str, RunVerdict] = {}
         self.tailnet: Tailnet | None = None
         self.tailnet_next: datetime | None = None
 
@@ -140,7 +148,7 @@ class Worker:
                 hint="set persistence.enabled: true to sync",
             )
             paths = []
-        self.engine = Engine(
+        self.engine = PathRunner(
             remote,
             self.layout,
             child_env,
@@ -221,9 +229,9 @@ class Worker:
                 "job_crashed", path=name, error=repr(exc), traceback=traceback.format_exc(limit=5)
             )
             status = PathStatus(name, outcome="failed", error=f"internal error: {exc!r}")
-            self._verdicts[name] = Verdict(status, "backoff")
+            self._verdicts[name] = RunVerdict(status, "backoff")
 
-    def run_path(self, name: str) -> Verdict:
+    def run_path(self, name: str) -> RunVerdict:
         """Run one path now and reschedule it by its verdict."""
         job = self.jobs.get(name)
         if job is not None:
@@ -265,8 +273,8 @@ class Worker:
         ready.sort(key=lambda item: (-self.paths[item[0]].priority, item[1].next_run))
         return [n for n, _ in ready]
 
-    def run_due(self) -> list[Verdict]:
-        verdicts: list[Verdict] = []
+    def run_due(self) -> list[RunVerdict]:
+        verdicts: list[RunVerdict] = []
         while not self.stopping:
             due = self.due()
             if not due:
@@ -274,10 +282,10 @@ class Worker:
             verdicts.append(self.run_path(due[0]))
         return verdicts
 
-    def run_all(self) -> list[Verdict]:
+    def run_all(self) -> list[RunVerdict]:
         """Every path now, highest priority first (SIGUSR1, flush and --once)."""
         order = sorted(self.paths.values(), key=lambda s: -s.priority)
-        verdicts: list[Verdict] = []
+        verdicts: list[RunVerdict] = []
         for sync in order:
             if self.stopping:
                 break
@@ -382,5 +390,5 @@ class Worker:
                 self.logger.error("state_unwritable", error=message, hint=hint)
 
 
-def overall_ok(verdicts: Iterable[Verdict]) -> bool:
+def overall_ok(verdicts: Iterable[RunVerdict]) -> bool:
     return all(v.ok for v in verdicts)

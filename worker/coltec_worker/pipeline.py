@@ -18,7 +18,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import rules
+from . import env_rules, rules
 from .compiled import Plan, PlannedPath
 from .errors import ConfigError, Problem, UnreadableError
 from .resolve import remote_from_env
@@ -26,7 +26,7 @@ from .source import Document, load_yaml
 from .spec import UserConfig, WorkspaceSpec, spec_from_dict
 from .validation import (
     SPEC_SCHEMA,
-    Report,
+    ValidationReport,
     check_document,
     default_user_config_path,
     validate_user_file,
@@ -53,7 +53,7 @@ def compile_config(
     with_user: bool = True,
     env: Mapping[str, str] | None = None,
     home: Path | None = None,
-) -> Report:
+) -> ValidationReport:
     """The verdict for one workspace-spec.yaml, and its plan when valid.
 
     Raises UnreadableError when a file cannot be read at all (exit 2 at the edges).
@@ -63,7 +63,7 @@ def compile_config(
     except UnreadableError:
         raise
     except ConfigError as exc:
-        return Report(str(config), exc.problems)
+        return ValidationReport(str(config), exc.problems)
     return compile_document(doc, user_config, with_user=with_user, env=env, home=home)
 
 
@@ -74,12 +74,12 @@ def compile_document(
     with_user: bool = True,
     env: Mapping[str, str] | None = None,
     home: Path | None = None,
-) -> Report:
+) -> ValidationReport:
     """compile_config from the reader's output on: schema, rules, user, environment, plan."""
     env = os.environ if env is None else env
     home = Path.home() if home is None else home
     config = Path(doc.file)
-    report = Report(doc.file)
+    report = ValidationReport(doc.file)
     report.problems = check_document(doc, SPEC_SCHEMA)
     try:  # the rules run too where the data has usable types: all errors at once
         spec: WorkspaceSpec | None = spec_from_dict(doc.data)
@@ -93,7 +93,7 @@ def compile_document(
     if user_path is not None:
         user, user_problems, user_doc = validate_user_file(user_path)
         report.problems += user_problems
-    env_findings = list(rules.check_environment(env))
+    env_findings = list(env_rules.check_environment(env))
     report.problems += [env_problem(f) for f in env_findings]
     if spec is None:
         return _sorted(report)
@@ -123,7 +123,7 @@ def compile_document(
     return report
 
 
-def _sorted(report: Report) -> Report:
+def _sorted(report: ValidationReport) -> ValidationReport:
     report.problems.sort(
         key=lambda p: (
             p.file == ENVIRONMENT,
@@ -175,3 +175,18 @@ def build_plan(
         hostname=net.hostname_prefix + spec.name,
         tags=net.tags,
     )
+
+
+def validate_file(
+    path: str | Path,
+    user_config: Path | None = None,
+    *,
+    with_user: bool = True,
+    env: Mapping[str, str] | None = None,
+    home: Path | None = None,
+) -> ValidationReport:
+    """The verdict for one workspace-spec.yaml: the whole pipeline (pipeline.py).
+
+    Raises UnreadableError when the file cannot be read (exit 2 at the edge).
+    """
+    return compile_config(path, user_config, with_user=with_user, env=env, home=home)

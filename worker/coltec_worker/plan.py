@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
-from .compiled import Plan, PlannedPath
+from .compiled import PlannedPath
 from .errors import ConfigError
 from .quarantine import exclude_pattern
 from .remote import Remote, backup_path
@@ -158,24 +158,3 @@ def plan_path(
         f"sync path '{sync.name}': unknown direction {sync.direction!r}",
         hint="use bidirectional, push-only or pull-only",
     )
-
-
-def plan_all(
-    plan: Plan,
-    layout: Layout,
-    *,
-    stamp: str,
-    first_runs: Mapping[str, bool] | None = None,
-    only: Sequence[str] = (),
-    rclone: str = "rclone",
-) -> list[PathPlan]:
-    """Plans of every sync path (or those named in `only`), highest priority first."""
-    paths = [s for s in plan.paths if not only or s.name in only]
-    paths.sort(key=lambda s: -s.priority)
-    firsts = first_runs or {}
-    return [
-        plan_path(
-            s, plan.remote, layout, stamp=stamp, first_run=firsts.get(s.name, False), rclone=rclone
-        )
-        for s in paths
-    ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import rules
+from . import env_rules, rules
 from .errors import ConfigError
 from .remote import CRYPT_NAME, Remote
 from .spec import OptionValue, WorkspaceSpec
@@ -31,11 +31,11 @@ def env_name(remote_name: str) -> str:
 def bucket_from(value: str) -> str:
     """A bucket name, or the bucket taken from an http(s) URL's first path segment.
 
-    The same checks as the pipeline's (rules.check_environment): ConfigError if unsafe.
+    The same checks as the pipeline's (env_rules.check_environment): ConfigError if unsafe.
     """
-    bucket, why = rules.split_bucket(value)
+    bucket, why = env_rules.split_bucket(value)
     if bucket is not None and why is None:
-        why = rules.bucket_problem(bucket)
+        why = env_rules.bucket_problem(bucket)
     if bucket is None or why:
         raise ConfigError(
             f"RCLONE_BUCKET={rules.shown(value)!r} {why}",
@@ -69,7 +69,7 @@ def remote_from_env(spec: WorkspaceSpec, env: Mapping[str, str], home: Path) -> 
     )
     extra: dict[str, str] = {}
     if configured:
-        if not rules.REMOTE_NAME.fullmatch(name):
+        if not env_rules.REMOTE_NAME.fullmatch(name):
             raise ConfigError(
                 f"RCLONE_REMOTE_NAME={rules.shown(name)!r} is not a remote name",
                 hint="use letters, digits and '_'",

@@ -126,14 +126,6 @@ def placeholders_in(template: str) -> list[str]:
         raise ValueError(f"unbalanced braces ({exc})") from None
 
 
-def resolve_remote_path(template: str, values: Mapping[str, str]) -> str:
-    """Substitute placeholders; unknown names raise KeyError naming the placeholder."""
-    for name in placeholders_in(template):
-        if name not in PLACEHOLDERS:
-            raise KeyError(name)
-    return template.format_map(dict(values))
-
-
 # -- construction from plain data -------------------------------------------------
 
 

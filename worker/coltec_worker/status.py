@@ -17,7 +17,8 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from .state import SAFE_NAME, Layout, daemon_pid, read_json, state_problem, write_json
+from .pidfile import daemon_pid
+from .state import SAFE_NAME, Layout, read_json, state_problem, write_json
 
 MAX_BACKUPS = 20
 FAILED_OUTCOMES = ("failed", "timeout", "refused", "blocked", "critical")

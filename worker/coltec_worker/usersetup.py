@@ -47,7 +47,7 @@ SKIP_LINKS = {".git", ".github", ".gitignore", ".gitmodules", ".DS_Store"}
 
 
 @dataclass
-class Report:
+class SetupReport:
     steps: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, step: str, ok: bool, detail: str) -> None:
@@ -96,7 +96,9 @@ def org_tools_toml(tools: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def install_tools(tools: Sequence[str], home: Path, env: Mapping[str, str], report: Report) -> None:
+def install_tools(
+    tools: Sequence[str], home: Path, env: Mapping[str, str], report: SetupReport
+) -> None:
     conf = home / ".config" / "mise" / "conf.d" / "coltec-org.toml"
     if not tools:
         conf.unlink(missing_ok=True)
@@ -108,7 +110,7 @@ def install_tools(tools: Sequence[str], home: Path, env: Mapping[str, str], repo
 
 
 def write_env(
-    org_env: Mapping[str, str], user_env: Mapping[str, str], home: Path, report: Report
+    org_env: Mapping[str, str], user_env: Mapping[str, str], home: Path, report: SetupReport
 ) -> None:
     merged = {**user_env, **org_env}  # the org's declaration wins over the user's
     target = home / ".local" / "share" / "coltec" / "env.sh"
@@ -147,7 +149,9 @@ def link_dotfiles(clone: Path, home: Path) -> tuple[list[str], list[str]]:
     return linked, skipped
 
 
-def dotfiles(repo: str, install: str, home: Path, env: Mapping[str, str], report: Report) -> None:
+def dotfiles(
+    repo: str, install: str, home: Path, env: Mapping[str, str], report: SetupReport
+) -> None:
     clone = home / ".dotfiles"
     if (clone / ".git").is_dir():
         _, origin = _run(["git", "-C", str(clone), "remote", "get-url", "origin"], home, env)
@@ -182,8 +186,10 @@ def dotfiles(repo: str, install: str, home: Path, env: Mapping[str, str], report
     )
 
 
-def run(workspace: Path, home: Path, user_config: Path | None, env: Mapping[str, str]) -> Report:
-    report = Report()
+def run(
+    workspace: Path, home: Path, user_config: Path | None, env: Mapping[str, str]
+) -> SetupReport:
+    report = SetupReport()
     env = {**env, "HOME": str(home)}
     try:
         org = (

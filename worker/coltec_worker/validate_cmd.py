@@ -11,13 +11,12 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .errors import UnreadableError
-from .validation import Report, validate_file
+from .errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, UnreadableError
+from .pipeline import validate_file
+from .validation import ValidationReport
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
-
-def report_json(reports: Sequence[Report]) -> str:
+def report_json(reports: Sequence[ValidationReport]) -> str:
     return json.dumps(
         {
             "valid": all(r.ok for r in reports),
@@ -30,7 +29,7 @@ def report_json(reports: Sequence[Report]) -> str:
     )
 
 
-def report_text(reports: Sequence[Report]) -> str:
+def report_text(reports: Sequence[ValidationReport]) -> str:
     lines: list[str] = []
     for r in reports:
         lines += [p.format() for p in r.problems] if r.problems else [f"{r.file}: valid"]

@@ -54,7 +54,7 @@ JSON_TYPES = {
 
 
 @dataclass
-class Report:
+class ValidationReport:
     """The verdict for one file. Problems are values; the edge renders them."""
 
     file: str
@@ -247,20 +247,3 @@ def validate_user_file(path: Path) -> tuple[UserConfig | None, list[Problem], Do
     if problems:
         return None, problems, doc
     return user_config_from_dict(doc.data), [], doc
-
-
-def validate_file(
-    path: str | Path,
-    user_config: Path | None = None,
-    *,
-    with_user: bool = True,
-    env: Mapping[str, str] | None = None,
-    home: Path | None = None,
-) -> Report:
-    """The verdict for one workspace-spec.yaml: the whole pipeline (pipeline.py).
-
-    Raises UnreadableError when the file cannot be read (exit 2 at the edge).
-    """
-    from .pipeline import compile_config
-
-    return compile_config(path, user_config, with_user=with_user, env=env, home=home)

@@ -1,0 +1,163 @@
+"""Running the worker: the daemon, `--once` and `--dry-run` (main.py dispatches here).
+
+Takes the pidfile lock, waits for the secrets file, configures (the plan compiled by a
+child process for the daemon), then serves or runs one pass. Exit codes come from
+errors.EXIT_*: a configuration error is the error's own code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, TextIO
+
+from .args import Args, layout_of, seconds
+from .environ import worker_environment
+from .errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ColtecError, ConfigError
+from .log import Logger, Redactor
+from .pidfile import AlreadyRunning, PidLock
+from .state import state_error_message
+
+if TYPE_CHECKING:  # the loop (schedule...) loads only for the daemon, not --validate-only
+    from .loop import Options, Worker
+
+SECRETS_POLL = 10.0
+
+
+def _open_log(path: str | None) -> TextIO:
+    if path is None:
+        return sys.stderr
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return open(path, "a", encoding="utf-8", buffering=1)
+
+
+def _options(args: Args, env: dict[str, str]) -> Options:
+    from .loop import Options
+
+    try:
+        base = seconds(env.get("COLTEC_BACKOFF_BASE", "15"))
+    except ValueError as exc:
+        raise ConfigError(f"COLTEC_BACKOFF_BASE: {exc}", hint="unset it for 15 s") from None
+    return Options(
+        only=tuple(args.only),
+        timeout=args.rclone_timeout,
+        start_delay=args.start_delay,
+        backoff_base=base,
+        # The daemon runs a plan compiled in a child: it never loads YAML or the schema.
+        compile_in_child=not (args.once or args.dry_run),
+    )
+
+
+def run_worker(args: Args) -> int:
+    from .loop import Worker, overall_ok
+
+    env = worker_environment()
+    layout = layout_of(args)
+    try:
+        stream = _open_log(args.log_file)
+    except OSError as exc:
+        print(
+            f"coltec-worker: cannot open the log file {args.log_file}: {exc.strerror}\n"
+            "    hint: give a writable --log-file, or none for stderr",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    logger = Logger(stream, Redactor.from_env(env))
+    try:
+        options = _options(args, env)
+    except ConfigError as exc:
+        logger.error("invalid_configuration", error=exc.message, hint=exc.hint)
+        return EXIT_USAGE
+    home = env.get("HOME") or os.path.expanduser("~")
+    worker = Worker(args.config, layout, logger, env=env, home=home, options=options)
+    if args.dry_run:
+        return dry_run(worker)
+    lock = PidLock(layout.pidfile)
+    try:
+        lock.acquire()
+    except OSError as exc:  # the state directory cannot even hold the pidfile
+        message, hint = state_error_message(layout.root, exc)
+        logger.error("state_unwritable", error=message.split(":")[0], hint=hint)
+        return EXIT_FAILED
+    except AlreadyRunning as exc:
+        if args.once:
+            logger.error(
+                "already_running",
+                pid=exc.pid,
+                hint="a daemon owns this state directory; use `coltec-worker flush`",
+            )
+            return EXIT_USAGE
+        logger.info("already_running", pid=exc.pid, pidfile=str(layout.pidfile))
+        return EXIT_OK
+    try:
+        if not _wait_for_secrets(args, worker):
+            return EXIT_FAILED
+        worker.install_signals()
+        try:
+            worker.configure()
+        except ColtecError as exc:
+            logger.error(
+                "invalid_configuration",
+                error=exc.message,
+                hint=exc.hint,
+                problems=[p.format() for p in getattr(exc, "problems", [])] or None,
+            )
+            return exc.exit_code
+        if args.once:
+            verdicts = worker.run_all()
+            return EXIT_OK if overall_ok(verdicts) else EXIT_FAILED
+        worker.serve()
+        return EXIT_OK
+    finally:
+        lock.release()
+
+
+def _wait_for_secrets(args: Args, worker: Worker) -> bool:
+    """The secrets file is readable (merged into the environment): go on; else touch no data.
+
+    --once gives up at once; the daemon waits, checking every SECRETS_POLL seconds, so a
+    later `cs:up` (which writes the file again) gets it going without a restart.
+    """
+    import time
+
+    from .secretfile import missing
+
+    problem = missing(worker.env)
+    if problem is None:
+        return True
+    worker.logger.error("secrets_missing", error=problem, hint="run `mise run cs:up` on the host")
+    if args.once:
+        return False
+    while problem is not None:
+        time.sleep(SECRETS_POLL)
+        problem = missing(worker.env)
+    worker.env = worker_environment(worker.env)
+    worker.logger.redactor = Redactor.from_env(worker.env)
+    worker.logger.info("secrets_found")
+    return True
+
+
+def dry_run(worker: Worker) -> int:
+    try:
+        worker.configure()
+        assert worker.engine is not None
+        for sync in sorted(worker.paths.values(), key=lambda s: -s.priority):
+            p = worker.engine.plan(sync)
+            print(
+                json.dumps(
+                    {
+                        "path": p.name,
+                        "direction": sync.direction,
+                        "resync": p.resync,
+                        "argv": worker.logger.redactor.value(list(p.argv)),
+                    }
+                )
+            )
+    except ColtecError as exc:
+        print(
+            f"error: {exc.message}" + (f"\n    hint: {exc.hint}" if exc.hint else ""),
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    return EXIT_OK
