@@ -15,7 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SPEC_RELPATH = Path(".devcontainer") / "workspace-spec.yaml"
 DEVCONTAINER_RELPATH = Path(".devcontainer") / "devcontainer.json"
 ANSWERS_FILE = ".copier-answers.yml"
-# The worker's state directory in a workspace (coltec_worker.state.default_state_dir).
+# The worker's state directory in a workspace (coltec_worker.sync.state.default_state_dir).
 STATE_RELPATH = Path(".coltec") / "state"
 # An org or workspace name: a folder, a tailnet hostname (<= 63 characters) and a slug
 # in remote paths. Matched whole (re.fullmatch): `$` would accept a trailing newline.

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from coltec_worker.declaration.source import child_path, load_yaml
 from coltec_worker.errors import ConfigError
-from coltec_worker.source import child_path, load_yaml
 
 from coltec import jsonc
 from coltec.checks.dockerfile import (

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coltec_worker.declaration.source import Document, load_yaml
+from coltec_worker.declaration.spec import WorkspaceSpec, spec_from_dict
 from coltec_worker.errors import ConfigError, Problem
-from coltec_worker.source import Document, load_yaml
-from coltec_worker.spec import WorkspaceSpec, spec_from_dict
 
 from coltec.checks.policy import RULES, Policy, PolicyStore, Setting, display
 from coltec.checks.policy_rules import violations

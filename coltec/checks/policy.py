@@ -16,9 +16,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from coltec_worker.declaration.source import Document, load_yaml
+from coltec_worker.declaration.validation import schema_problems
 from coltec_worker.errors import ConfigError, Problem
-from coltec_worker.source import Document, load_yaml
-from coltec_worker.validation import schema_problems
 
 from coltec.errors import PolicyError
 from coltec.workspaces import REPO_ROOT

@@ -9,7 +9,7 @@ import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
-from coltec_worker.spec import WorkspaceSpec
+from coltec_worker.declaration.spec import WorkspaceSpec
 
 from coltec.checks import base_image, runargs
 from coltec.checks.policy import Policy, Setting, display

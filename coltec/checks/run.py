@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coltec_worker.declaration.pipeline import validate_file
+from coltec_worker.declaration.validation import ValidationReport
 from coltec_worker.errors import Problem, UnreadableError
-from coltec_worker.pipeline import validate_file
-from coltec_worker.validation import ValidationReport
 
 from coltec.checks.compliance import Exemption, check_policy
 from coltec.checks.policy import PolicyStore
@@ -39,7 +39,7 @@ class ValidationRun:
 
 
 def validate_files(files: Iterable[Path], user_config: Path | None = None) -> ValidationRun:
-    """Schema + semantic rules (coltec_worker.validation), then the org policy."""
+    """Schema + semantic rules (coltec_worker.declaration.validation), then the org policy."""
     run = ValidationRun()
     store = PolicyStore()
     bad_policies: set[str] = set()

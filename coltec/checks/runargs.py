@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coltec_worker.declaration.source import Document, child_path, load_yaml
 from coltec_worker.errors import ConfigError
-from coltec_worker.source import Document, child_path, load_yaml
 
 from coltec import jsonc
 

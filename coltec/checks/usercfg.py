@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coltec_worker.declaration.pipeline import validate_file
+from coltec_worker.declaration.validation import default_user_config_path, validate_user_file
 from coltec_worker.errors import Problem, UnreadableError
-from coltec_worker.pipeline import validate_file
-from coltec_worker.validation import default_user_config_path, validate_user_file
 
 from coltec.checks.policy import PolicyStore, display
 from coltec.errors import PolicyError

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coltec_worker.declaration.source import Document, load_yaml
+from coltec_worker.declaration.validation import schema_problems
 from coltec_worker.errors import ConfigError, Problem
-from coltec_worker.source import Document, load_yaml
-from coltec_worker.validation import schema_problems
 
 from coltec.errors import HostsFileError, UnknownHost, UsageError
 from coltec.runtime.docker import DockerEngine

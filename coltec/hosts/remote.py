@@ -34,9 +34,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from coltec_worker import secretfile
+from coltec_worker.declaration import secretfile
+from coltec_worker.declaration.validation import default_user_config_path
 from coltec_worker.log import Redactor
-from coltec_worker.validation import default_user_config_path
 
 from coltec import jsonc, proc
 from coltec.errors import LifecycleError

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from coltec_worker.resolve import builtin_root
-from coltec_worker.source import load_yaml
+from coltec_worker.declaration.resolve import builtin_root
+from coltec_worker.declaration.source import load_yaml
 
 from coltec import proc
 from coltec.checks.run import ValidationRun, validate_files

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from coltec_worker.declaration.spec import spec_from_dict
 from coltec_worker.errors import ConfigError
-from coltec_worker.spec import spec_from_dict
 
 from coltec import proc
 from coltec.errors import TailscaleUnavailable, ToolFailed
@@ -45,7 +45,7 @@ class Peer:
 
 def local_hostnames(workspaces: Iterable[Workspace]) -> dict[str, str]:
     """Tailnet hostname -> workspace key, for local workspaces with networking enabled."""
-    from coltec_worker.source import load_yaml
+    from coltec_worker.declaration.source import load_yaml
 
     out: dict[str, str] = {}
     for ws in workspaces:

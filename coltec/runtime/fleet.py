@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from coltec_worker.declaration.source import load_yaml
 from coltec_worker.errors import ConfigError
-from coltec_worker.source import load_yaml
-from coltec_worker.state import Layout
-from coltec_worker.status import collect as collect_status
+from coltec_worker.sync.state import Layout
+from coltec_worker.sync.status import collect as collect_status
 
 from coltec.errors import ColtecError
 from coltec.runtime.docker import Container, DockerEngine, by_workspace, containers, ping

@@ -10,7 +10,7 @@ NAME=VALUE`, a command line every local user can read for as long as the contain
 lives). `write_file` puts them in a 0600 file in a 0700 folder of the caller's
 private runtime directory (tmpfs where there is one); the template mounts that
 folder read-only at /run/coltec/secrets, and the worker reads the file
-(coltec_worker.secretfile, the one definition of its format). `docker inspect` then
+(coltec_worker.declaration.secretfile, the one definition of its format). `docker inspect` then
 shows a path. Writing it again at every `cs:up` is how a rotated secret takes effect.
 """
 
@@ -26,10 +26,10 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from coltec_worker import secretfile
+from coltec_worker.declaration import secretfile
+from coltec_worker.declaration.source import load_yaml
+from coltec_worker.declaration.spec import spec_from_dict
 from coltec_worker.log import Redactor
-from coltec_worker.source import load_yaml
-from coltec_worker.spec import spec_from_dict
 
 from coltec import proc
 from coltec.errors import SecretsError

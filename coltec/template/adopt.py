@@ -32,7 +32,7 @@ from coltec.template.devcontainer_json import load_devcontainer
 from coltec.template.answers import load_questions, parse_data
 from coltec.template.create import infer_project
 from coltec.errors import UsageError
-from coltec_worker.source import load_yaml
+from coltec_worker.declaration.source import load_yaml
 from coltec.workspaces import (
     ANSWERS_FILE,
     DEVCONTAINER_RELPATH,
@@ -58,7 +58,7 @@ class Adoption:
 
 
 def _load_spec(ws_dir: Path) -> dict[str, Any] | None:
-    from coltec_worker.pipeline import validate_file
+    from coltec_worker.declaration.pipeline import validate_file
 
     path = ws_dir / SPEC_RELPATH
     if not path.is_file():

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from coltec_worker.state import pid_alive
+from coltec_worker.sync.state import pid_alive
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("COLTEC_E2E_CACHE") or Path.home() / ".cache" / "coltec-e2e")

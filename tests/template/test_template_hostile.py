@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from coltec_worker.pipeline import validate_file
+from coltec_worker.declaration.pipeline import validate_file
 
 from coltec.template import rendering
 from coltec.errors import UsageError

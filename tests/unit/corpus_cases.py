@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coltec_worker.declaration.pipeline import ENVIRONMENT
 from coltec_worker.errors import Problem
-from coltec_worker.pipeline import ENVIRONMENT
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"
 VALID = sorted((SPECS / "valid").glob("*.yaml"))

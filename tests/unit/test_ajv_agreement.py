@@ -18,9 +18,9 @@ from typing import Any
 
 import jsonschema
 import pytest
+from coltec_worker.declaration.pipeline import validate_file
+from coltec_worker.declaration.source import load_yaml
 from coltec_worker.errors import ConfigError, Problem
-from coltec_worker.pipeline import validate_file
-from coltec_worker.source import load_yaml
 from corpus_cases import ALL_CASES, SPECS, USERS
 
 REPO = Path(__file__).resolve().parents[2]

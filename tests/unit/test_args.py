@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from coltec_worker.args import build_parser, parse, parse_fast
+from coltec_worker.cli.args import build_parser, parse, parse_fast
 
 AGREE = [
     [],

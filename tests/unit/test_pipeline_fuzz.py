@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from coltec_worker.compiled import plan_from_json
-from coltec_worker.pipeline import compile_document
-from coltec_worker.source import parse_yaml
-from coltec_worker.state import Layout
+from coltec_worker.declaration.compiled import plan_from_json
+from coltec_worker.declaration.pipeline import compile_document
+from coltec_worker.declaration.source import parse_yaml
+from coltec_worker.sync.state import Layout
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

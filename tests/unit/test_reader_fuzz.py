@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from coltec_worker.declaration.schemacheck import ANNOTATIONS, CHECKED, first_error, load_schema
+from coltec_worker.declaration.source import MAX_BYTES, load_yaml, parse_yaml
+from coltec_worker.declaration.validation import SPEC_SCHEMA, USER_SCHEMA, _validator
 from coltec_worker.errors import ConfigError, UnreadableError
-from coltec_worker.schemacheck import ANNOTATIONS, CHECKED, first_error, load_schema
-from coltec_worker.source import MAX_BYTES, load_yaml, parse_yaml
-from coltec_worker.validation import SPEC_SCHEMA, USER_SCHEMA, _validator
 from corpus_cases import ALL_CASES, SPECS, USERS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -240,7 +240,7 @@ def test_hostile_files_end_in_one_clear_error_within_bounds(
     for argv in (
         ["coltec-validate", "--file", str(file)],
         ["coltec-worker", "--validate-only", "--config", str(file)],
-        [sys.executable, "-m", "coltec_worker.compile_cmd", "--config", str(file)],
+        [sys.executable, "-m", "coltec_worker.cli.compile_cmd", "--config", str(file)],
     ):
         code, output, peak_kib = _measured(argv)
         assert code in (1, 2), output

@@ -1,12 +1,12 @@
-"""Each semantic rule of coltec_worker.rules, directly, with its edge cases."""
+"""Each semantic rule of coltec_worker.declaration.rules, directly, with its edge cases."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import pytest
-from coltec_worker import rules
-from coltec_worker.spec import (
+from coltec_worker.declaration import rules
+from coltec_worker.declaration.spec import (
     Encryption,
     Metadata,
     Networking,

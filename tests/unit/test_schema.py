@@ -19,10 +19,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-from coltec_worker import main as worker_main
-from coltec_worker import spec as model
-from coltec_worker import validate_cmd
-from coltec_worker.validation import SPEC_SCHEMA, USER_SCHEMA, load_schema
+from coltec_worker.cli import main as worker_main
+from coltec_worker.cli import validate_cmd
+from coltec_worker.declaration import spec as model
+from coltec_worker.declaration.validation import SPEC_SCHEMA, USER_SCHEMA, load_schema
 from corpus_cases import ALL_CASES, SPECS, Case
 
 REPO = Path(__file__).resolve().parents[2]

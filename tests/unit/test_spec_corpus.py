@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 
 import pytest
+from coltec_worker.cli.validate_cmd import report_json, report_text
+from coltec_worker.declaration.pipeline import ENVIRONMENT, validate_file
 from coltec_worker.errors import UnreadableError
-from coltec_worker.pipeline import ENVIRONMENT, validate_file
-from coltec_worker.validate_cmd import report_json, report_text
 from corpus_cases import ALL_CASES, INVALID, USERS, VALID, Case, load_case, unmatched
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from coltec_worker.job import RunVerdict
 from coltec_worker.log import Logger
-from coltec_worker.loop import Options, Worker
-from coltec_worker.state import Layout
+from coltec_worker.sync.job import RunVerdict
+from coltec_worker.sync.loop import Options, Worker
+from coltec_worker.sync.state import Layout
 
 from tests.s3 import S3Server
 

@@ -17,8 +17,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from coltec_worker.state import Layout
-from coltec_worker.status import collect, render_text
+from coltec_worker.sync.state import Layout
+from coltec_worker.sync.status import collect, render_text
 
 from tests.faultproxy import FaultProxy
 from tests.s3 import S3Server

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from coltec_worker import compile_cmd, validate_cmd
-from coltec_worker import main as worker_main
-from coltec_worker.flush import flush_main
+from coltec_worker.cli import compile_cmd, validate_cmd
+from coltec_worker.cli import main as worker_main
+from coltec_worker.cli.flush import flush_main
 
 from coltec.checks.run import validate_files
 from tests.s3 import S3Server

@@ -67,7 +67,7 @@ def test_invalid_configuration_exits_2_before_any_rclone(
 ) -> None:
     config = make_spec(tmp_path, [{"name": "data", "remote_path": "../../etc"}])
     result = subprocess.run(
-        [sys.executable, "-m", "coltec_worker.main", "--config", str(config), "--once"],
+        [sys.executable, "-m", "coltec_worker.cli.main", "--config", str(config), "--once"],
         env={**env, "PATH": "/nonexistent"},
         capture_output=True,
         text=True,
@@ -129,7 +129,7 @@ def test_daemon_imports_only_stdlib_pyyaml_and_schedule(env: dict[str, str], con
     probe = (
         "import json, sys\n"
         "before = {m.split('.')[0] for m in sys.modules}\n"
-        "from coltec_worker.main import main\n"
+        "from coltec_worker.cli.main import main\n"
         f"rc = main(['--config', {str(config)!r}, '--once'])\n"
         "third = sorted({m.split('.')[0] for m in sys.modules} - before"
         " - set(sys.stdlib_module_names)"
@@ -226,7 +226,7 @@ def test_credentials_come_from_the_secrets_file_and_a_missing_one_touches_nothin
     s3: S3Server, config: Path, tmp_path: Path
 ) -> None:
     """cs:up's delivery: the remote's credentials only in COLTEC_SECRETS_FILE."""
-    from coltec_worker import secretfile
+    from coltec_worker.declaration import secretfile
 
     secrets_file = tmp_path / "run" / "secrets.json"
     env = {

@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from coltec_worker.job import RunVerdict
+from coltec_worker.declaration.spec import SyncPath
 from coltec_worker.log import Logger
-from coltec_worker.loop import Options, Worker, backoff
-from coltec_worker.spec import SyncPath
-from coltec_worker.state import Layout
-from coltec_worker.status import PathStatus, load_status
+from coltec_worker.sync.job import RunVerdict
+from coltec_worker.sync.loop import Options, Worker, backoff
+from coltec_worker.sync.state import Layout
+from coltec_worker.sync.status import PathStatus, load_status
 
 from tests.worker.helpers import make_spec
 

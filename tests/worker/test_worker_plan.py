@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from coltec_worker.compiled import Plan
+from coltec_worker.declaration.compiled import Plan
+from coltec_worker.declaration.pipeline import compile_document
+from coltec_worker.declaration.remote import Remote, crypt_password
+from coltec_worker.declaration.resolve import bucket_from, remote_from_env
+from coltec_worker.declaration.source import parse_yaml
+from coltec_worker.declaration.spec import spec_from_dict
 from coltec_worker.errors import ConfigError
-from coltec_worker.pipeline import compile_document
-from coltec_worker.plan import plan_path
-from coltec_worker.remote import Remote, crypt_password
-from coltec_worker.resolve import bucket_from, remote_from_env
-from coltec_worker.source import parse_yaml
-from coltec_worker.spec import spec_from_dict
-from coltec_worker.state import Layout
+from coltec_worker.sync.plan import plan_path
+from coltec_worker.sync.state import Layout
 
 STATE = Layout(Path("/workspace/.coltec/state"))
 S3_ENV = {"RCLONE_REMOTE_NAME": "r2", "RCLONE_BUCKET": "bkt"}

@@ -18,19 +18,19 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import env_rules, rules
-from .compiled import Plan, PlannedPath
-from .errors import ConfigError, Problem, UnreadableError
-from .resolve import remote_from_env
-from .source import Document, load_yaml
-from .spec import UserConfig, WorkspaceSpec, spec_from_dict
-from .validation import (
+from coltec_worker.declaration import env_rules, rules
+from coltec_worker.declaration.compiled import Plan, PlannedPath
+from coltec_worker.declaration.resolve import remote_from_env
+from coltec_worker.declaration.source import Document, load_yaml
+from coltec_worker.declaration.spec import UserConfig, WorkspaceSpec, spec_from_dict
+from coltec_worker.declaration.validation import (
     SPEC_SCHEMA,
     ValidationReport,
     check_document,
     default_user_config_path,
     validate_user_file,
 )
+from coltec_worker.errors import ConfigError, Problem, UnreadableError
 
 ENVIRONMENT = "environment"  # Problem.file of a bad environment variable
 
@@ -190,3 +190,14 @@ def validate_file(
     Raises UnreadableError when the file cannot be read (exit 2 at the edge).
     """
     return compile_config(path, user_config, with_user=with_user, env=env, home=home)
+
+
+def compile_here(config: str | os.PathLike[str], env: Mapping[str, str], home: str) -> Plan:
+    """The plan of `config` in this process (--once, --dry-run). ConfigError if invalid."""
+    from coltec_worker.declaration.pipeline import compile_config
+
+    report = compile_config(os.fspath(config), env=env, home=Path(home))
+    if report.plan is None:
+        first = report.problems[0]
+        raise ConfigError(first.format().split("\n", 1)[0], report.problems, hint=first.hint)
+    return report.plan

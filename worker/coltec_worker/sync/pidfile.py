@@ -6,8 +6,8 @@ from __future__ import annotations
 import fcntl
 import os
 
-from .errors import EXIT_OK, ColtecError
-from .state import Layout, StrPath
+from coltec_worker.errors import EXIT_OK, ColtecError
+from coltec_worker.sync.state import Layout, StrPath
 
 
 class AlreadyRunning(ColtecError):

@@ -9,8 +9,8 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from .remote import BACKUP_ROOT
-from .spec import PLACEHOLDERS, SyncPath, WorkspaceSpec, placeholders_in
+from coltec_worker.declaration.remote import BACKUP_ROOT
+from coltec_worker.declaration.spec import PLACEHOLDERS, SyncPath, WorkspaceSpec, placeholders_in
 
 # Used with fullmatch: in Python, '$' also matches before a trailing newline.
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")

@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from coltec_worker import __version__
 
 if TYPE_CHECKING:
-    from .state import Layout
+    from coltec_worker.sync.state import Layout
 
 DEFAULT_CONFIG = "/workspace/.devcontainer/workspace-spec.yaml"
 MAX_SECONDS = 7 * 86400.0
@@ -189,7 +189,7 @@ def parse(argv: Sequence[str]) -> Args:
 
 def layout_of(args: Any) -> Layout:
     """The state directory of parsed arguments (ours, or argparse's for status/flush)."""
-    from .state import Layout, default_state_dir
+    from coltec_worker.sync.state import Layout, default_state_dir
 
     return Layout(args.state_dir or default_state_dir(args.config, os.environ))
 

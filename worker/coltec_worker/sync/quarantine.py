@@ -15,7 +15,7 @@ import json
 import os
 from typing import Any
 
-from .state import Layout, remove, write_json
+from coltec_worker.sync.state import Layout, remove, write_json
 
 GLOB = "\\*?[]{}"
 

@@ -12,15 +12,15 @@ import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from .args import Args, layout_of, seconds
-from .environ import worker_environment
-from .errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ColtecError, ConfigError
-from .log import Logger, Redactor
-from .pidfile import AlreadyRunning, PidLock
-from .state import state_error_message
+from coltec_worker.cli.args import Args, layout_of, seconds
+from coltec_worker.declaration.environ import worker_environment
+from coltec_worker.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ColtecError, ConfigError
+from coltec_worker.log import Logger, Redactor
+from coltec_worker.sync.pidfile import AlreadyRunning, PidLock
+from coltec_worker.sync.state import state_error_message
 
 if TYPE_CHECKING:  # the loop (schedule...) loads only for the daemon, not --validate-only
-    from .loop import Options, Worker
+    from coltec_worker.sync.loop import Options, Worker
 
 SECRETS_POLL = 10.0
 
@@ -33,7 +33,7 @@ def _open_log(path: str | None) -> TextIO:
 
 
 def _options(args: Args, env: dict[str, str]) -> Options:
-    from .loop import Options
+    from coltec_worker.sync.loop import Options
 
     try:
         base = seconds(env.get("COLTEC_BACKOFF_BASE", "15"))
@@ -50,7 +50,7 @@ def _options(args: Args, env: dict[str, str]) -> Options:
 
 
 def run_worker(args: Args) -> int:
-    from .loop import Worker, overall_ok
+    from coltec_worker.sync.loop import Worker, overall_ok
 
     env = worker_environment()
     layout = layout_of(args)
@@ -121,7 +121,7 @@ def _wait_for_secrets(args: Args, worker: Worker) -> bool:
     """
     import time
 
-    from .secretfile import missing
+    from coltec_worker.declaration.secretfile import missing
 
     problem = missing(worker.env)
     if problem is None:

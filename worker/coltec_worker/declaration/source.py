@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError, Problem, UnreadableError
+from coltec_worker.errors import ConfigError, Problem, UnreadableError
 
 try:  # the C parser is several times faster; fall back where libyaml is missing
     from yaml import CSafeLoader as _Loader

@@ -19,8 +19,8 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 
-from .pidfile import daemon_pid
-from .state import Layout, read_json, remove, write_json
+from coltec_worker.sync.pidfile import daemon_pid
+from coltec_worker.sync.state import Layout, read_json, remove, write_json
 
 POLL = 0.2
 
@@ -35,8 +35,8 @@ def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
 
 
 def flush_main(argv: Sequence[str]) -> int:
-    from .args import add_common, layout_of, once_args, seconds, typed
-    from .daemon import run_worker
+    from coltec_worker.cli.args import add_common, layout_of, once_args, seconds, typed
+    from coltec_worker.cli.daemon import run_worker
 
     parser = argparse.ArgumentParser(
         prog="coltec-worker flush", description="Run every path once now and wait for it."

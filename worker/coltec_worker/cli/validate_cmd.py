@@ -11,9 +11,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, UnreadableError
-from .pipeline import validate_file
-from .validation import ValidationReport
+from coltec_worker.declaration.pipeline import validate_file
+from coltec_worker.declaration.validation import ValidationReport
+from coltec_worker.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, UnreadableError
 
 
 def report_json(reports: Sequence[ValidationReport]) -> str:

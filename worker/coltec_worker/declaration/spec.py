@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .errors import ConfigError
+from coltec_worker.errors import ConfigError
 
 PLACEHOLDERS = ("org", "project", "env", "name", "user_id")
 # Environment variables that override the workspace identity, by metadata field.

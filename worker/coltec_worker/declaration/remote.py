@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
-from .errors import ConfigError
+from coltec_worker.errors import ConfigError
 
 CRYPT_NAME = "coltec_crypt"
 # The remote folder that holds backups: no sync path may live inside it.

@@ -12,11 +12,11 @@ import posixpath
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from .compiled import PlannedPath
-from .errors import ConfigError
-from .quarantine import exclude_pattern
-from .remote import Remote, backup_path
-from .state import Layout
+from coltec_worker.declaration.compiled import PlannedPath
+from coltec_worker.declaration.remote import Remote, backup_path
+from coltec_worker.errors import ConfigError
+from coltec_worker.sync.quarantine import exclude_pattern
+from coltec_worker.sync.state import Layout
 
 COMMON_FLAGS = ("--fast-list", "--transfers", "8", "--checkers", "16")
 # Final stats as one JSON line at NOTICE level: counts without per-file log lines.

@@ -20,9 +20,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .args import layout_of, parse
-from .environ import worker_environment
-from .errors import EXIT_FAILED, EXIT_OK
+from coltec_worker.cli.args import layout_of, parse
+from coltec_worker.declaration.environ import worker_environment
+from coltec_worker.errors import EXIT_FAILED, EXIT_OK
 
 SECRETS_POLL = 10.0
 
@@ -30,9 +30,9 @@ SECRETS_POLL = 10.0
 def status_main(argv: Sequence[str]) -> int:
     import argparse
 
-    from .args import add_common
-    from .secretfile import missing as secrets_missing
-    from .status import collect, render_text
+    from coltec_worker.cli.args import add_common
+    from coltec_worker.declaration.secretfile import missing as secrets_missing
+    from coltec_worker.sync.status import collect, render_text
 
     parser = argparse.ArgumentParser(
         prog="coltec-worker status", description="Show the worker's per-path status."
@@ -51,8 +51,8 @@ def reload_main(argv: Sequence[str]) -> int:
     import argparse
     import signal
 
-    from .args import add_common
-    from .pidfile import daemon_pid
+    from coltec_worker.cli.args import add_common
+    from coltec_worker.sync.pidfile import daemon_pid
 
     parser = argparse.ArgumentParser(
         prog="coltec-worker reload",
@@ -74,15 +74,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["reload"]:
         return reload_main(argv[1:])
     if argv[:1] == ["flush"]:
-        from .flush import flush_main
+        from coltec_worker.cli.flush import flush_main
 
         return flush_main(argv[1:])
     args = parse(argv)
     if args.validate_only:
-        from .validate_cmd import validate_and_print
+        from coltec_worker.cli.validate_cmd import validate_and_print
 
         return validate_and_print(args.config, as_json=args.json, env=worker_environment())
-    from .daemon import run_worker
+    from coltec_worker.cli.daemon import run_worker
 
     try:
         return run_worker(args)

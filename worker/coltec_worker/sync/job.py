@@ -11,13 +11,13 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from . import guards, orphans, quarantine, runner
-from . import plan as planning
-from .compiled import PlannedPath
-from .errors import ColtecError
-from .log import Logger, Redactor
-from .remote import Remote
-from .state import (
+from coltec_worker.declaration.compiled import PlannedPath
+from coltec_worker.declaration.remote import Remote
+from coltec_worker.errors import ColtecError
+from coltec_worker.log import Logger, Redactor
+from coltec_worker.sync import guards, orphans, quarantine, runner
+from coltec_worker.sync import plan as planning
+from coltec_worker.sync.state import (
     Layout,
     critical_listings,
     has_listings,
@@ -28,7 +28,7 @@ from .state import (
     state_error_message,
     write_marker,
 )
-from .status import FAILED_OUTCOMES, PathStatus, iso, load_status, save_status
+from coltec_worker.sync.status import FAILED_OUTCOMES, PathStatus, iso, load_status, save_status
 
 RETRYABLE, CONFIGURATION, FATAL = (1, 5), (2, 3, 4), (6, 7)
 BACKUP_COUNTS = ("deletes", "renames", "serverSideMoves", "serverSideCopies")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from . import secretfile
+from coltec_worker.declaration import secretfile
 
 
 def worker_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""`python -m coltec_worker.compile_cmd --config PATH`: the daemon's compile step.
+"""`python -m coltec_worker.cli.compile_cmd --config PATH`: the daemon's compile step.
 
 The daemon runs this short child at start and on every SIGHUP, so the long-running
 process never loads YAML, the schema or the rules: it reads the one JSON object this
@@ -17,29 +17,17 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
-from .compiled import Plan
-from .environ import worker_environment
-from .errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, ConfigError, UnreadableError
-
-
-def compile_here(config: str | os.PathLike[str], env: Mapping[str, str], home: str) -> Plan:
-    """The plan of `config` in this process (--once, --dry-run). ConfigError if invalid."""
-    from .pipeline import compile_config
-
-    report = compile_config(os.fspath(config), env=env, home=Path(home))
-    if report.plan is None:
-        first = report.problems[0]
-        raise ConfigError(first.format().split("\n", 1)[0], report.problems, hint=first.hint)
-    return report.plan
+from coltec_worker.declaration.environ import worker_environment
+from coltec_worker.declaration.pipeline import compile_here
+from coltec_worker.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, ConfigError, UnreadableError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 2 or args[0] != "--config":
-        print("usage: python -m coltec_worker.compile_cmd --config PATH", file=sys.stderr)
+        print("usage: python -m coltec_worker.cli.compile_cmd --config PATH", file=sys.stderr)
         return EXIT_USAGE
     env = worker_environment()
     try:

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import runner
-from .remote import BACKUP_ROOT
+from coltec_worker.declaration.remote import BACKUP_ROOT
+from coltec_worker.sync import runner
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Protocol
 
-    from .log import Logger
-    from .plan import PathPlan
-    from .remote import Remote
+    from coltec_worker.declaration.remote import Remote
+    from coltec_worker.log import Logger
+    from coltec_worker.sync.plan import PathPlan
 
     class Runs(Protocol):
         remote: Remote

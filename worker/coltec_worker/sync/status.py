@@ -17,8 +17,8 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from .pidfile import daemon_pid
-from .state import SAFE_NAME, Layout, read_json, state_problem, write_json
+from coltec_worker.sync.pidfile import daemon_pid
+from coltec_worker.sync.state import SAFE_NAME, Layout, read_json, state_problem, write_json
 
 MAX_BACKUPS = 20
 FAILED_OUTCOMES = ("failed", "timeout", "refused", "blocked", "critical")

@@ -20,11 +20,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from coltec_worker.rclone_log import parse_log
-
-from . import orphans
-from .errors import ColtecError
-from .log import Redactor
+from coltec_worker.errors import ColtecError
+from coltec_worker.log import Redactor
+from coltec_worker.sync import orphans
+from coltec_worker.sync.rclone_log import parse_log
 
 
 class RcloneMissing(ColtecError):

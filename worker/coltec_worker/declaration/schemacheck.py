@@ -45,10 +45,11 @@ class UnsupportedSchema(Exception):
 
 def schema_dir() -> Path:
     """The packaged copy of schema/, or the repository's own when run from a checkout."""
-    packaged = Path(__file__).resolve().parent / "schemas"
+    package = Path(__file__).resolve().parents[1]  # coltec_worker/
+    packaged = package / "schemas"
     if (packaged / "workspace-spec.schema.json").exists():
         return packaged
-    return Path(__file__).resolve().parents[2] / "schema"
+    return package.parents[1] / "schema"
 
 
 @cache

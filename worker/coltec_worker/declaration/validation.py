@@ -15,18 +15,18 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import rules
-from .errors import ConfigError, Problem, UnreadableError
-from .schemacheck import ecma_pattern, first_error, load_schema
-from .source import Document, child_path, json_path, load_yaml
-from .spec import (
+from coltec_worker.declaration import rules
+from coltec_worker.declaration.schemacheck import ecma_pattern, first_error, load_schema
+from coltec_worker.declaration.source import Document, child_path, json_path, load_yaml
+from coltec_worker.declaration.spec import (
     UserConfig,
     WorkspaceSpec,
     user_config_from_dict,
 )
+from coltec_worker.errors import ConfigError, Problem, UnreadableError
 
 if TYPE_CHECKING:
-    from .compiled import Plan
+    from coltec_worker.declaration.compiled import Plan
 
 SPEC_SCHEMA = "workspace-spec.schema.json"
 USER_SCHEMA = "user-config.schema.json"

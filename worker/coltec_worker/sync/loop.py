@@ -26,13 +26,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import schedule
 
-from . import runner, secretfile
-from .compiled import Plan, PlannedPath, compile_in_child
-from .errors import ColtecError, ConfigError
-from .job import PathRunner, RunVerdict
-from .log import Logger, Redactor
-from .remote import crypt_password
-from .state import (
+from coltec_worker.declaration import secretfile
+from coltec_worker.declaration.compiled import Plan, PlannedPath
+from coltec_worker.declaration.remote import crypt_password
+from coltec_worker.errors import ColtecError, ConfigError
+from coltec_worker.log import Logger, Redactor
+from coltec_worker.sync import runner
+from coltec_worker.sync.compile_child import compile_in_child
+from coltec_worker.sync.job import PathRunner, RunVerdict
+from coltec_worker.sync.state import (
     Layout,
     StrPath,
     is_state_error,
@@ -41,10 +43,10 @@ from .state import (
     state_error_message,
     write_json,
 )
-from .status import PathStatus, iso, load_status, save_status
+from coltec_worker.sync.status import PathStatus, iso, load_status, save_status
 
 if TYPE_CHECKING:  # imported only with networking.enabled: it brings subprocess (~2 MB)
-    from .tailnet import Tailnet
+    from coltec_worker.sync.tailnet import Tailnet
 
 TAILNET_EVERY = 60.0  # seconds between tailnet checks (one `tailscale status` when up)
 
@@ -101,7 +103,7 @@ class Worker:
         never loads YAML or the schema; in process for --once and --dry-run."""
         if self.options.compile_in_child:
             return compile_in_child(self.config, self.env)
-        from .compile_cmd import compile_here
+        from coltec_worker.declaration.pipeline import compile_here
 
         return compile_here(self.config, self.env, self.home)
 
@@ -166,7 +168,7 @@ class Worker:
         if plan.networking_enabled:
             from pathlib import Path  # only with networking: the daemon does without
 
-            from .tailnet import Tailnet
+            from coltec_worker.sync.tailnet import Tailnet
 
             self.tailnet = Tailnet(
                 plan.hostname,

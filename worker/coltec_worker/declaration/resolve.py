@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import env_rules, rules
-from .errors import ConfigError
-from .remote import CRYPT_NAME, Remote
-from .spec import OptionValue, WorkspaceSpec
+from coltec_worker.declaration import env_rules, rules
+from coltec_worker.declaration.remote import CRYPT_NAME, Remote
+from coltec_worker.declaration.spec import OptionValue, WorkspaceSpec
+from coltec_worker.errors import ConfigError
 
 
 def env_name(remote_name: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .log import Redactor
+from coltec_worker.log import Redactor
 
 TAIL_LINES = 8
 
