@@ -31,7 +31,7 @@ class Clock:
 
 
 class Recorder:
-    """Stands in for the engine: records what ran, answers with scripted outcomes."""
+    """Stands in for the path runner: records what ran, answers with scripted outcomes."""
 
     def __init__(self) -> None:
         self.ran: list[str] = []
@@ -72,7 +72,7 @@ def setup(tmp_path: Path) -> tuple[Worker, Recorder, Clock]:
     )
     w.configure()
     recorder = Recorder()
-    w.engine = recorder  # type: ignore[assignment]
+    w.path_runner = recorder  # type: ignore[assignment]
     w.schedule_jobs(delay=30)
     return w, recorder, clock
 

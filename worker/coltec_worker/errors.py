@@ -62,3 +62,13 @@ class ConfigError(ColtecError):
 
 class UnreadableError(ConfigError):
     """The file cannot be read at all (missing, permissions, not text)."""
+
+
+def print_error(message: str, hint: str = "") -> None:
+    """A worker command's error, in its one text style: `error: MESSAGE`, `    hint: FIX`.
+
+    (The daemon's own errors are JSON log lines, see log.py.)
+    """
+    import sys
+
+    sys.stderr.write(f"error: {message}\n" + (f"    hint: {hint}\n" if hint else ""))

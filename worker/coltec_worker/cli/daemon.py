@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, TextIO
 
 from coltec_worker.cli.args import Args, layout_of, seconds
 from coltec_worker.declaration.environ import worker_environment
-from coltec_worker.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ColtecError, ConfigError
+from coltec_worker.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    ColtecError,
+    ConfigError,
+    print_error,
+)
 from coltec_worker.log import Logger, Redactor
 from coltec_worker.sync.pidfile import AlreadyRunning, PidLock
 from coltec_worker.sync.state import state_error_message
@@ -57,10 +64,9 @@ def run_worker(args: Args) -> int:
     try:
         stream = _open_log(args.log_file)
     except OSError as exc:
-        print(
-            f"coltec-worker: cannot open the log file {args.log_file}: {exc.strerror}\n"
-            "    hint: give a writable --log-file, or none for stderr",
-            file=sys.stderr,
+        print_error(
+            f"cannot open the log file {args.log_file}: {exc.strerror}",
+            "give a writable --log-file, or none for stderr",
         )
         return EXIT_USAGE
     logger = Logger(stream, Redactor.from_env(env))
@@ -141,9 +147,9 @@ def _wait_for_secrets(args: Args, worker: Worker) -> bool:
 def dry_run(worker: Worker) -> int:
     try:
         worker.configure()
-        assert worker.engine is not None
+        assert worker.path_runner is not None
         for sync in sorted(worker.paths.values(), key=lambda s: -s.priority):
-            p = worker.engine.plan(sync)
+            p = worker.path_runner.plan(sync)
             print(
                 json.dumps(
                     {
@@ -155,9 +161,6 @@ def dry_run(worker: Worker) -> int:
                 )
             )
     except ColtecError as exc:
-        print(
-            f"error: {exc.message}" + (f"\n    hint: {exc.hint}" if exc.hint else ""),
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        print_error(exc.message, exc.hint)
+        return exc.exit_code
     return EXIT_OK

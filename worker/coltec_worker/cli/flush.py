@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 
+from coltec_worker.errors import EXIT_FAILED, EXIT_OK, print_error
 from coltec_worker.sync.pidfile import daemon_pid
 from coltec_worker.sync.state import Layout, read_json, remove, write_json
 
@@ -70,19 +71,21 @@ def flush_main(argv: Sequence[str]) -> int:
         return isinstance(done, dict) and done.get("token") == token
 
     if not _wait_for(answered, args.timeout):
-        print(
+        print_error(
             f"coltec-worker flush: no answer from pid {pid} within {args.timeout:.0f}s",
-            file=sys.stderr,
+            "see `coltec-worker status` and the worker's log; a longer --timeout waits more",
         )
-        return 1
+        return EXIT_FAILED
     done = read_json(layout.flush_done)
     outcomes = done.get("paths", {}) if isinstance(done, dict) else {}
     for name, outcome in sorted(outcomes.items()):
         print(f"{name}: {outcome}")
-    code = 0 if isinstance(done, dict) and done.get("ok") else 1
+    code = EXIT_OK if isinstance(done, dict) and done.get("ok") else EXIT_FAILED
     if args.stop and code == 0:  # a failed final sync keeps its worker running
         os.kill(pid, signal.SIGTERM)
         if not _wait_for(lambda: daemon_pid(layout) is None, args.timeout):
-            print(f"coltec-worker flush: pid {pid} did not exit", file=sys.stderr)
-            return 1
+            print_error(
+                f"coltec-worker flush: pid {pid} did not exit", "see `coltec-worker status`"
+            )
+            return EXIT_FAILED
     return code

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from coltec_worker.cli.args import layout_of, parse
 from coltec_worker.declaration.environ import worker_environment
-from coltec_worker.errors import EXIT_FAILED, EXIT_OK
+from coltec_worker.errors import EXIT_FAILED, EXIT_OK, print_error
 
 SECRETS_POLL = 10.0
 
@@ -61,7 +61,7 @@ def reload_main(argv: Sequence[str]) -> int:
     add_common(parser)
     pid = daemon_pid(layout_of(parser.parse_args(argv)))
     if pid is None:
-        print("coltec-worker reload: no daemon running", file=sys.stderr)
+        print_error("coltec-worker reload: no daemon running", "start it (post-start.sh does)")
         return EXIT_FAILED
     os.kill(pid, signal.SIGHUP)
     return EXIT_OK

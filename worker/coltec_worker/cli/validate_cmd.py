@@ -13,7 +13,7 @@ from pathlib import Path
 
 from coltec_worker.declaration.pipeline import validate_file
 from coltec_worker.declaration.validation import ValidationReport
-from coltec_worker.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, UnreadableError
+from coltec_worker.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, UnreadableError, print_error
 
 
 def report_json(reports: Sequence[ValidationReport]) -> str:
@@ -49,10 +49,7 @@ def validate_and_print(
         if as_json:
             print(json.dumps({"valid": False, "error": exc.message, "hint": exc.hint}))
         else:
-            print(
-                f"error: {exc.message}" + (f"\n    hint: {exc.hint}" if exc.hint else ""),
-                file=sys.stderr,
-            )
+            print_error(exc.message, exc.hint)
         return EXIT_USAGE
     print(report_json([report]) if as_json else report_text([report]))
     return EXIT_OK if report.ok else EXIT_INVALID

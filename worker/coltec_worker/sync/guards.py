@@ -43,7 +43,7 @@ DENIED = (
 CRYPT_CHECK = "coltec crypt check v1\n"
 
 
-def crypt_check(engine: Runs) -> tuple[str, str] | None:
+def crypt_check(path_runner: Runs) -> tuple[str, str] | None:
     """With encryption: does this password open this bucket? None when it does (or
     without encryption); else (outcome, message).
 
@@ -53,7 +53,7 @@ def crypt_check(engine: Runs) -> tuple[str, str] | None:
     wrong (or the bucket is shared with other data) and the run is refused before
     anything is uploaded.
     """
-    remote, env, rclone = engine.remote, engine.env, engine.rclone
+    remote, env, rclone = path_runner.remote, path_runner.env, path_runner.rclone
     under = remote.underlying
     if under is None:
         return None
@@ -79,11 +79,11 @@ def crypt_check(engine: Runs) -> tuple[str, str] | None:
     code, _, err = runner.capture([rclone, "rcat", check], env, stdin=CRYPT_CHECK, timeout=120)
     if code != 0:
         return ("failed", f"cannot write the crypt password check to {under}: {_tail(err)}")
-    engine.logger.info("crypt_check_written", remote=under)
+    path_runner.logger.info("crypt_check_written", remote=under)
     return None
 
 
-def refusal(engine: Runs, plan: PathPlan) -> str | None:
+def refusal(path_runner: Runs, plan: PathPlan) -> str | None:
     """An empty one-way source over a non-empty destination: a lost mount, not a wish.
 
     "Empty" means what rclone would see: both sides are listed by rclone with the run's
@@ -94,9 +94,9 @@ def refusal(engine: Runs, plan: PathPlan) -> str | None:
     if source is None or dest is None:
         return None
     try:
-        if runner.has_file(source, engine.env, engine.rclone, plan.filters) is not False:
+        if runner.has_file(source, path_runner.env, path_runner.rclone, plan.filters) is not False:
             return None
-        if not runner.has_file(dest, engine.env, engine.rclone, plan.filters):
+        if not runner.has_file(dest, path_runner.env, path_runner.rclone, plan.filters):
             return None
     except runner.RcloneMissing:
         return None  # the run itself reports the missing binary
@@ -107,16 +107,16 @@ def refusal(engine: Runs, plan: PathPlan) -> str | None:
     )
 
 
-def access_denied(engine: Runs) -> str | None:
+def access_denied(path_runner: Runs) -> str | None:
     """After a failed run: did the endpoint refuse our credentials? (rclone's own
     message for that can be as far off as "Source doesn't exist".)"""
-    remote = engine.remote
+    remote = path_runner.remote
     if remote.builtin:
         return None
     root = remote.underlying or remote.root
     code, _, err = runner.capture(
-        [engine.rclone, "lsf", "--max-depth", "1", "--low-level-retries", "1", root],
-        engine.env,
+        [path_runner.rclone, "lsf", "--max-depth", "1", "--low-level-retries", "1", root],
+        path_runner.env,
         timeout=60,
     )
     if code == 0:

@@ -87,7 +87,7 @@ class Worker:
         self.jobs: dict[str, schedule.Job] = {}
         self.paths: dict[str, PlannedPath] = {}
         self.plan: Plan | None = None
-        self.engine: PathRunner | None = None
+        self.path_runner: PathRunner | None = None
         self.stopping = False
         self.reload_requested = False
         self.run_all_requested = False
@@ -150,7 +150,7 @@ class Worker:
                 hint="set persistence.enabled: true to sync",
             )
             paths = []
-        self.engine = PathRunner(
+        self.path_runner = PathRunner(
             remote,
             self.layout,
             child_env,
@@ -222,8 +222,8 @@ class Worker:
     def _job(self, name: str) -> None:
         """The schedule job: never raises, so the loop and the job's schedule survive."""
         try:
-            assert self.engine is not None
-            self._verdicts[name] = self.engine.run(self.paths[name])
+            assert self.path_runner is not None
+            self._verdicts[name] = self.path_runner.run(self.paths[name])
         except Exception as exc:
             import traceback  # only on this rare path: keeps the idle daemon small
 
