@@ -76,7 +76,9 @@ def _inputs_key(rootfs: str) -> str:
         for path in files:
             if "__pycache__" not in path.parts:
                 h.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes())
-    h.update((REPO_ROOT / "coltec" / "image.py").read_bytes())
+    from coltec.runtime import image  # how cs:image builds: a change rebuilds the image
+
+    h.update(Path(image.__file__).read_bytes())
     return h.hexdigest()[:16]
 
 
