@@ -63,11 +63,12 @@ class S3Server:
     access_key: str = field(default_factory=lambda: f"coltecak{uuid.uuid4().hex[:12]}")
     secret_key: str = field(default_factory=lambda: f"coltecsk{uuid.uuid4().hex[:20]}")
     log: Path | None = None
+    addr: str = "127.0.0.1"  # where it listens (the multi-host lab uses its bridge address)
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.addr}:{self.port}"
 
     @property
     def bucket_dir(self) -> Path:
@@ -99,7 +100,7 @@ class S3Server:
                     "serve",
                     "s3",
                     "--addr",
-                    f"127.0.0.1:{self.port}",
+                    f"{self.addr}:{self.port}",
                     str(self.root),
                 ],
                 # The key pair as rclone's flag environment, not on the command line:
@@ -117,7 +118,7 @@ class S3Server:
             if self._proc.poll() is not None:
                 raise RuntimeError(f"rclone serve s3 exited with {self._proc.returncode}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                with socket.create_connection((self.addr, self.port), timeout=0.2):
                     return
             except OSError:
                 time.sleep(0.05)

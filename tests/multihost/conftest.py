@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 from tests.multihost import lab as labmod
 from tests.multihost.lab import Host, Lab, LabUnavailable
-from tests.s3 import S3Server, free_port, rclone_binary
+from tests.s3 import S3Server, free_port
 
 HOST_COUNT = 3
 VIA = {"h1": "socket", "h2": "ssh", "h3": "tls"}  # how the hosts file reaches each host
@@ -162,56 +162,19 @@ def base_image(lab: Lab) -> str:
         raise AssertionError("unreachable") from None
 
 
-class HubS3(S3Server):
-    """`rclone serve s3` on the bridge address, which every host's namespace reaches."""
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://{labmod.HUB_ADDR}:{self.port}"
-
-    def start(self) -> None:
-        if self._proc is not None:
-            return
-        log = open(self.log or os.devnull, "ab")  # noqa: SIM115 - handed to the child
-        try:
-            self._proc = subprocess.Popen(
-                [
-                    rclone_binary(),
-                    "serve",
-                    "s3",
-                    "--addr",
-                    f"{labmod.HUB_ADDR}:{self.port}",
-                    str(self.root),
-                ],
-                # the key pair as rclone's flag environment, never on a command line
-                env={**os.environ, "RCLONE_AUTH_KEY": f'"{self.access_key},{self.secret_key}"'},
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
-        finally:
-            log.close()
-        import socket
-
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"rclone serve s3 exited with {self._proc.returncode}")
-            try:
-                with socket.create_connection((labmod.HUB_ADDR, self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("rclone serve s3 did not listen within 15 s")
-
-
 @pytest.fixture
 def hub_s3(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     root = tmp_path_factory.mktemp("s3root")
     bucket = f"test-{uuid.uuid4().hex[:10]}"
     (root / bucket).mkdir()
-    server = HubS3(root=root, bucket=bucket, port=free_port(), log=Path(f"{root}-serve.log"))
+    # on the bridge address, which every host's namespace reaches
+    server = S3Server(
+        root=root,
+        bucket=bucket,
+        port=free_port(),
+        log=Path(f"{root}-serve.log"),
+        addr=labmod.HUB_ADDR,
+    )
     server.start()
     try:
         yield server
