@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from coltec_worker.declaration.spec import as_data
+
 from coltec.checks.compliance import PolicyVerdict, check_policy
 from coltec.checks.policy import PolicyStore, display
 
@@ -41,7 +43,7 @@ def _spec_rows(verdict: PolicyVerdict) -> list[EffectiveValue]:
     if doc is None or spec is None:
         return []
     rows: list[EffectiveValue] = []
-    for path, value in _leaves(asdict(spec), "$"):
+    for path, value in _leaves(as_data(spec), "$"):
         field = path.removeprefix("$.")
         default = verdict.defaults.get(path)
         if path in doc.values or path in doc.keys:

@@ -63,7 +63,8 @@ class UserView:
 def user_config_path(explicit: str = "") -> Path | None:
     if explicit:
         return Path(explicit)
-    return default_user_config_path()
+    default = default_user_config_path()
+    return None if default is None else Path(default)
 
 
 def describe(explicit: str = "") -> UserView:

@@ -165,7 +165,8 @@ def deliver(
         f'base64 -d | tar -x -C "{CONTAINER_WORKSPACE}" -f -',
         seed_tar(ws),
     )
-    user_config = default_user_config_path()
+    default = default_user_config_path()
+    user_config = None if default is None else Path(default)
     if user_config is not None and user_config.is_file():
         _exec_stdin(
             host,

@@ -76,7 +76,7 @@ def run_demo(key: str = DEMO_KEY) -> DemoRun:
     argv += ["--state-dir", str(state)]
     result = proc.run(argv, env=env, check=False, timeout=600)
     status = proc.run([worker, "status", "--state-dir", str(state)], env=env, check=False)
-    remote = builtin_root(env, Path.home())
+    remote = Path(builtin_root(env, Path.home()))
     files: list[str] = []
     plan = validation.reports[0].plan if validation.reports else None
     for path in plan.paths if plan else ():  # remote paths as the pipeline resolved them

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from coltec_worker.declaration import rules
 from coltec_worker.declaration.spec import (
@@ -25,7 +23,7 @@ def spec(*sync: SyncPath, **changes: object) -> WorkspaceSpec:
         metadata=Metadata(org="acme", project="api"),
         persistence=Persistence(enabled=True, sync=sync),
     )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return base._replace(**changes)
 
 
 def sp(
@@ -251,7 +249,7 @@ def test_interval_at_least_30_seconds(interval: int, bad: bool) -> None:
 )
 @pytest.mark.parametrize("key", ["org", "project"])
 def test_org_and_project_are_slugs(key: str, value: str, bad: bool) -> None:
-    meta = replace(Metadata(org="acme", project="api"), **{key: value})
+    meta = Metadata(org="acme", project="api")._replace(**{key: value})
     found = findings(
         spec(sp(), metadata=meta) if not bad else spec(sp(remote="fixed/prefix"), metadata=meta)
     )
@@ -381,10 +379,8 @@ def test_every_rule_is_exercised_here() -> None:
     )
     empty = rule_names(everything)
     nonempty = rule_names(
-        replace(
-            everything,
-            persistence=replace(
-                everything.persistence,
+        everything._replace(
+            persistence=everything.persistence._replace(
                 sync=(
                     sp("a", "rel", "{nope}", interval=1),
                     sp("a", "/x", "r/x"),

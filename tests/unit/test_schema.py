@@ -5,7 +5,6 @@ corpus."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -23,6 +22,7 @@ from coltec_worker.cli import main as worker_main
 from coltec_worker.cli import validate_cmd
 from coltec_worker.declaration import spec as model
 from coltec_worker.declaration.validation import SPEC_SCHEMA, USER_SCHEMA, load_schema
+from coltec_worker.record import Record
 from corpus_cases import ALL_CASES, SPECS, Case
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,22 +86,21 @@ def _resolve(node: dict[str, Any], root: str) -> tuple[dict[str, Any], str]:
     return target, root
 
 
-def _dataclass_in(hint: Any) -> tuple[type | None, bool]:
-    """(dataclass, is_sequence) for `X` or `tuple[X, ...]`; (None, _) for a leaf."""
-    if dataclasses.is_dataclass(hint):
-        return typing.cast(type, hint), False
+MISSING = object()
+
+
+def _is_record(hint: Any) -> bool:
+    return isinstance(hint, type) and issubclass(hint, Record)
+
+
+def _record_in(hint: Any) -> tuple[type[Record] | None, bool]:
+    """(record class, is_sequence) for `X` or `tuple[X, ...]`; (None, _) for a leaf."""
+    if _is_record(hint):
+        return typing.cast(type[Record], hint), False
     args = typing.get_args(hint)
-    if typing.get_origin(hint) is tuple and args and dataclasses.is_dataclass(args[0]):
-        return typing.cast(type, args[0]), True
+    if typing.get_origin(hint) is tuple and args and _is_record(args[0]):
+        return typing.cast(type[Record], args[0]), True
     return None, False
-
-
-def _default(field: dataclasses.Field[Any]) -> Any:
-    if field.default is not dataclasses.MISSING:
-        return field.default
-    if field.default_factory is not dataclasses.MISSING:
-        return field.default_factory()
-    return dataclasses.MISSING
 
 
 def _leaf_type_agrees(hint: Any, sub: dict[str, Any]) -> bool:
@@ -115,28 +114,30 @@ def _leaf_type_agrees(hint: Any, sub: dict[str, Any]) -> bool:
     return False
 
 
-def _compare(schema: dict[str, Any], root: str, cls: type, where: str, seen: set[str]) -> list[str]:
-    """Every disagreement between one schema object and one dataclass, recursively."""
+def _compare(
+    schema: dict[str, Any], root: str, cls: type[Record], where: str, seen: set[str]
+) -> list[str]:
+    """Every disagreement between one schema object and one model record, recursively."""
     errors: list[str] = []
     props: dict[str, Any] = schema["properties"]
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls, vars(model))
+    fields = set(cls._fields)
+    hints = typing.get_type_hints(cls, vars(model), {"ClassVar": typing.ClassVar})
     errors += [f"{where}.{p}: in the schema, not in {cls.__name__}" for p in props.keys() - fields]
-    errors += [f"{where}.{f}: in {cls.__name__}, not in the schema" for f in fields.keys() - props]
-    no_default = {n for n, f in fields.items() if _default(f) is dataclasses.MISSING}
+    errors += [f"{where}.{f}: in {cls.__name__}, not in the schema" for f in fields - props.keys()]
+    no_default = fields - cls._defaults.keys()
     if set(schema.get("required", [])) != no_default:
         errors.append(
             f"{where}: schema requires {sorted(schema.get('required', []))}, "
             f"{cls.__name__} has no default for {sorted(no_default)}"
         )
-    for name in sorted(props.keys() & fields.keys()):
+    for name in sorted(props.keys() & fields):
         raw = props[name]
         if "$ref" in raw:
             seen.add(raw["$ref"].rpartition("/")[2])
         sub, sub_root = _resolve(raw, root)
-        here, field, hint = f"{where}.{name}", fields[name], hints[name]
-        nested, is_sequence = _dataclass_in(hint)
-        default = _default(field)
+        here, hint = f"{where}.{name}", hints[name]
+        nested, is_sequence = _record_in(hint)
+        default = cls._defaults.get(name, MISSING)
         if nested and is_sequence:
             ref = sub["items"].get("$ref", "")
             seen.add(ref.rpartition("/")[2])
@@ -147,7 +148,7 @@ def _compare(schema: dict[str, Any], root: str, cls: type, where: str, seen: set
             errors += _compare(sub, sub_root, nested, here, seen)
             # An object's default {} means "all of its own defaults".
             schema_default = sub.get("default")
-            if schema_default == {} and default is not dataclasses.MISSING:
+            if schema_default == {} and default is not MISSING:
                 schema_default = nested()
         else:
             if not _leaf_type_agrees(hint, sub):
@@ -155,7 +156,7 @@ def _compare(schema: dict[str, Any], root: str, cls: type, where: str, seen: set
             schema_default = sub.get("default")
             if isinstance(schema_default, list):
                 schema_default = tuple(schema_default)
-        if default is not dataclasses.MISSING and default != schema_default:
+        if default is not MISSING and default != schema_default:
             errors.append(
                 f"{here}: default {schema_default!r} in the schema, {default!r} in {cls.__name__}"
             )
@@ -185,8 +186,7 @@ def test_model_enums_match_the_schema() -> None:
 def test_comparison_catches_a_disagreement() -> None:
     """The agreement check is not vacuous: a model with a renamed field fails it."""
 
-    @dataclasses.dataclass(frozen=True)
-    class Drifted:
+    class Drifted(Record):
         enabled: bool = True  # default differs
         hostname: str = "dev-"  # renamed
         tags: tuple[str, ...] = ()

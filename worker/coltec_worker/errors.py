@@ -1,15 +1,18 @@
 """Typed errors and problems. They carry a location; rendering happens at the edges.
 
-Plain NamedTuples and classes, no dataclasses: the daemon imports this module, and
-dataclasses (with inspect, ast, dis) would cost it about 0.8 MB.
+Records (record.py) and plain classes: the daemon and `--validate-only` import this
+module, and dataclasses or typing would cost them time and memory.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from coltec_worker.record import TYPE_CHECKING, Record
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
-class Problem(NamedTuple):
+class Problem(Record):
     """One thing wrong with a declaration, with where it is and how to fix it."""
 
     file: str

@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
 
 from coltec_worker import __version__
+from coltec_worker.record import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from coltec_worker.sync.state import Layout
 
 DEFAULT_CONFIG = "/workspace/.devcontainer/workspace-spec.yaml"

@@ -7,9 +7,9 @@ Both print the same problems for the same file and exit 0 valid, 1 invalid,
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from coltec_worker.declaration.pipeline import validate_file
 from coltec_worker.declaration.validation import ValidationReport
@@ -37,10 +37,10 @@ def report_text(reports: Sequence[ValidationReport]) -> str:
 
 
 def validate_and_print(
-    config: str | Path,
+    config: str | os.PathLike[str],
     *,
     as_json: bool = False,
-    user_config: Path | None = None,
+    user_config: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> int:
     try:
@@ -66,7 +66,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--file", required=True, help="path of the workspace-spec.yaml")
     parser.add_argument(
         "--user-config",
-        type=Path,
         default=None,
         help="user.yaml to merge (default: $COLTEC_USER_CONFIG, "
         "else ~/.config/coltec/user.yaml if present)",

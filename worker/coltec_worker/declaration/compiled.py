@@ -18,16 +18,18 @@ from the worker's environment by name when the plan is applied.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
-
 from coltec_worker.declaration.remote import Remote
 from coltec_worker.errors import ConfigError
+from coltec_worker.record import TYPE_CHECKING, Record
+
+if TYPE_CHECKING:
+    from typing import Any
 
 PLAN_VERSION = 1
 DIRECTIONS = ("bidirectional", "pull-only", "push-only")
 
 
-class PlannedPath(NamedTuple):
+class PlannedPath(Record):
     """One sync path, resolved: `remote_path` is relative to the remote's root."""
 
     name: str
@@ -50,7 +52,7 @@ class PlannedPath(NamedTuple):
         }
 
 
-class Plan(NamedTuple):
+class Plan(Record):
     config: str
     remote: Remote
     paths: tuple[PlannedPath, ...] = ()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 
 from coltec_worker.declaration import env_rules, rules
 from coltec_worker.declaration.compiled import Plan, PlannedPath
@@ -46,13 +45,16 @@ def user_id_for(user: UserConfig | None, env: Mapping[str, str]) -> str:
     return (user.user_id if user else "") or env.get("USER", "") or "user"
 
 
+PathArg = str | os.PathLike[str]
+
+
 def compile_config(
-    config: str | Path,
-    user_config: Path | None = None,
+    config: PathArg,
+    user_config: PathArg | None = None,
     *,
     with_user: bool = True,
     env: Mapping[str, str] | None = None,
-    home: Path | None = None,
+    home: PathArg | None = None,
 ) -> ValidationReport:
     """The verdict for one workspace-spec.yaml, and its plan when valid.
 
@@ -63,22 +65,21 @@ def compile_config(
     except UnreadableError:
         raise
     except ConfigError as exc:
-        return ValidationReport(str(config), exc.problems)
+        return ValidationReport(os.fspath(config), exc.problems)
     return compile_document(doc, user_config, with_user=with_user, env=env, home=home)
 
 
 def compile_document(
     doc: Document,
-    user_config: Path | None = None,
+    user_config: PathArg | None = None,
     *,
     with_user: bool = True,
     env: Mapping[str, str] | None = None,
-    home: Path | None = None,
+    home: PathArg | None = None,
 ) -> ValidationReport:
     """compile_config from the reader's output on: schema, rules, user, environment, plan."""
     env = os.environ if env is None else env
-    home = Path.home() if home is None else home
-    config = Path(doc.file)
+    home = os.path.expanduser("~") if home is None else os.fspath(home)
     report = ValidationReport(doc.file)
     report.problems = check_document(doc, SPEC_SCHEMA)
     try:  # the rules run too where the data has usable types: all errors at once
@@ -87,7 +88,7 @@ def compile_document(
         spec = None
     user: UserConfig | None = None
     user_doc: Document | None = None
-    user_path = user_config
+    user_path = None if user_config is None else os.fspath(user_config)
     if user_path is None and with_user:
         user_path = default_user_config_path(env, home)
     if user_path is not None:
@@ -119,7 +120,7 @@ def compile_document(
     _sorted(report)
     if report.ok:
         report.spec = spec
-        report.plan = build_plan(spec, user_id, env, home, Path(config), user_path)
+        report.plan = build_plan(spec, user_id, env, home, doc.file, user_path)
     return report
 
 
@@ -140,9 +141,9 @@ def build_plan(
     spec: WorkspaceSpec,
     user_id: str,
     env: Mapping[str, str],
-    home: Path,
-    config: Path,
-    user_config: Path | None,
+    home: str,
+    config: str,
+    user_config: str | None,
 ) -> Plan:
     """The resolved plan of a spec that passed every check."""
     remote = remote_from_env(spec, env, home)
@@ -165,11 +166,11 @@ def build_plan(
         )
     net = spec.networking
     return Plan(
-        config=str(config.absolute()),
+        config=os.path.abspath(config),
         remote=remote,
         paths=tuple(paths),
         persistence_enabled=spec.persistence.enabled,
-        user_config=None if user_config is None else str(user_config.absolute()),
+        user_config=None if user_config is None else os.path.abspath(user_config),
         user_id=user_id,
         networking_enabled=net.enabled,
         hostname=net.hostname_prefix + spec.name,
@@ -178,12 +179,12 @@ def build_plan(
 
 
 def validate_file(
-    path: str | Path,
-    user_config: Path | None = None,
+    path: PathArg,
+    user_config: PathArg | None = None,
     *,
     with_user: bool = True,
     env: Mapping[str, str] | None = None,
-    home: Path | None = None,
+    home: PathArg | None = None,
 ) -> ValidationReport:
     """The verdict for one workspace-spec.yaml: the whole pipeline (pipeline.py).
 
@@ -192,11 +193,9 @@ def validate_file(
     return compile_config(path, user_config, with_user=with_user, env=env, home=home)
 
 
-def compile_here(config: str | os.PathLike[str], env: Mapping[str, str], home: str) -> Plan:
+def compile_here(config: PathArg, env: Mapping[str, str], home: str) -> Plan:
     """The plan of `config` in this process (--once, --dry-run). ConfigError if invalid."""
-    from coltec_worker.declaration.pipeline import compile_config
-
-    report = compile_config(os.fspath(config), env=env, home=Path(home))
+    report = compile_config(config, env=env, home=home)
     if report.plan is None:
         first = report.problems[0]
         raise ConfigError(first.format().split("\n", 1)[0], report.problems, hint=first.hint)

@@ -9,16 +9,16 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import NamedTuple
 
 from coltec_worker.errors import ConfigError
+from coltec_worker.record import Record
 
 CRYPT_NAME = "coltec_crypt"
 # The remote folder that holds backups: no sync path may live inside it.
 BACKUP_ROOT = ".coltec-backups"
 
 
-class Remote(NamedTuple):
+class Remote(Record):
     """Where sync paths live. `root` is "name:bucket", "name:" or an absolute local folder."""
 
     root: str

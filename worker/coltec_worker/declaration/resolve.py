@@ -15,8 +15,8 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from pathlib import Path
 
 from coltec_worker.declaration import env_rules, rules
 from coltec_worker.declaration.remote import CRYPT_NAME, Remote
@@ -50,16 +50,18 @@ def _option_text(value: OptionValue) -> str:
     return str(value)
 
 
-def data_home(env: Mapping[str, str], home: Path) -> Path:
+def data_home(env: Mapping[str, str], home: str | os.PathLike[str]) -> str:
     xdg = env.get("XDG_DATA_HOME", "")
-    return Path(xdg) if xdg.startswith("/") else home / ".local" / "share"
+    return xdg if xdg.startswith("/") else os.path.join(home, ".local", "share")
 
 
-def builtin_root(env: Mapping[str, str], home: Path) -> Path:
-    return data_home(env, home) / "coltec" / "remote"
+def builtin_root(env: Mapping[str, str], home: str | os.PathLike[str]) -> str:
+    return os.path.join(data_home(env, home), "coltec", "remote")
 
 
-def remote_from_env(spec: WorkspaceSpec, env: Mapping[str, str], home: Path) -> Remote:
+def remote_from_env(
+    spec: WorkspaceSpec, env: Mapping[str, str], home: str | os.PathLike[str]
+) -> Remote:
     """The remote for `spec` under `env` (pure: nothing is run or read from disk)."""
     rc = spec.persistence.rclone_config
     name = env.get("RCLONE_REMOTE_NAME") or rc.remote_name
@@ -84,7 +86,7 @@ def remote_from_env(spec: WorkspaceSpec, env: Mapping[str, str], home: Path) -> 
         description = root
     else:
         local = builtin_root(env, home)
-        root = str(local)
+        root = local
         description = (
             f"built-in local remote {local} (no RCLONE_REMOTE_NAME, RCLONE_BUCKET "
             f"or {prefix}TYPE set)"

@@ -7,10 +7,10 @@ import re
 import string
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from coltec_worker.declaration.remote import BACKUP_ROOT
 from coltec_worker.declaration.spec import PLACEHOLDERS, SyncPath, WorkspaceSpec, placeholders_in
+from coltec_worker.record import Record
 
 # Used with fullmatch: in Python, '$' also matches before a trailing newline.
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -34,8 +34,7 @@ def shown(value: str) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(Record):
     path: str
     message: str
     hint: str

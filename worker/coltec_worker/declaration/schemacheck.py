@@ -12,10 +12,14 @@ on every corpus file and on generated data.
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import cache
-from pathlib import Path
-from typing import Any
+
+from coltec_worker.record import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 # Keywords that only annotate.
 ANNOTATIONS = frozenset({"$schema", "$id", "title", "description", "default", "$defs"})
@@ -43,18 +47,18 @@ class UnsupportedSchema(Exception):
     """The schema uses a keyword this checker does not implement."""
 
 
-def schema_dir() -> Path:
+def schema_dir() -> str:
     """The packaged copy of schema/, or the repository's own when run from a checkout."""
-    package = Path(__file__).resolve().parents[1]  # coltec_worker/
-    packaged = package / "schemas"
-    if (packaged / "workspace-spec.schema.json").exists():
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # coltec_worker/
+    packaged = os.path.join(package, "schemas")
+    if os.path.exists(os.path.join(packaged, "workspace-spec.schema.json")):
         return packaged
-    return package.parents[1] / "schema"
+    return os.path.join(os.path.dirname(os.path.dirname(package)), "schema")
 
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    with open(schema_dir() / name, encoding="utf-8") as fh:
+    with open(os.path.join(schema_dir(), name), encoding="utf-8") as fh:
         data: dict[str, Any] = json.load(fh)
     return data
 

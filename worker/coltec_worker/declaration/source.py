@@ -18,13 +18,15 @@ Each refusal is one problem with file:line:col, so every entry point says the sa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+import os
 
 import yaml
 
 from coltec_worker.errors import ConfigError, Problem, UnreadableError
+from coltec_worker.record import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 try:  # the C parser is several times faster; fall back where libyaml is missing
     from yaml import CSafeLoader as _Loader
@@ -39,14 +41,15 @@ TAG = "tag:yaml.org,2002:"
 SCALAR_TAGS = frozenset(TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
 
 
-@dataclass
 class Document:
     """Parsed data plus the position of each JSON path (`$`, `$.a.b[0]`)."""
 
-    file: str
-    data: Any
-    values: dict[str, Position] = field(default_factory=dict)
-    keys: dict[str, Position] = field(default_factory=dict)
+    __slots__ = ("data", "file", "keys", "values")
+
+    def __init__(self, file: str, data: Any = None) -> None:
+        self.file, self.data = file, data
+        self.values: dict[str, Position] = {}
+        self.keys: dict[str, Position] = {}
 
     def position(self, path: str, *, key: bool = False) -> Position | None:
         """Nearest known position for `path`: itself, else its closest ancestor."""
@@ -203,7 +206,7 @@ def _syntax_problem(file: str, exc: yaml.YAMLError) -> ConfigError:
 
 def parse_yaml(text: str, file: str) -> Document:
     """Parse one YAML document into JSON-shaped data; every refusal is a ConfigError."""
-    doc = Document(file, None)
+    doc = Document(file)
     try:
         loader = _Loader(text)
         try:
@@ -217,7 +220,7 @@ def parse_yaml(text: str, file: str) -> Document:
     return doc
 
 
-def read_text(path: str | Path) -> str:
+def read_text(path: str | os.PathLike[str]) -> str:
     """The file's text: at most MAX_BYTES of UTF-8, else UnreadableError."""
     try:
         with open(path, "rb") as fh:
@@ -245,6 +248,6 @@ def read_text(path: str | Path) -> str:
         ) from None
 
 
-def load_yaml(path: str | Path) -> Document:
+def load_yaml(path: str | os.PathLike[str]) -> Document:
     """Read and parse a YAML file; an unreadable file is an UnreadableError."""
-    return parse_yaml(read_text(path), str(path))
+    return parse_yaml(read_text(path), os.fspath(path))

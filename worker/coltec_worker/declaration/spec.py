@@ -4,16 +4,22 @@ The JSON Schema in schema/ is the one source of the shape; tests keep the field
 names and defaults here in agreement with it, both ways. `from_dict` trusts the
 shape only as far as it must: a wrong type raises ConfigError (the daemon does
 not import jsonschema; `--validate-only` does the full check).
+
+Records (record.py), not dataclasses: `--validate-only` imports this module, and
+dataclasses (with inspect, ast, dis) would add about a fifth to its start-up time.
 """
 
 from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from types import MappingProxyType
 
 from coltec_worker.errors import ConfigError
+from coltec_worker.record import TYPE_CHECKING, Record
+
+if TYPE_CHECKING:
+    from typing import Any
 
 PLACEHOLDERS = ("org", "project", "env", "name", "user_id")
 # Environment variables that override the workspace identity, by metadata field.
@@ -27,8 +33,7 @@ DIRECTIONS = ("bidirectional", "pull-only", "push-only")
 OptionValue = str | int | float | bool
 
 
-@dataclass(frozen=True)
-class SyncPath:
+class SyncPath(Record):
     name: str
     path: str
     remote_path: str
@@ -38,30 +43,26 @@ class SyncPath:
     exclude: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Encryption:
+class Encryption(Record):
     enabled: bool = False
     password_env: str = "COLTEC_CRYPT_PASSWORD"
 
 
-@dataclass(frozen=True)
-class RcloneConfig:
+class RcloneConfig(Record):
     remote_name: str = "r2"
     type: str = "s3"
-    options: Mapping[str, OptionValue] = field(default_factory=dict)
-    encryption: Encryption = field(default_factory=Encryption)
+    options: Mapping[str, OptionValue] = MappingProxyType({})
+    encryption: Encryption = Encryption()
 
 
-@dataclass(frozen=True)
-class Persistence:
+class Persistence(Record):
     enabled: bool = False
     mode: str = "replicated"
     sync: tuple[SyncPath, ...] = ()
-    rclone_config: RcloneConfig = field(default_factory=RcloneConfig)
+    rclone_config: RcloneConfig = RcloneConfig()
 
 
-@dataclass(frozen=True)
-class Metadata:
+class Metadata(Record):
     org: str
     project: str
     environment: str = "dev"
@@ -69,20 +70,18 @@ class Metadata:
     tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Networking:
+class Networking(Record):
     enabled: bool = False
     hostname_prefix: str = "dev-"
     tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class WorkspaceSpec:
+class WorkspaceSpec(Record):
     name: str
     metadata: Metadata
     version: str = "1"
-    persistence: Persistence = field(default_factory=Persistence)
-    networking: Networking = field(default_factory=Networking)
+    persistence: Persistence = Persistence()
+    networking: Networking = Networking()
 
     def placeholder_values(self, user_id: str = "") -> dict[str, str]:
         return {
@@ -96,26 +95,35 @@ class WorkspaceSpec:
     def with_identity(self, env: Mapping[str, str]) -> WorkspaceSpec:
         """Apply WORKSPACE_ORG/PROJECT/ENV/NAME overrides from the environment."""
         meta = self.metadata
-        meta = replace(
-            meta,
+        meta = meta._replace(
             org=env.get(IDENTITY_ENV["org"]) or meta.org,
             project=env.get(IDENTITY_ENV["project"]) or meta.project,
             environment=env.get(IDENTITY_ENV["environment"]) or meta.environment,
         )
-        return replace(self, metadata=meta, name=env.get(IDENTITY_ENV["name"]) or self.name)
+        return self._replace(metadata=meta, name=env.get(IDENTITY_ENV["name"]) or self.name)
 
     def with_extra_paths(self, extra: tuple[SyncPath, ...]) -> WorkspaceSpec:
-        persistence = replace(self.persistence, sync=self.persistence.sync + extra)
-        return replace(self, persistence=persistence)
+        persistence = self.persistence._replace(sync=self.persistence.sync + extra)
+        return self._replace(persistence=persistence)
 
 
-@dataclass(frozen=True)
-class UserConfig:
+class UserConfig(Record):
     user_id: str = ""
     dotfiles_repo: str = ""
     dotfiles_install: str = ""
     extra_sync_paths: tuple[SyncPath, ...] = ()
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = MappingProxyType({})
+
+
+def as_data(value: Any) -> Any:
+    """The model as plain data: mappings for records, tuples kept (dataclasses.asdict's shape)."""
+    if hasattr(value, "_asdict"):
+        return {k: as_data(v) for k, v in value._asdict().items()}
+    if isinstance(value, tuple):
+        return tuple(as_data(v) for v in value)
+    if isinstance(value, Mapping):
+        return {k: as_data(v) for k, v in value.items()}
+    return value
 
 
 def placeholders_in(template: str) -> list[str]:

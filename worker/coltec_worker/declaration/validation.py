@@ -10,10 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from coltec_worker.declaration import rules
 from coltec_worker.declaration.schemacheck import ecma_pattern, first_error, load_schema
@@ -24,8 +21,11 @@ from coltec_worker.declaration.spec import (
     user_config_from_dict,
 )
 from coltec_worker.errors import ConfigError, Problem, UnreadableError
+from coltec_worker.record import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from coltec_worker.declaration.compiled import Plan
 
 SPEC_SCHEMA = "workspace-spec.schema.json"
@@ -53,15 +53,17 @@ JSON_TYPES = {
 }
 
 
-@dataclass
 class ValidationReport:
     """The verdict for one file. Problems are values; the edge renders them."""
 
-    file: str
-    problems: list[Problem] = field(default_factory=list)
-    spec: WorkspaceSpec | None = None
-    # What the daemon runs (pipeline.compile_config); None while there are problems.
-    plan: Plan | None = None
+    __slots__ = ("file", "plan", "problems", "spec")
+
+    def __init__(self, file: str, problems: list[Problem] | None = None) -> None:
+        self.file = file
+        self.problems: list[Problem] = [] if problems is None else problems
+        self.spec: WorkspaceSpec | None = None
+        # What the daemon runs (pipeline.compile_config); None while there are problems.
+        self.plan: Plan | None = None
 
     @property
     def ok(self) -> bool:
@@ -204,15 +206,16 @@ def _describe(err: Any, *, secret: bool = False) -> tuple[str, str]:
 
 
 def default_user_config_path(
-    env: Mapping[str, str] | None = None, home: Path | None = None
-) -> Path | None:
+    env: Mapping[str, str] | None = None, home: str | os.PathLike[str] | None = None
+) -> str | None:
     """COLTEC_USER_CONFIG (empty: none), else ~/.config/coltec/user.yaml when present."""
     env = os.environ if env is None else env
     explicit = env.get("COLTEC_USER_CONFIG")
     if explicit is not None:
-        return Path(explicit) if explicit else None
-    path = (Path.home() if home is None else home) / ".config" / "coltec" / "user.yaml"
-    return path if path.exists() else None
+        return explicit or None
+    home = os.path.expanduser("~") if home is None else os.fspath(home)
+    path = os.path.join(home, ".config", "coltec", "user.yaml")
+    return path if os.path.exists(path) else None
 
 
 def check_document(doc: Document, schema_name: str) -> list[Problem]:
@@ -236,7 +239,9 @@ def check_document(doc: Document, schema_name: str) -> list[Problem]:
     return problems or [doc.problem(where, "does not match the schema", "", "schema")]
 
 
-def validate_user_file(path: Path) -> tuple[UserConfig | None, list[Problem], Document | None]:
+def validate_user_file(
+    path: str | os.PathLike[str],
+) -> tuple[UserConfig | None, list[Problem], Document | None]:
     try:
         doc = load_yaml(path)
     except UnreadableError:
