@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 from coltec_worker.log import Logger
-from coltec_worker.sync.job import RunVerdict
 from coltec_worker.sync.loop import Options, Worker
 from coltec_worker.sync.state import Layout
+from coltec_worker.sync.verdict import RunVerdict
 
 from tests.s3 import S3Server
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from coltec_worker.sync.job import RunVerdict
+from coltec_worker.sync.verdict import RunVerdict
 
 from tests.s3 import S3Server
 from tests.worker.helpers import (

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from coltec_worker.declaration.spec import SyncPath
 from coltec_worker.log import Logger
-from coltec_worker.sync.job import RunVerdict
-from coltec_worker.sync.loop import Options, Worker, backoff
+from coltec_worker.sync.loop import Options, Worker
+from coltec_worker.sync.scheduling import backoff
 from coltec_worker.sync.state import Layout
 from coltec_worker.sync.status import PathStatus, load_status
+from coltec_worker.sync.verdict import RunVerdict
 
 from tests.worker.helpers import make_spec
 

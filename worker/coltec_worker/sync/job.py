@@ -1,7 +1,10 @@
 """One run of one sync path: facts -> plan -> guards -> rclone -> verdict -> status.
 
-Every run ends in a status file, whatever happened; nothing here raises to the loop
-except programming errors (the loop still catches those).
+PathRunner plans a path (a first run or a recovery is a resync), passes the guards,
+runs rclone and reads its result; what a failure or a resync needs beyond that one
+command is in recovery, and every run ends through verdict.finish in a status file,
+whatever happened. Nothing here raises to the loop except programming errors (the loop
+still catches those).
 """
 
 from __future__ import annotations
@@ -9,13 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import NamedTuple
 
 from coltec_worker.declaration.compiled import PlannedPath
 from coltec_worker.declaration.remote import Remote
 from coltec_worker.errors import ColtecError
 from coltec_worker.log import Logger, Redactor
-from coltec_worker.sync import guards, orphans, quarantine, runner
+from coltec_worker.sync import guards, orphans, quarantine, recovery, runner
 from coltec_worker.sync import plan as planning
 from coltec_worker.sync.state import (
     Layout,
@@ -26,31 +28,9 @@ from coltec_worker.sync.state import (
     remove,
     stale_bisync_locks,
     state_error_message,
-    write_marker,
 )
-from coltec_worker.sync.status import FAILED_OUTCOMES, PathStatus, iso, load_status, save_status
-
-RETRYABLE, CONFIGURATION, FATAL = (1, 5), (2, 3, 4), (6, 7)
-BACKUP_COUNTS = ("deletes", "renames", "serverSideMoves", "serverSideCopies")
-
-
-class RunVerdict(NamedTuple):
-    status: PathStatus
-    retry: str  # "interval" | "backoff" | "halt" | "none"
-
-    @property
-    def ok(self) -> bool:
-        return self.status.outcome in ("ok", "recovered")
-
-
-def classify(code: int | None) -> str:
-    if code in RETRYABLE or code is None:
-        return "retryable"
-    if code in CONFIGURATION:
-        return "configuration"
-    if code in FATAL:
-        return "fatal"
-    return "retryable"
+from coltec_worker.sync.status import PathStatus, iso, load_status, save_status
+from coltec_worker.sync.verdict import RunVerdict, classify, finish, record_success
 
 
 class PathRunner:
@@ -111,8 +91,8 @@ class PathRunner:
             status = PathStatus(sync.name, direction=sync.direction)
             status.consecutive_failures = load_status(self.layout, sync.name).consecutive_failures
             self.logger.error("state_unwritable", path=sync.name, error=message, hint=hint)
-            return self._finish(
-                status, "failed", None, message, "backoff", level="error", hint=hint
+            return finish(
+                self, status, "failed", None, message, "backoff", level="error", hint=hint
             )
 
     def _run(self, sync: PlannedPath, *, retried: bool = False) -> RunVerdict:
@@ -127,12 +107,13 @@ class PathRunner:
         try:
             plan = self.plan(sync)
         except ColtecError as exc:  # hostile or broken path: rejected before rclone starts
-            return self._finish(status, "failed", None, exc.message, "halt", level="error")
+            return finish(self, status, "failed", None, exc.message, "halt", level="error")
         status.local, status.remote = plan.local, plan.remote
         status.last_start, status.outcome = iso(self.clock()), "running"
         save_status(self.layout, status)
         if os.path.lexists(plan.local) and not os.path.isdir(plan.local):
-            return self._finish(
+            return finish(
+                self,
                 status,
                 "failed",
                 None,
@@ -147,14 +128,14 @@ class PathRunner:
         if crypt is not None:
             outcome, message = crypt
             retry = "interval" if outcome == "refused" else "backoff"
-            return self._finish(status, outcome, None, message, retry, level="error")
+            return finish(self, status, outcome, None, message, retry, level="error")
         refusal = guards.refusal(self, plan)
         if refusal:
-            return self._finish(status, "refused", None, refusal, "interval", level="error")
+            return finish(self, status, "refused", None, refusal, "interval", level="error")
         if plan.source == "local" and not os.path.isdir(plan.local):
             # Not refused, so the destination is empty too: an empty folder is the same
             # nothing, and rclone would fail on a missing source ("directory not found").
-            self._ensure_roots(plan)
+            recovery.ensure_roots(self, plan)
         orphan = orphans.stop_orphan(self.layout.running(sync.name))
         if orphan is not None:
             self.logger.warning(
@@ -172,20 +153,27 @@ class PathRunner:
                 path=sync.name,
                 reason="no marker or listings for this local/remote pair",
             )
-            self._ensure_roots(plan)
+            recovery.ensure_roots(self, plan)
         try:
-            result = self._execute(plan)
+            result = self.execute(plan)
         except runner.RcloneMissing as exc:
-            return self._finish(
-                status, "failed", None, f"{exc.message} ({exc.hint})", "backoff", level="error"
+            return finish(
+                self,
+                status,
+                "failed",
+                None,
+                f"{exc.message} ({exc.hint})",
+                "backoff",
+                level="error",
             )
         if result.returncode == 0 and not result.interrupted:
-            self._record_success(plan, result, status)
+            record_success(self, plan, result, status)
             if plan.resync:
-                self._settle(sync, status)
-            return self._finish(status, "ok", 0, None, "interval", result=result)
+                recovery.settle(self, sync, status)
+            return finish(self, status, "ok", 0, None, "interval", result=result)
         if result.interrupted:
-            return self._finish(
+            return finish(
+                self,
                 status,
                 "interrupted",
                 result.returncode,
@@ -195,7 +183,8 @@ class PathRunner:
                 result=result,
             )
         if result.timed_out:
-            return self._finish(
+            return finish(
+                self,
                 status,
                 "timeout",
                 result.returncode,
@@ -206,7 +195,8 @@ class PathRunner:
             )
         message = "; ".join(result.errors[-3:]) or f"rclone exited with {result.returncode}"
         if any("Safety abort" in e or "too many deletes" in e for e in result.errors):
-            return self._finish(
+            return finish(
+                self,
                 status,
                 "blocked",
                 result.returncode,
@@ -215,7 +205,7 @@ class PathRunner:
                 level="error",
                 result=result,
             )
-        new = self._set_aside(sync, status, result)
+        new = recovery.set_aside(self, sync, status, result)
         critical = sync.direction == "bidirectional" and (
             result.returncode == 7 or bool(critical_listings(self.layout, sync.name))
         )
@@ -223,7 +213,8 @@ class PathRunner:
             return self._run(sync, retried=True)
         denied = guards.access_denied(self)
         if denied is not None:  # before any recovery: a resync cannot fix credentials
-            return self._finish(
+            return finish(
+                self,
                 status,
                 "failed",
                 result.returncode,
@@ -234,12 +225,11 @@ class PathRunner:
                 hint="check RCLONE_CONFIG_<REMOTE>_ACCESS_KEY_ID and _SECRET_ACCESS_KEY; "
                 "the worker retries with backoff",
             )
-        if sync.direction == "bidirectional" and (
-            result.returncode == 7 or critical_listings(self.layout, sync.name)
-        ):
-            return self._recover(sync, status, message, result.returncode)
+        if critical:
+            return recovery.recover(self, sync, status, message, result.returncode)
         kind = classify(result.returncode)
-        return self._finish(
+        return finish(
+            self,
             status,
             "failed",
             result.returncode,
@@ -249,9 +239,8 @@ class PathRunner:
             result=result,
         )
 
-    # -- pieces ---------------------------------------------------------------------
-
-    def _execute(self, plan: planning.PathPlan) -> runner.RunResult:
+    def execute(self, plan: planning.PathPlan) -> runner.RunResult:
+        """One rclone run of `plan` (recovery's extra runs come through here too)."""
         self.logger.info("run_start", path=plan.name, argv=list(plan.argv), resync=plan.resync)
         return runner.run(
             plan.argv,
@@ -264,150 +253,3 @@ class PathRunner:
             redactor=self.redactor,
             record=self.layout.running(plan.name),
         )
-
-    def _ensure_roots(self, plan: planning.PathPlan) -> None:
-        """Create both sides of a resync that do not exist yet.
-
-        bisync aborts on a missing root ("directory not found") — a new workspace's
-        remote prefix on a local or SFTP-like backend, or a new local folder. An empty
-        folder changes nothing a resync would keep: it copies the union of both sides.
-        """
-        for root in (plan.local, plan.remote):
-            code, _, err = runner.capture([self.rclone, "mkdir", root], self.env, timeout=120)
-            if code != 0:
-                self.logger.warning(
-                    "mkdir_failed", path=plan.name, root=root, error=err.strip()[-200:] or None
-                )
-
-    def _settle(self, sync: PlannedPath, status: PathStatus) -> None:
-        """One ordinary bisync right after a resync.
-
-        Files edited while a resync ran leave listings that a later delete can mistake
-        for a delete-vs-change conflict and restore (seen in bench/fleet.py with 50
-        workers starting at once). Settling at once closes that window; a failure here
-        is only logged: the next scheduled run does the same work.
-        """
-        plan = self.plan(sync)
-        if plan.resync or self.stop_requested():
-            return
-        result = self._execute(plan)
-        if result.returncode == 0:
-            self._record_success(plan, result, status)
-        else:
-            self.logger.warning(
-                "settle_failed",
-                path=sync.name,
-                exit_code=result.returncode,
-                error="; ".join(result.errors[-2:]) or None,
-            )
-
-    def _set_aside(
-        self, sync: PlannedPath, status: PathStatus, result: runner.RunResult
-    ) -> list[str]:
-        """Quarantine the files a failed run names; returns the newly set aside."""
-        if not result.objects or result.interrupted or result.timed_out:
-            return []
-        new = quarantine.add(self.layout, sync.name, sync.local, result.objects)
-        status.skipped = [e["file"] for e in quarantine.load(self.layout, sync.name)]
-        if new:
-            self.logger.warning(
-                "files_skipped",
-                path=sync.name,
-                files=new,
-                error="; ".join(result.errors[-2:]) or None,
-                hint="rclone cannot transfer these files; they are left where they are and "
-                "skipped until they change (rename, fix or remove them)",
-            )
-        return new
-
-    def _record_success(
-        self, plan: planning.PathPlan, result: runner.RunResult, status: PathStatus
-    ) -> None:
-        if plan.sync.direction == "bidirectional":
-            pair = self.remote.pair_key(plan.remote)
-            write_marker(self.layout, plan.name, plan.local, pair, self.clock())
-        if plan.backup_local and _non_empty(plan.backup_local):
-            status.add_backup(plan.backup_local)
-        if plan.backup_remote and any(result.stats.get(k) for k in BACKUP_COUNTS):
-            status.add_backup(plan.backup_remote)
-
-    def _recover(
-        self, sync: PlannedPath, status: PathStatus, message: str, code: int | None
-    ) -> RunVerdict:
-        """A bisync critical state: say so loudly, then one resync in `newer` mode."""
-        self.logger.error("bisync_critical", path=sync.name, exit_code=code, error=message)
-        plan = self.plan(sync, recover=True)
-        for leftover in critical_listings(self.layout, sync.name):
-            remove(leftover)
-        self._ensure_roots(plan)
-        result = self._execute(plan)
-        if result.returncode != 0 and self._set_aside(sync, status, result):
-            plan = self.plan(sync, recover=True)  # once more, without the files it named
-            for leftover in critical_listings(self.layout, sync.name):
-                remove(leftover)
-            result = self._execute(plan)
-        if result.returncode == 0:
-            self._record_success(plan, result, status)
-            self._settle(sync, status)
-            return self._finish(
-                status,
-                "recovered",
-                0,
-                f"recovered from a critical state by resync (newer wins, "
-                f"replaced files in backups): {message}",
-                "interval",
-                level="warning",
-                result=result,
-            )
-        return self._finish(
-            status,
-            "critical",
-            result.returncode,
-            f"critical, recovery resync failed; retried with backoff: {message}",
-            "backoff",
-            level="error",
-            result=result,
-        )
-
-    def _finish(
-        self,
-        status: PathStatus,
-        outcome: str,
-        code: int | None,
-        error: str | None,
-        retry: str,
-        *,
-        level: str = "info",
-        result: runner.RunResult | None = None,
-        hint: str | None = None,
-    ) -> RunVerdict:
-        status.outcome, status.exit_code, status.error = outcome, code, error
-        status.last_end = iso(self.clock())
-        if outcome in FAILED_OUTCOMES:
-            status.consecutive_failures += 1
-        elif outcome != "interrupted":
-            status.consecutive_failures = 0
-        if result is not None:
-            status.duration = round(result.duration, 3)
-            status.stats = {
-                k: result.stats[k]
-                for k in ("transfers", "bytes", "deletes", "renames", "checks", "errors")
-                if k in result.stats
-            }
-        self.logger.log(
-            level,
-            "run_end",
-            path=status.name,
-            outcome=outcome,
-            exit_code=code,
-            duration=status.duration if result else None,
-            error=error,
-            hint=hint,
-            **status.stats,
-            failures=status.consecutive_failures or None,
-        )
-        return RunVerdict(status, retry)
-
-
-def _non_empty(folder: str) -> bool:
-    return any(files for _, _, files in os.walk(folder))
