@@ -48,7 +48,7 @@ def user_id_for(user: UserConfig | None, env: Mapping[str, str]) -> str:
 PathArg = str | os.PathLike[str]
 
 
-def compile_config(
+def validate_file(
     config: PathArg,
     user_config: PathArg | None = None,
     *,
@@ -77,7 +77,7 @@ def compile_document(
     env: Mapping[str, str] | None = None,
     home: PathArg | None = None,
 ) -> ValidationReport:
-    """compile_config from the reader's output on: schema, rules, user, environment, plan."""
+    """validate_file from the reader's output on: schema, rules, user, environment, plan."""
     env = os.environ if env is None else env
     home = os.path.expanduser("~") if home is None else os.fspath(home)
     report = ValidationReport(doc.file)
@@ -178,24 +178,9 @@ def build_plan(
     )
 
 
-def validate_file(
-    path: PathArg,
-    user_config: PathArg | None = None,
-    *,
-    with_user: bool = True,
-    env: Mapping[str, str] | None = None,
-    home: PathArg | None = None,
-) -> ValidationReport:
-    """The verdict for one workspace-spec.yaml: the whole pipeline (pipeline.py).
-
-    Raises UnreadableError when the file cannot be read (exit 2 at the edge).
-    """
-    return compile_config(path, user_config, with_user=with_user, env=env, home=home)
-
-
 def compile_here(config: PathArg, env: Mapping[str, str], home: str) -> Plan:
     """The plan of `config` in this process (--once, --dry-run). ConfigError if invalid."""
-    report = compile_config(config, env=env, home=home)
+    report = validate_file(config, env=env, home=home)
     if report.plan is None:
         first = report.problems[0]
         raise ConfigError(first.format().split("\n", 1)[0], report.problems, hint=first.hint)

@@ -62,7 +62,7 @@ class ValidationReport:
         self.file = file
         self.problems: list[Problem] = [] if problems is None else problems
         self.spec: WorkspaceSpec | None = None
-        # What the daemon runs (pipeline.compile_config); None while there are problems.
+        # What the daemon runs (pipeline.validate_file); None while there are problems.
         self.plan: Plan | None = None
 
     @property
