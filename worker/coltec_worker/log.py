@@ -13,7 +13,11 @@ import re
 import sys
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any, TextIO
+
+from coltec_worker.record import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASS|TOKEN|KEY|CREDENTIAL|SESSION)", re.I)
 MIN_SECRET_LEN = 4

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, TextIO
 
 from coltec_worker.cli.args import Args, layout_of, seconds
 from coltec_worker.declaration.environ import worker_environment
@@ -23,10 +22,13 @@ from coltec_worker.errors import (
     print_error,
 )
 from coltec_worker.log import Logger, Redactor
+from coltec_worker.record import TYPE_CHECKING
 from coltec_worker.sync.pidfile import AlreadyRunning, PidLock
 from coltec_worker.sync.state import state_error_message
 
 if TYPE_CHECKING:  # the loop (schedule...) loads only for the daemon, not --validate-only
+    from typing import TextIO
+
     from coltec_worker.sync.loop import Options, Worker
 
 SECRETS_POLL = 10.0

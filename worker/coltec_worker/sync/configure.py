@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, NamedTuple
 
 from coltec_worker.declaration import secretfile
 from coltec_worker.declaration.compiled import Plan, PlannedPath
 from coltec_worker.declaration.remote import crypt_password
 from coltec_worker.errors import ConfigError
 from coltec_worker.log import Logger, Redactor
+from coltec_worker.record import TYPE_CHECKING, Record
 from coltec_worker.sync import runner
 from coltec_worker.sync.compile_child import compile_in_child
 from coltec_worker.sync.job import PathRunner
@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # imported only with networking.enabled: it brings subprocess
     from coltec_worker.sync.tailnet import Tailnet
 
 
-class Options(NamedTuple):
+class Options(Record):
     only: tuple[str, ...] = ()
     rclone: str = "rclone"
     timeout: float = 3600.0  # one rclone run
@@ -41,7 +41,7 @@ class Options(NamedTuple):
     compile_in_child: bool = False  # the daemon: True (see compile_plan)
 
 
-class Setup(NamedTuple):
+class Setup(Record):
     """What the loop runs for one plan."""
 
     paths: dict[str, PlannedPath]

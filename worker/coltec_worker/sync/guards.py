@@ -11,9 +11,8 @@ the Runs protocol below, which job.PathRunner meets); they run only short rclone
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from coltec_worker.declaration.remote import BACKUP_ROOT
+from coltec_worker.record import TYPE_CHECKING
 from coltec_worker.sync import runner
 
 if TYPE_CHECKING:

@@ -15,11 +15,11 @@ import os
 import random
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from coltec_worker.declaration.compiled import Plan
 from coltec_worker.errors import ColtecError
 from coltec_worker.log import Logger
+from coltec_worker.record import TYPE_CHECKING
 from coltec_worker.sync import signals
 from coltec_worker.sync.configure import Options as Options  # re-exported: cli, tests
 from coltec_worker.sync.configure import compile_plan, prepare, with_secrets
@@ -82,7 +82,7 @@ class Worker(PathScheduler):
 
     def apply(self, plan: Plan) -> None:
         """Run `plan` from now on. Raises ConfigError (--only), keeping the old."""
-        self.paths, self.path_runner, self.tailnet = prepare(
+        setup = prepare(
             plan,
             self.options,
             config=self.config,
@@ -92,6 +92,7 @@ class Worker(PathScheduler):
             wake_fd=self.wake_fd,
             stop_requested=lambda: self.stopping,
         )
+        self.paths, self.path_runner, self.tailnet = setup.paths, setup.path_runner, setup.tailnet
         self.plan = plan
 
     def reload(self) -> None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from coltec_worker.declaration.compiled import PlannedPath
 from coltec_worker.declaration.remote import Remote, backup_path
 from coltec_worker.errors import ConfigError
+from coltec_worker.record import Record
 from coltec_worker.sync.quarantine import exclude_pattern
 from coltec_worker.sync.state import Layout
 
@@ -34,7 +34,7 @@ BISYNC_FLAGS = (
 RESYNC_FLAGS = ("--resync", "--resync-mode", "newer")
 
 
-class PathPlan(NamedTuple):
+class PathPlan(Record):
     """Everything needed to run one sync path once."""
 
     sync: PlannedPath

@@ -13,9 +13,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from typing import Any
 
+from coltec_worker.record import TYPE_CHECKING
 from coltec_worker.sync.state import Layout, remove, write_json
+
+if TYPE_CHECKING:
+    from typing import Any
 
 GLOB = "\\*?[]{}"
 

@@ -4,9 +4,12 @@ ANSI colours) and the files it reported an error for."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from coltec_worker.log import Redactor
+from coltec_worker.record import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 TAIL_LINES = 8
 

@@ -11,8 +11,7 @@ meets: it plans and executes the extra rclone runs) and end a run through verdic
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from coltec_worker.record import TYPE_CHECKING
 from coltec_worker.sync import quarantine, runner
 from coltec_worker.sync.state import critical_listings, remove
 from coltec_worker.sync.verdict import RunVerdict, finish, record_success

@@ -18,12 +18,15 @@ import select
 import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from coltec_worker.errors import ColtecError
 from coltec_worker.log import Redactor
+from coltec_worker.record import TYPE_CHECKING
 from coltec_worker.sync import orphans
 from coltec_worker.sync.rclone_log import parse_log
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class RcloneMissing(ColtecError):

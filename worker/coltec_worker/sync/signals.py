@@ -12,10 +12,11 @@ import contextlib
 import os
 import select
 import signal
-from typing import TYPE_CHECKING, Any
+
+from coltec_worker.record import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from typing import Protocol
+    from typing import Any, Protocol
 
     class Flags(Protocol):
         stopping: bool

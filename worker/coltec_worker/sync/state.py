@@ -24,7 +24,11 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+
+from coltec_worker.record import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 StrPath = str | os.PathLike[str]
 

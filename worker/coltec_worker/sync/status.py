@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from typing import Any
 
+from coltec_worker.record import TYPE_CHECKING
 from coltec_worker.sync.pidfile import daemon_pid
 from coltec_worker.sync.state import SAFE_NAME, Layout, read_json, state_problem, write_json
+
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_BACKUPS = 20
 FAILED_OUTCOMES = ("failed", "timeout", "refused", "blocked", "critical")

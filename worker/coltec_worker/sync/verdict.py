@@ -13,8 +13,8 @@ protocol below, which job.PathRunner meets).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, NamedTuple
 
+from coltec_worker.record import TYPE_CHECKING, Record
 from coltec_worker.sync.state import write_marker
 from coltec_worker.sync.status import FAILED_OUTCOMES, PathStatus, iso
 
@@ -40,7 +40,7 @@ RETRYABLE, CONFIGURATION, FATAL = (1, 5), (2, 3, 4), (6, 7)
 BACKUP_COUNTS = ("deletes", "renames", "serverSideMoves", "serverSideCopies")
 
 
-class RunVerdict(NamedTuple):
+class RunVerdict(Record):
     status: PathStatus
     retry: str  # "interval" | "backoff" | "halt" | "none"
 
