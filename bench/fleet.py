@@ -54,7 +54,7 @@ from bench.common import (
     tool_env,
     write_section,
 )
-from tests.s3 import S3Server, free_port
+from tests.support.s3 import S3Server, free_port
 
 SECTION = "## Fleet"
 PATHS = ("code", "cache", "data")

@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import REPO, machine, read_stat, table, tool_env, write_section
-from tests.s3 import S3Server, free_port
+from tests.support.s3 import S3Server, free_port
 
 SPEC = """\
 name: bench

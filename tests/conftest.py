@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.s3"]  # fixture `s3`: a real S3 endpoint (rclone serve s3)
+pytest_plugins = [
+    "tests.support.s3",  # fixture `s3`: a real S3 endpoint (rclone serve s3)
+    "tests.support.tsstandin",  # fixtures `standin`, `capture`: the tailscale stand-in
+]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TOOL_PATH = f"{REPO_ROOT / '.venv' / 'bin'}{os.pathsep}{REPO_ROOT / 'node_modules' / '.bin'}"

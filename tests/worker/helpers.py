@@ -16,7 +16,7 @@ from coltec_worker.sync.loop import Options, Worker
 from coltec_worker.sync.state import Layout
 from coltec_worker.sync.verdict import RunVerdict
 
-from tests.s3 import S3Server
+from tests.support.s3 import S3Server
 
 BASELINE = {f"keep/k{i:02d}.txt": f"keep {i}\n" for i in range(12)}  # bisync safety margin
 

@@ -1,0 +1,250 @@
+"""The command line and the daemon as a process: exit codes, status, flush, signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.s3 import S3Server
+from tests.worker.helpers import (
+    BASELINE,
+    Remote,
+    has_event,
+    make_spec,
+    read_tree,
+    run_cli,
+    start_daemon,
+    stop,
+    wait_for,
+    write_tree,
+)
+
+
+@pytest.fixture
+def env(s3: S3Server, tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, **s3.env("r2"), "HOME": str(tmp_path / "home"), "COLTEC_USER_CONFIG": ""}
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    config = make_spec(tmp_path, [{"name": "data"}, {"name": "notes", "priority": 5}])
+    for name in ("data", "notes"):
+        write_tree(config.parent.parent / name, BASELINE)
+    return config
+
+
+def state(config: Path) -> Path:
+    return config.parent.parent / ".coltec" / "state"
+
+
+def test_version_and_usage_errors(env: dict[str, str], config: Path) -> None:
+    assert run_cli("--version", env=env).stdout.startswith("coltec-worker ")
+    assert run_cli("--no-such-flag", env=env).returncode == 2
+    bad = run_cli("--config", str(config), "--once", "--only", "nope", env=env)
+    assert bad.returncode == 2 and "nope" in bad.stderr
+
+
+def test_validate_only_exit_codes(env: dict[str, str], config: Path, tmp_path: Path) -> None:
+    assert run_cli("--config", str(config), "--validate-only", env=env).returncode == 0
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: demo\nmetadata: {org: acme, project: web}\nbogus: 1\n")
+    result = run_cli("--config", str(broken), "--validate-only", env=env)
+    assert result.returncode == 1 and "bogus" in result.stdout
+    assert (
+        run_cli("--config", str(tmp_path / "missing.yaml"), "--validate-only", env=env).returncode
+        == 2
+    )
+
+
+def test_invalid_configuration_exits_2_before_any_rclone(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    config = make_spec(tmp_path, [{"name": "data", "remote_path": "../../etc"}])
+    result = subprocess.run(
+        [sys.executable, "-m", "coltec_worker.cli.main", "--config", str(config), "--once"],
+        env={**env, "PATH": "/nonexistent"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "invalid_configuration" in result.stderr and "not found" not in result.stderr
+    assert not (state(config) / "logs").exists()  # no rclone ever started
+
+
+def test_once_then_status_json_shape(env: dict[str, str], config: Path, s3: S3Server) -> None:
+    result = run_cli("--config", str(config), "--once", env=env)
+    assert result.returncode == 0, result.stderr
+    assert read_tree(Remote(s3, "acme/web/demo/notes").dir) == BASELINE
+    data = json.loads(run_cli("status", "--config", str(config), "--json", env=env).stdout)
+    assert data["running"] is False and data["pid"] is None
+    names = [p["name"] for p in data["paths"]]
+    assert names == ["data", "notes"]
+    for p in data["paths"]:
+        assert {
+            "name",
+            "last_start",
+            "last_end",
+            "outcome",
+            "exit_code",
+            "next_run",
+            "consecutive_failures",
+            "backups",
+        } <= set(p)
+        assert p["outcome"] == "ok" and p["exit_code"] == 0 and p["consecutive_failures"] == 0
+    text = run_cli("status", "--config", str(config), env=env).stdout
+    assert "not running" in text and "notes" in text
+
+
+def test_once_exits_1_when_a_sync_fails(env: dict[str, str], tmp_path: Path) -> None:
+    config = make_spec(tmp_path, [{"name": "data", "direction": "pull-only"}])
+    write_tree(config.parent.parent / "data", {"precious.txt": "keep me"})
+    # the remote side is empty while local has files: refused, nothing deleted
+    result = run_cli("--config", str(config), "--once", env=env)
+    assert result.returncode == 1
+    assert read_tree(config.parent.parent / "data") == {"precious.txt": "keep me"}
+
+
+def test_dry_run_prints_plans_and_runs_nothing(
+    env: dict[str, str], config: Path, s3: S3Server
+) -> None:
+    result = run_cli("--config", str(config), "--dry-run", env=env)
+    assert result.returncode == 0
+    plans = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [p["path"] for p in plans] == ["notes", "data"]  # priority order
+    assert all(p["argv"][1] == "bisync" and p["resync"] for p in plans)
+    assert read_tree(s3.bucket_dir) == {}
+
+
+def test_daemon_imports_only_stdlib_pyyaml_and_schedule(env: dict[str, str], config: Path) -> None:
+    # What the interpreter loaded before our import (a distribution's sitecustomize,
+    # .pth hooks) is the interpreter's, not the daemon's: only what main() adds counts.
+    probe = (
+        "import json, sys\n"
+        "before = {m.split('.')[0] for m in sys.modules}\n"
+        "from coltec_worker.cli.main import main\n"
+        f"rc = main(['--config', {str(config)!r}, '--once'])\n"
+        "third = sorted({m.split('.')[0] for m in sys.modules} - before"
+        " - set(sys.stdlib_module_names)"
+        " - {'coltec_worker', 'yaml', '_yaml', 'schedule', '__main__'})\n"
+        # pyyaml's C extension is built with Cython; setuptools' .pth adds _distutils_hack
+        "third = [m for m in third if 'cython' not in m and m != '_distutils_hack']\n"
+        "print(json.dumps({'rc': rc, 'third_party': third}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report == {"rc": 0, "third_party": []}  # no jsonschema, rich, referencing...
+
+
+def test_one_daemon_per_state_dir_flush_and_stop(
+    env: dict[str, str], config: Path, s3: S3Server, tmp_path: Path
+) -> None:
+    log = tmp_path / "worker.log"
+    daemon = start_daemon(config, env, log)
+    try:
+        wait_for(lambda: has_event(log, "run_end", path="data", outcome="ok"), 60, "first pass")
+        pidfile = state(config) / "worker.pid"
+        assert int(pidfile.read_text()) == daemon.pid
+        # a restart never starts a second copy
+        second = run_cli("--config", str(config), "--start-delay", "0", env=env, timeout=30)
+        assert second.returncode == 0 and "already_running" in second.stderr
+        assert run_cli("--config", str(config), "--once", env=env).returncode == 2
+        status = json.loads(run_cli("status", "--config", str(config), "--json", env=env).stdout)
+        assert status["running"] is True and status["pid"] == daemon.pid
+        # flush: the change is in the bucket when flush returns 0
+        write_tree(config.parent.parent / "data", {"late.txt": "written just before down"})
+        flushed = run_cli("flush", "--config", str(config), "--timeout", "60", "--stop", env=env)
+        assert flushed.returncode == 0, flushed.stderr
+        assert (
+            Remote(s3, "acme/web/demo/data").dir / "late.txt"
+        ).read_text() == "written just before down"
+        assert daemon.wait(timeout=30) == 0
+    finally:
+        stop(daemon)
+    # without a daemon, flush runs one pass itself
+    assert run_cli("flush", "--config", str(config), env=env).returncode == 0
+
+
+def test_sighup_reloads_and_keeps_the_old_config_on_error(
+    env: dict[str, str], config: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "worker.log"
+    daemon = start_daemon(config, env, log)
+    try:
+        wait_for(lambda: has_event(log, "started"), 30, "start")
+        good = config.read_text()
+        config.write_text("name: [unclosed\n")
+        daemon.send_signal(signal.SIGHUP)
+        wait_for(lambda: has_event(log, "reload_failed"), 30, "reload_failed")
+        config.write_text(good.replace("name: notes", "name: notes2").replace("/notes", "/notes2"))
+        (config.parent.parent / "notes2").mkdir()
+        daemon.send_signal(signal.SIGHUP)
+        wait_for(lambda: has_event(log, "reloaded", paths=["data", "notes2"]), 30, "reloaded")
+        daemon.send_signal(signal.SIGUSR1)  # run every path now
+        wait_for(lambda: has_event(log, "run_end", path="notes2", outcome="ok"), 60, "usr1")
+        assert daemon.poll() is None
+    finally:
+        assert stop(daemon) == 0
+
+
+def test_builtin_local_remote_works_out_of_the_box(tmp_path: Path) -> None:
+    """No remote configured: the first run creates the local remote's folder and syncs."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("RCLONE_CONFIG_") and k not in ("RCLONE_REMOTE_NAME", "RCLONE_BUCKET")
+    }
+    env.update(HOME=str(tmp_path / "home"), XDG_DATA_HOME="", COLTEC_USER_CONFIG="")
+    config = make_spec(tmp_path, [{"name": "data"}])
+    write_tree(config.parent.parent / "data", BASELINE)
+    result = run_cli("--config", str(config), "--once", "--start-delay", "0", env=env)
+    assert result.returncode == 0, result.stderr
+    assert '"event":"builtin_remote"' in result.stderr.replace(" ", "")
+    remote = tmp_path / "home" / ".local" / "share" / "coltec" / "remote" / "acme" / "web" / "demo"
+    assert read_tree(remote / "data") == BASELINE
+    # and back: a file added on the remote side arrives locally on the next run
+    write_tree(remote / "data", {"from-remote.txt": "hello\n"})
+    assert run_cli("--config", str(config), "--once", env=env).returncode == 0
+    assert read_tree(config.parent.parent / "data") == {**BASELINE, "from-remote.txt": "hello\n"}
+
+
+def test_credentials_come_from_the_secrets_file_and_a_missing_one_touches_nothing(
+    s3: S3Server, config: Path, tmp_path: Path
+) -> None:
+    """cs:up's delivery: the remote's credentials only in COLTEC_SECRETS_FILE."""
+    from coltec_worker.declaration import secretfile
+
+    secrets_file = tmp_path / "run" / "secrets.json"
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path / "home"),
+        "COLTEC_USER_CONFIG": "",
+        secretfile.ENV_VAR: str(secrets_file),
+    }
+    gone = run_cli("--config", str(config), "--once", env=env)
+    assert gone.returncode == 1 and "secrets missing: run cs:up" in gone.stderr
+    assert read_tree(s3.bucket_dir) == {}
+    status = json.loads(run_cli("status", "--config", str(config), "--json", env=env).stdout)
+    assert status["problem"] == "secrets missing: run cs:up"
+
+    secrets_file.parent.mkdir()
+    secrets_file.write_text(secretfile.dumps(s3.env("r2")))
+    done = run_cli("--config", str(config), "--once", env=env)
+    assert done.returncode == 0, done.stderr
+    assert Remote(s3, "acme/web/demo/data").tree() == BASELINE
+    status = json.loads(run_cli("status", "--config", str(config), "--json", env=env).stdout)
+    assert status["problem"] is None
