@@ -3,11 +3,10 @@
 Processes start with os.posix_spawn (the subprocess module and its imports would
 add ~1.5 MB to the daemon's RSS). `run` starts rclone in its own process group (so a
 terminal's Ctrl-C does not reach it a second time), writes its stderr to a file (no
-pipe to drain, no thread),
-and waits on a pidfd together with the worker's signal wake-up fd, so the single
-thread sleeps until the child exits or a signal arrives. On stop or timeout the
-child gets exactly one SIGINT (rclone drains gracefully on it), then SIGKILL after
-a bounded grace period.
+pipe to drain, no thread), and waits on a pidfd together with the worker's signal
+wake-up fd, so the single thread sleeps until the child exits or a signal arrives.
+On stop or timeout the child gets exactly one SIGINT (rclone drains gracefully on
+it), then SIGKILL after a bounded grace period.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ class RcloneMissing(ColtecError):
 
 
 class RunResult:
-    """The outcome of one rclone run (a plain class: no dataclasses in the daemon)."""
+    """The outcome of one rclone run (a plain class: it is mutable)."""
 
     def __init__(self, argv: tuple[str, ...], returncode: int | None, duration: float) -> None:
         self.argv, self.returncode, self.duration = argv, returncode, duration
