@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coltec_worker.errors import ColtecError, ConfigError, Problem, UnreadableError
+from coltec_worker.errors import ColtecError, ConfigError, Problem, UnreadableError, reader_gone
 
 __all__ = [
     "ColtecError",
@@ -23,6 +23,7 @@ __all__ = [
     "UnreadableError",
     "UsageError",
     "WorkspaceNotFound",
+    "reader_gone",
 ]
 
 

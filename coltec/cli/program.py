@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import sys
 from collections.abc import Callable, Iterator
 from functools import wraps
 from typing import Any
@@ -28,7 +29,7 @@ from invoke.exceptions import Exit, ParseError
 from invoke.program import Program
 from invoke.tasks import task
 
-from coltec.errors import ColtecError
+from coltec.errors import ColtecError, reader_gone
 
 from .options import help_for
 from .render import error, usage_error
@@ -135,4 +136,7 @@ class TasksProgram(Program):
 
 def run(tasks_module: Any) -> None:
     """Run the program over `tasks_module` with sys.argv (mise's words)."""
-    TasksProgram(namespace=Collection.from_module(tasks_module), binary="invoke").run()
+    try:
+        TasksProgram(namespace=Collection.from_module(tasks_module), binary="invoke").run()
+    except BrokenPipeError:  # `mise run cs:list --json | head`: the reader went away
+        sys.exit(reader_gone())

@@ -75,3 +75,15 @@ def print_error(message: str, hint: str = "") -> None:
     import sys
 
     sys.stderr.write(f"error: {message}\n" + (f"    hint: {hint}\n" if hint else ""))
+
+
+def reader_gone() -> int:
+    """stdout's reader went away (`coltec-worker status | head -1`): no traceback, exit 1.
+
+    Points stdout at /dev/null so the interpreter's last flush cannot fail again.
+    """
+    import os
+    import sys
+
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_FAILED

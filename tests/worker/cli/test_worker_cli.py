@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.closedpipe import closed_pipe_run
 from tests.support.s3 import S3Server
 from tests.worker.helpers import (
     BASELINE,
@@ -248,3 +249,21 @@ def test_credentials_come_from_the_secrets_file_and_a_missing_one_touches_nothin
     assert Remote(s3, "acme/web/demo/data").tree() == BASELINE
     status = json.loads(run_cli("status", "--config", str(config), "--json", env=env).stdout)
     assert status["problem"] is None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["coltec-worker", "--validate-only", "--json"],
+        ["coltec-validate", "--json", "--file"],
+        ["coltec-worker", "status", "--json", "--state-dir"],
+    ],
+)
+def test_a_reader_that_goes_away_is_exit_1_without_a_traceback(
+    env: dict[str, str], config: Path, argv: list[str]
+) -> None:
+    last = str(state(config)) if argv[-1] == "--state-dir" else str(config)
+    if argv[0] == "coltec-worker" and argv[1] != "status":
+        argv = [*argv, "--config"]
+    code, stderr = closed_pipe_run([*argv, last], env)
+    assert (code, stderr) == (1, "")

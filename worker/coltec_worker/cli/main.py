@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from coltec_worker.cli.args import layout_of, parse
 from coltec_worker.declaration.environ import worker_environment
-from coltec_worker.errors import EXIT_FAILED, EXIT_OK, print_error
+from coltec_worker.errors import EXIT_FAILED, EXIT_OK, print_error, reader_gone
 
 SECRETS_POLL = 10.0
 
@@ -68,7 +68,13 @@ def reload_main(argv: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:
+        return reader_gone()
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["status"]:
         return status_main(argv[1:])
     if argv[:1] == ["reload"]:

@@ -13,7 +13,14 @@ from collections.abc import Mapping, Sequence
 
 from coltec_worker.declaration.pipeline import validate_file
 from coltec_worker.declaration.validation import ValidationReport
-from coltec_worker.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, UnreadableError, print_error
+from coltec_worker.errors import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    UnreadableError,
+    print_error,
+    reader_gone,
+)
 
 
 def report_json(reports: Sequence[ValidationReport]) -> str:
@@ -72,7 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print a JSON report")
     args = parser.parse_args(argv)
-    return validate_and_print(args.file, as_json=args.json, user_config=args.user_config)
+    try:
+        return validate_and_print(args.file, as_json=args.json, user_config=args.user_config)
+    except BrokenPipeError:
+        return reader_gone()
 
 
 if __name__ == "__main__":  # pragma: no cover
