@@ -21,6 +21,7 @@ import pytest
 from coltec_worker.cli import main as worker_main
 from coltec_worker.cli import validate_cmd
 from coltec_worker.declaration import spec as model
+from coltec_worker.declaration.compiled import DIRECTIONS
 from coltec_worker.declaration.validation import SPEC_SCHEMA, USER_SCHEMA, load_schema
 from coltec_worker.record import Record
 
@@ -177,7 +178,7 @@ def test_schema_and_model_agree(name: str, cls: type) -> None:
 
 def test_model_enums_match_the_schema() -> None:
     sync = SCHEMAS[SPEC_SCHEMA]["$defs"]["syncPath"]["properties"]
-    assert tuple(sync["direction"]["enum"]) == model.DIRECTIONS
+    assert tuple(sync["direction"]["enum"]) == DIRECTIONS
     mode = SCHEMAS[SPEC_SCHEMA]["properties"]["persistence"]["properties"]["mode"]
     assert mode["const"] == model.Persistence().mode
     placeholders = re.findall(r"\{(\w+)\}", sync["remote_path"]["description"])

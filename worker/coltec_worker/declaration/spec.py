@@ -29,7 +29,6 @@ IDENTITY_ENV = {
     "environment": "WORKSPACE_ENV",
     "name": "WORKSPACE_NAME",
 }
-DIRECTIONS = ("bidirectional", "pull-only", "push-only")
 OptionValue = str | int | float | bool
 
 
