@@ -169,8 +169,10 @@ def _describe(err: Any, *, secret: bool = False) -> tuple[str, str]:
             "write the name of an environment variable, e.g. COLTEC_CRYPT_PASSWORD",
         )
     if kind == "required":
+        # jsonschema reports each missing key as its own error: "'name' is a required property"
         missing = [k for k in expected if isinstance(value, dict) and k not in value]
-        name = missing[0] if missing else "?"
+        named = [k for k in missing if err.message == f"{k!r} is a required property"]
+        name = (named or missing or ["?"])[0]
         return f"missing required key '{name}'", f"add '{name}:' here"
     if kind == "const":
         return (
