@@ -83,7 +83,16 @@ def _shaped_machine(*args: Any, **kwargs: Any) -> Any:
             message = f"--{name} needs a whole number, got '{token}'"
             raise ParseError(message, context) from None
 
+    complete_flag = machine.complete_flag
+
+    def completed() -> None:
+        flag = machine.flag  # a repeatable option seen without its value: invoke lets it by
+        if flag is not None and flag.kind is list and not machine.flag_got_value:
+            raise ParseError(f"--{flag.name.replace('_', '-')} needs a value", machine.context)
+        complete_flag()
+
     machine.handle = shaped  # type: ignore[method-assign]
+    machine.complete_flag = completed  # type: ignore[method-assign]
     return machine
 
 
@@ -112,6 +121,7 @@ class TasksProgram(Program):
         return parser
 
     def parse_tasks(self) -> None:
+        self._task_help()
         try:
             with _machine():
                 super().parse_tasks()
@@ -122,6 +132,21 @@ class TasksProgram(Program):
             rest = getattr(context, "rest", None)
             for word in [*self.tasks.unparsed, *self._remainder()] if rest else []:
                 context.args[rest].value = word  # a list argument appends
+
+    def _task_help(self) -> None:
+        """`TASK --help` / `-h` prints the task's help, exit 0, also where a positional is
+        required (invoke would take the word as its value); for a `rest` task only as its
+        first word (`cs:exec ORG/NAME ls --help` is the command's)."""
+        words = list(self.core.unparsed)
+        self.parser = self._make_parser()
+        if not words or words[0] not in self.parser.contexts:
+            return
+        context = self.parser.contexts[words[0]]
+        after = words[1:][:1] if getattr(context, "rest", None) else words[1:]
+        after = after[: after.index("--")] if "--" in after else after
+        if any(w in ("--help", "-h") and w not in context.flags for w in after):
+            self.print_task_help(words[0])
+            raise Exit(code=0)
 
     def _remainder(self) -> list[str]:
         """The words after invoke's own `--`, as given (invoke re-joins them with spaces)."""

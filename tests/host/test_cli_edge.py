@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.support.closedpipe import closed_pipe_run
 
@@ -17,3 +20,60 @@ def test_a_reader_that_goes_away_is_exit_1_without_a_traceback() -> None:
         [sys.executable, str(REPO_ROOT / "tasks.py"), "list", "--json"], dict(os.environ), REPO_ROOT
     )
     assert (code, stderr) == (1, "")
+
+
+def _mise(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MISE_YES": "1", "MISE_TRUSTED_CONFIG_PATHS": str(REPO_ROOT)}
+    return subprocess.run(
+        [str(REPO_ROOT / "node_modules" / ".bin" / "mise"), "run", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("task", "option"),
+    [
+        ("cs:move", "--to"),  # a required ORG/NAME: invoke alone would take --help as it
+        ("cs:exec", "--workspace"),  # everything after ORG/NAME is the command's
+        ("cs:new", "--data"),
+        ("cs:validate", "--explain"),
+        ("cs:list", "--json"),
+    ],
+)
+def test_help_of_every_shape_of_task_explains_its_options(task: str, option: str) -> None:
+    """`mise run TASK -- --help` (mise keeps a bare --help for itself): exit 0, no side effect."""
+    result = _mise(task, "--", "--help")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert option in result.stdout and "Docstring:" in result.stdout
+    assert "error:" not in result.stderr
+
+
+def test_exec_passes_help_after_the_workspace_to_the_command() -> None:
+    result = _mise("cs:exec", "--", "no/such", "ls", "--help")
+    assert result.returncode == 2
+    assert "no workspace 'no/such'" in result.stderr and "Docstring:" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["cs:new", "team/x", "--data"], "--data needs a value"),
+        (["cs:new", "team/x", "--data", "--defaults"], "--data needs a value"),
+        (["cs:validate", "--target"], "--target needs a value"),
+        (["cs:up", "team/x", "--host"], "--host needs a value"),
+    ],
+)
+def test_an_option_without_its_value_is_a_usage_error(
+    args: list[str], says: str, tmp_path: Path
+) -> None:
+    result = _mise(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"error: {says}" in result.stderr and "hint:" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "codespaces" / "team").exists()  # COLTEC_CODESPACES_DIR (conftest)

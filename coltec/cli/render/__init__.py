@@ -41,8 +41,11 @@ def usage_error(parse_error: str, task: str | None, options: list[str]) -> str:
     elif message.startswith("No idea what"):
         word = message.split("'")[1] if "'" in message else message
         message = f"unknown option {word}" if word.startswith("-") else f"unexpected '{word}'"
+    elif message.startswith("Flag <Argument:") and "needed value" in message:
+        flag = message.split("Argument: ", 1)[1].split(" ", 1)[0].replace("_", "-")
+        message = f"--{flag} needs a value"
     known = ", ".join(o for o in options if o.startswith("--")) or "none"
-    hint = f"options here: {known}" + (f"; see `invoke --help {task}`" if task else "")
+    hint = f"options here: {known}" + (f"; see `mise run cs:{task} -- --help`" if task else "")
     return f"error: {message}\n  hint: {hint}"
 
 
