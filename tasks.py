@@ -117,13 +117,13 @@ def adopt(c: Context, path: str, apply: bool = False, data: Any = None) -> None:
 
 
 def _up(workspace: str, docker_host: str, host: str, *, rebuild: bool) -> None:
-    from coltec.hosts.target import for_up, start
+    from coltec.hosts.target import placed, start
 
-    target = for_up(named(workspace), docker_host, host)
-    hosts.placement_note(target.note)
     ws = existing_workspace(workspace)
-    runtime.starting(ws.key, target.where, rebuild=rebuild)
-    runtime.started(ws.key, start(target, ws, rebuild=rebuild), on=target.name)
+    with placed(ws, docker_host, host) as target:
+        hosts.placement_note(target.note)
+        runtime.starting(ws.key, target.where, rebuild=rebuild)
+        runtime.started(ws.key, start(target, ws, rebuild=rebuild), on=target.name)
 
 
 @cs(positional=["workspace"])

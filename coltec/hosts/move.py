@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from coltec.errors import LifecycleError, UsageError
+from coltec.hosts.claims import claiming
 from coltec.hosts.hostsfile import Host, HostsFile, load_hosts
 from coltec.hosts.placement import where_is
 from coltec.hosts.remote import remove_volume
@@ -173,6 +174,8 @@ def move_workspace(
             "cs:move needs a hosts file (there is only the local engine)",
             "list your hosts in hosts.yaml at the nexus root (README § Hosts)",
         )
-    return move(
-        hostsfile, ws, to, up=start_on, force=force, purge=purge, timeout=timeout, report=report
-    )
+    with claiming(ws.key) as claim:  # no cs:up of it meanwhile; others count it on `to`
+        claim.hold(hostsfile.get(to).name)
+        return move(
+            hostsfile, ws, to, up=start_on, force=force, purge=purge, timeout=timeout, report=report
+        )

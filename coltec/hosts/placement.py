@@ -6,13 +6,14 @@ The rule (deterministic, in this order):
 3. else the host the workspace is pinned to (`pins:` in the hosts file);
 4. else the reachable host with the most free capacity: a host without
    max_workspaces counts as unlimited; ties go to the host with fewer workspaces,
-   then to the one listed first. A full host (free 0) is never chosen.
+   then to the one listed first. A full host (free 0) is never chosen. Workspaces
+   that other `cs:up`s of this nexus are starting count where they go (claims.py).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from coltec.errors import PlacementError, UsageError
@@ -88,11 +89,18 @@ def choose(infos: Sequence[HostInfo]) -> tuple[HostInfo, str]:
 
 
 def place(
-    hosts: HostsFile, workspace: str, requested: str = "", timeout: float = QUERY_TIMEOUT
+    hosts: HostsFile,
+    workspace: str,
+    requested: str = "",
+    timeout: float = QUERY_TIMEOUT,
+    claimed: Mapping[str, set[str]] | None = None,
 ) -> Placement:
-    """Where `cs:up` runs the workspace (see the rule above)."""
+    """Where `cs:up` runs the workspace (see the rule above). `claimed`: host name ->
+    workspaces other `cs:up`s are starting there (counted as placed)."""
     wanted = hosts.get(requested) if requested else None
     found, infos = locate(hosts, workspace, timeout)
+    for info in infos:
+        info.claimed = set((claimed or {}).get(info.host.name, set())) - {workspace}
     unreachable = tuple(i.host.name for i in infos if not i.reachable)
     if found:
         here = found[0]

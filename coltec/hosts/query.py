@@ -33,11 +33,13 @@ class HostInfo:
     memory_bytes: int | None = None
     containers: list[Container] = field(default_factory=list)
     seconds: float = 0.0
+    claimed: set[str] = field(default_factory=set)  # going here by a cs:up under way
 
     @property
     def placed(self) -> int:
-        """Workspaces placed here: their containers, running or stopped."""
-        return len({c.workspace for c in self.containers})
+        """Workspaces placed here: their containers, running or stopped, and the ones
+        other `cs:up`s are starting here right now (coltec.hosts.claims)."""
+        return len({c.workspace for c in self.containers} | self.claimed)
 
     @property
     def running(self) -> int:

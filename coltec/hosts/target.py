@@ -7,9 +7,12 @@ its container is on.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from coltec.errors import UsageError
+from coltec.hosts.claims import Claim, claiming
 from coltec.hosts.hostsfile import Host, load_hosts
 from coltec.hosts.placement import LABEL_HOST, Placement, host_labels, place, where_is
 from coltec.hosts.remote import up_remote
@@ -45,7 +48,17 @@ class Target:
         return self.host.name if self.host is not None and not self.host.local else ""
 
 
-def for_up(ws: Workspace, docker_host: str, requested: str = "") -> Target:
+@contextmanager
+def placed(ws: Workspace, docker_host: str, requested: str = "") -> Iterator[Target]:
+    """for_up() with `ws` claimed for the body: no second cs:up of it meanwhile, and other
+    cs:ups' placements count it on its host (coltec.hosts.claims)."""
+    with claiming(ws.key) as claim:
+        yield for_up(ws, docker_host, requested, claim)
+
+
+def for_up(
+    ws: Workspace, docker_host: str, requested: str = "", claim: Claim | None = None
+) -> Target:
     """Where `cs:up` starts `ws`: its container's host, else the placement rule's pick."""
     hosts = load_hosts(docker_host=docker_host)
     if hosts.path is None:
@@ -56,7 +69,12 @@ def for_up(ws: Workspace, docker_host: str, requested: str = "") -> Target:
                 "or use --docker-host",
             )
         return Target(DockerEngine.from_option(docker_host))
-    placement = place(hosts, ws.key, requested)
+    if claim is None:
+        placement = place(hosts, ws.key, requested)
+    else:
+        with claim.placing() as others:  # placements one at a time, each seeing the others
+            placement = place(hosts, ws.key, requested, claimed=others)
+            claim.hold(placement.host.name)
     return Target(placement.host.engine(), placement.host, placement.reason, placement)
 
 

@@ -108,10 +108,10 @@ def runtime_dir(env: Mapping[str, str] | None = None) -> Path:
         base = Path("/run/coltec")
     else:
         base = Path(tempfile.gettempdir()) / f"coltec-{uid}"
-    return _private_dir(base)
+    return private_dir(base)
 
 
-def _private_dir(path: Path) -> Path:
+def private_dir(path: Path) -> Path:
     """path as a directory we own, mode 0700, not a symlink (refused otherwise)."""
     with contextlib.suppress(FileExistsError):
         path.mkdir(mode=0o700, parents=True)
@@ -129,7 +129,7 @@ def _private_dir(path: Path) -> Path:
 def folder_for(nexus_id: str, workspace: str, env: Mapping[str, str] | None = None) -> Path:
     """The folder mounted into one workspace's container (its secrets only)."""
     digest = hashlib.sha256(f"{nexus_id}\0{workspace}".encode()).hexdigest()[:16]
-    return _private_dir(runtime_dir(env) / digest)
+    return private_dir(runtime_dir(env) / digest)
 
 
 def write_file(folder: Path, values: Mapping[str, str]) -> Path:

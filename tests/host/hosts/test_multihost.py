@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -168,6 +169,38 @@ class ArgvWatch:
 
 
 @pytest.mark.timeout(2700)  # a cold run builds the image on three hosts first (~7 min)
+def concurrent_placement(env: dict[str, str], base_image: str) -> None:
+    """Two cs:ups at once count each other (coltec.hosts.claims). Free now: h2 2, h3 1;
+    the first goes to h2, the second finds h2 and h3 at 1 free and takes h3 (fewer
+    workspaces). Without the claims both would see h2 at 2 free and go there."""
+    keys = ("acme/four", "acme/five")
+    for key in keys:
+        new_workspace(env, key, base_image)
+    mise = str(REPO_ROOT / "node_modules" / ".bin" / "mise")
+    procs = [
+        subprocess.Popen(
+            [mise, "run", "cs:up", key],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        for key in keys
+    ]
+    hosts = {}
+    for key, proc in zip(keys, procs, strict=True):
+        out, err = proc.communicate(timeout=900)
+        OUTPUTS.extend((out, err))
+        assert proc.returncode == 0, err
+        hosts[key] = re.search(rf"{key} is up on (\w+)", out)[1]  # type: ignore[index]
+    print("placed at once:", hosts)
+    assert sorted(hosts.values()) == ["h2", "h3"]
+    for key in keys:
+        cs(env, "cs:down", key, "--rm")
+
+
 def test_three_hosts(lab: Lab, base_image: str, hub_s3: S3Server, tmp_path: Path) -> None:
     with ArgvWatch([hub_s3.secret_key]) as watch:
         outputs = scenario(lab, base_image, hub_s3, tmp_path)
@@ -218,6 +251,7 @@ def scenario(lab: Lab, base_image: str, hub_s3: S3Server, tmp_path: Path) -> lis
     assert "acme/one is up on h2" in cs(env, "cs:up", "acme/one").stdout
     refused = cs(env, "cs:up", "acme/one", "--host", "h1", check=False)
     assert refused.returncode == 2 and "cs:move acme/one --to h1" in refused.stderr
+    concurrent_placement(env, base_image)
 
     rows = listed(env)
     assert {
