@@ -45,7 +45,8 @@ def usage_error(parse_error: str, task: str | None, options: list[str]) -> str:
         flag = message.split("Argument: ", 1)[1].split(" ", 1)[0].replace("_", "-")
         message = f"--{flag} needs a value"
     known = ", ".join(o for o in options if o.startswith("--")) or "none"
-    hint = f"options here: {known}" + (f"; see `mise run cs:{task} -- --help`" if task else "")
+    mise_task = task if task in ("test", "demo", "bench") else f"cs:{task}"  # mise.toml's names
+    hint = f"options here: {known}" + (f"; see `mise run {mise_task} -- --help`" if task else "")
     return f"error: {message}\n  hint: {hint}"
 
 
