@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from coltec_worker.sync.state import pid_alive
+
 from coltec.errors import LifecycleError
 from coltec.runtime.secrets import private_dir, runtime_dir
 from coltec.workspaces import nexus_id
@@ -30,34 +32,19 @@ FILE, LOCK = "claims.json", "claims.lock"  # the claims; held while they change 
 PLACING = "placing.lock"  # held while one cs:up places (asking the hosts: seconds)
 
 
-def _stat(pid: int) -> list[str]:
-    """/proc/PID/stat's fields from the state on ([] where there is none); the name
-    before them may hold spaces and parentheses."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return []
-
-
 def _started(pid: int) -> str:
-    """The process's start time in clock ticks since boot (field 22; "" without /proc):
-    with the pid it names one process, even after the pid is reused."""
-    fields = _stat(pid)
-    return fields[19] if len(fields) > 19 else ""
+    """The process's start time in clock ticks since boot ("" without /proc): with the
+    pid it names one process, even after the pid is reused."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return ""
+    return fields[19] if len(fields) > 19 else ""  # field 22; the name may hold spaces
 
 
 def _alive(entry: dict[str, Any]) -> bool:
     pid = entry.get("pid")
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # someone else's process: alive
-    fields = _stat(pid)
-    if fields[:1] in (["Z"], ["X"]):  # killed, not yet reaped (no init in a container)
+    if not isinstance(pid, int) or pid <= 0 or not pid_alive(pid):  # a zombie is not
         return False
     return not entry.get("started") or entry["started"] == _started(pid)
 
