@@ -111,7 +111,8 @@ def move(
     with steps.step(f"final sync on {source.name}") as step:
         if container.running:
             ok, message = flush(src, container, timeout)
-            last = message.strip().splitlines()[-1] if message.strip() else ""
+            said = [line.strip() for line in message.splitlines() if line.strip()]
+            last = next((s for s in reversed(said) if not s.startswith("hint:")), "")
             if not ok and not force:
                 raise LifecycleError(
                     f"{ws.key}: the final sync on {source.name} failed; nothing was moved "

@@ -201,6 +201,30 @@ def concurrent_placement(env: dict[str, str], base_image: str) -> None:
         cs(env, "cs:down", key, "--rm")
 
 
+def forced_move(env: dict[str, str], lab: Lab) -> None:
+    """--force --purge: acme/two's worker on h3 is stuck (SIGSTOP), so its final sync
+    cannot answer; the move goes on from what the bucket has (what the last sync put
+    there, compared by content) and --purge removes the source's volume."""
+    h2, h3 = lab.host("h2"), lab.host("h3")
+    two = container_of(lab, "h3", "acme/two")
+    h3.docker("exec", two, "sh", "-c", "echo synced-before-stuck > /workspace/two.txt")
+    flushed = h3.docker("exec", two, "coltec-worker", "flush", "--timeout", "120", check=False)
+    assert flushed.returncode == 0, flushed.stderr
+    synced = tree_digest(lab, "h3", two)
+    h3.docker("exec", two, "sh", "-c", "kill -STOP $(cat /workspace/.coltec/state/worker.pid)")
+    args = ("--to", "h2", "--timeout", "15", "--force", "--purge", "--json")
+    forced = json.loads(cs(env, "cs:move", "acme/two", *args).stdout)
+    print("forced move:", [(s["name"], s["detail"]) for s in forced["steps"]])
+    assert forced["forced"] and forced["purged"]
+    assert forced["steps"][0]["detail"].startswith("FAILED (--force): "), forced["steps"][0]
+    assert "no answer from pid" in forced["steps"][0]["detail"]  # the cause, not the hint
+    after = tree_digest(lab, "h2", container_of(lab, "h2", "acme/two"))
+    assert {p: after.get(p) for p in synced} == synced
+    assert "coltec_acme_two" not in h3.docker("volume", "ls", "-q").stdout.split()
+    assert not h3.docker("ps", "-aq", "--filter", "label=coltec.workspace=acme/two").stdout.strip()
+    assert h2.docker("exec", container_of(lab, "h2", "acme/two"), "true").returncode == 0
+
+
 def test_three_hosts(lab: Lab, base_image: str, hub_s3: S3Server, tmp_path: Path) -> None:
     with ArgvWatch([hub_s3.secret_key]) as watch:
         outputs = scenario(lab, base_image, hub_s3, tmp_path)
@@ -392,6 +416,7 @@ def scenario(lab: Lab, base_image: str, hub_s3: S3Server, tmp_path: Path) -> lis
     assert "the final sync on h3 failed; nothing was moved" in refused.stderr
     assert container_of(lab, "h3", "acme/two")
     assert not h2.docker("ps", "-aq", "--filter", "label=coltec.workspace=acme/two").stdout.strip()
+    forced_move(env, lab)
 
     # h3's dockerd hangs, then dies, mid-run: cs:hosts and cs:list say so within the
     # timeout; the workspace on h1 still lists, runs commands and stops normally.
@@ -418,7 +443,7 @@ def scenario(lab: Lab, base_image: str, hub_s3: S3Server, tmp_path: Path) -> lis
     }
     assert (rows["acme/three"]["host"], rows["acme/three"]["container"]) == ("h1", "running")
     assert (rows["acme/one"]["host"], rows["acme/one"]["container"]) == ("h1", "running")
-    assert rows["acme/two"]["container"] == "unknown"
+    assert (rows["acme/two"]["host"], rows["acme/two"]["container"]) == ("h2", "running")
     ran = cs(env, "cs:exec", "acme/three", "--", "cat", "/workspace/.copier-answers.yml")
     assert "acme" in ran.stdout
     down = cs(env, "cs:down", "acme/three")
