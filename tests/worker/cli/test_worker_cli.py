@@ -267,3 +267,35 @@ def test_a_reader_that_goes_away_is_exit_1_without_a_traceback(
         argv = [*argv, "--config"]
     code, stderr = closed_pipe_run([*argv, last], env)
     assert (code, stderr) == (1, "")
+
+
+def test_a_spec_that_is_a_fifo_nobody_writes_is_read_at_once(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A named pipe without a writer used to block every reader forever (open() waits)."""
+    fifo = tmp_path / "workspace-spec.yaml"
+    os.mkfifo(fifo)
+    for argv in (
+        ["coltec-validate", "--file", str(fifo)],
+        ["coltec-worker", "--config", str(fifo), "--validate-only"],
+        ["coltec-worker", "--config", str(fifo), "--once"],
+    ):
+        result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
+        assert result.returncode in (1, 2), (argv, result.stderr)
+        assert "the file is empty" in result.stdout + result.stderr, argv
+
+
+def test_a_state_dir_that_is_a_file_is_one_line_and_exit_2(
+    env: dict[str, str], config: Path, tmp_path: Path
+) -> None:
+    taken = tmp_path / "not-a-folder"
+    taken.write_text("mine\n")
+    for where in (taken, taken / "state"):
+        result = run_cli("--config", str(config), "--once", "--state-dir", str(where), env=env)
+        assert result.returncode == 2, result.stderr
+        line = json.loads(result.stderr.strip().splitlines()[-1])
+        assert line["event"] == "invalid_configuration"
+        assert f"{taken} is not a folder" in line["error"] and "COLTEC_STATE_DIR" in line["hint"]
+    assert taken.read_text() == "mine\n"
+    status = run_cli("status", "--json", "--state-dir", str(taken), env=env)
+    assert json.loads(status.stdout)["state_dir_problem"] == f"not a folder ({taken})"

@@ -24,7 +24,7 @@ from coltec_worker.errors import (
 from coltec_worker.log import Logger, Redactor
 from coltec_worker.record import TYPE_CHECKING
 from coltec_worker.sync.pidfile import AlreadyRunning, PidLock
-from coltec_worker.sync.state import state_error_message
+from coltec_worker.sync.state import not_a_folder, state_error_message
 
 if TYPE_CHECKING:  # the loop (schedule...) loads only for the daemon, not --validate-only
     from typing import TextIO
@@ -76,6 +76,14 @@ def run_worker(args: Args) -> int:
         options = _options(args, env)
     except ConfigError as exc:
         logger.error("invalid_configuration", error=exc.message, hint=exc.hint)
+        return EXIT_USAGE
+    blocked = not_a_folder(layout.root)
+    if blocked is not None:
+        logger.error(
+            "invalid_configuration",
+            error=f"the state directory {layout.root}: {blocked} is not a folder",
+            hint="point --state-dir or COLTEC_STATE_DIR at a folder (created if missing)",
+        )
         return EXIT_USAGE
     home = env.get("HOME") or os.path.expanduser("~")
     worker = Worker(args.config, layout, logger, env=env, home=home, options=options)

@@ -223,7 +223,9 @@ def parse_yaml(text: str, file: str) -> Document:
 def read_text(path: str | os.PathLike[str]) -> str:
     """The file's text: at most MAX_BYTES of UTF-8, else UnreadableError."""
     try:
-        with open(path, "rb") as fh:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO nobody writes: no hang
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as fh:
             raw = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise UnreadableError(

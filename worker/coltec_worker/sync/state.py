@@ -112,8 +112,23 @@ class Layout:
 STATE_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM})
 
 
+def not_a_folder(root: StrPath) -> str | None:
+    """The state directory, or the parent of it that exists, when that is not a folder
+    (a file, a broken link): no write under it can succeed. None otherwise."""
+    probe = os.fspath(root)
+    while not os.path.lexists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return None
+        probe = parent
+    return None if os.path.isdir(probe) else probe
+
+
 def state_problem(root: StrPath) -> str | None:
     """Why the state directory cannot be written ("full", "read-only"...), or None."""
+    blocked = not_a_folder(root)
+    if blocked is not None:
+        return f"not a folder ({blocked})"
     probe = os.fspath(root)
     while not os.path.exists(probe) and probe != os.path.dirname(probe):
         probe = os.path.dirname(probe)

@@ -149,7 +149,7 @@ def collect(layout: Layout) -> dict[str, Any]:
         "pid": pid,
         "running": pid is not None,
         "state_dir": str(layout.root),
-        "state_dir_problem": state_problem(layout.root) if os.path.exists(layout.root) else None,
+        "state_dir_problem": state_problem(layout.root),
         "paths": [load_status(layout, n).to_dict() for n in names],
     }
 
@@ -159,11 +159,14 @@ def render_text(data: dict[str, Any]) -> str:
         f"worker: running (pid {data['pid']})" if data["running"] else "worker: not running"
     ) + f" — state {data['state_dir']}"
     lines = [head]
-    if data.get("state_dir_problem"):
-        lines.append(
-            f"  state directory {data['state_dir_problem']}: the worker cannot record runs "
-            "(free space or make it writable; it retries by itself)"
+    problem = data.get("state_dir_problem")
+    if problem:
+        fix = (
+            "point COLTEC_STATE_DIR at a folder"
+            if problem.startswith("not a folder")
+            else "free space or make it writable; it retries by itself"
         )
+        lines.append(f"  state directory {problem}: the worker cannot record runs ({fix})")
     if not data["paths"]:
         lines.append("no sync path has run yet")
     for p in data["paths"]:
