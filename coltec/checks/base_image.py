@@ -25,17 +25,11 @@ from coltec import jsonc
 from coltec.checks.dockerfile import (
     MAX_BYTES,
     ResolvedImage,
-    _read,
     devcontainer_vars,
     dockerfile_image,
     expand,
+    read_limited,
 )
-
-# -- variables ------------------------------------------------------------------------
-
-
-# -- Dockerfile -----------------------------------------------------------------------
-
 
 # -- devcontainer.json and compose ------------------------------------------------------
 
@@ -75,7 +69,7 @@ def _compose_image(dc: dict[str, Any], devcontainer: Path) -> ResolvedImage:
     found: dict[str, tuple[Any, Path, int | None]] = {}
     for path in paths:
         try:
-            _read(path)
+            read_limited(path)
             doc = load_yaml(path)
         except (LookupError, ConfigError) as exc:
             return ResolvedImage(None, path, None, via, str(exc).splitlines()[0])
@@ -115,7 +109,7 @@ def _compose_image(dc: dict[str, Any], devcontainer: Path) -> ResolvedImage:
 def resolve(devcontainer: Path) -> ResolvedImage | None:
     """The image `devcontainer.json` makes the engine run; None when it names none."""
     try:
-        text = _read(devcontainer)
+        text = read_limited(devcontainer)
         dc = jsonc.loads(text)
     except (LookupError, ValueError):
         return None  # the lifecycle's own checks report a broken devcontainer.json

@@ -86,7 +86,8 @@ def devcontainer_vars(text: str) -> tuple[str, list[str]]:
     return out, missing
 
 
-def _read(path: Path) -> str:
+def read_limited(path: Path) -> str:
+    """A regular file's UTF-8 text of at most MAX_BYTES; else LookupError saying why."""
     if not path.is_file():
         raise LookupError(f"{path} does not exist")
     if path.stat().st_size > MAX_BYTES:
@@ -160,7 +161,7 @@ def dockerfile_image(
 ) -> ResolvedImage:
     """The base image of the target (else last) stage, followed through stage references."""
     try:
-        text = _read(dockerfile)
+        text = read_limited(dockerfile)
     except LookupError as exc:
         return ResolvedImage(None, dockerfile, None, via, str(exc))
     scope: dict[str, str] = {}

@@ -21,6 +21,7 @@ from coltec_worker.declaration.source import Document, child_path, load_yaml
 from coltec_worker.errors import ConfigError
 
 from coltec import jsonc
+from coltec.checks.dockerfile import read_limited
 
 SHORT = {"-v": "--volume", "-e": "--env", "-u": "--user", "-p": "--publish", "-w": "--workdir"}
 ALIASES = {"--net": "--network"}
@@ -183,10 +184,10 @@ def _compose(dc: dict[str, Any], devcontainer: Path) -> list[RunOption]:
 def run_options(devcontainer: Path) -> list[RunOption]:
     """Every docker run option devcontainer.json (and its compose service) asks for."""
     try:
-        text = devcontainer.read_text(encoding="utf-8")
+        text = read_limited(devcontainer)
         dc = jsonc.loads(text)
-    except (OSError, UnicodeDecodeError, ValueError):
-        return []
+    except (LookupError, ValueError):
+        return []  # the lifecycle's own checks report a broken devcontainer.json
     if not isinstance(dc, dict):
         return []
     out = _devcontainer(dc, devcontainer, jsonc.key_lines(text))
