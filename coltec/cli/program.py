@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import io
 import sys
 from collections.abc import Callable, Iterator
 from functools import wraps
@@ -32,7 +33,9 @@ from invoke.tasks import task
 from coltec.errors import ColtecError, reader_gone
 
 from .options import help_for
-from .render import error, usage_error
+from .render import error, mise_name, usage_error
+
+PLACEHOLDERS = {"workspace": "ORG/NAME", "path": "PATH", "target": "TARGET", "command": "CMD"}
 
 
 def cs(variadic: str = "", rest: str = "", **options: Any) -> Callable[..., Any]:
@@ -72,6 +75,10 @@ def _shaped_machine(*args: Any, **kwargs: Any) -> Any:
             # kept verbatim: once `unparsed` has words, invoke stops splitting `-la`, `--a=b`
             machine.result.unparsed.append(token)
             return
+        unknown = token.startswith("-") and token not in context.flags
+        if unknown and context.missing_positional_args and not machine.waiting_for_flag_value:
+            # invoke would take it as the ORG/NAME still missing
+            raise ParseError(f"No idea what {token!r} is!", context)
         variadic = getattr(context, "variadic", None)
         if variadic and not token.startswith("-") and not machine.waiting_for_flag_value:
             context.args[variadic].value = token  # a list argument appends
@@ -147,6 +154,19 @@ class TasksProgram(Program):
         if any(w in ("--help", "-h") and w not in context.flags for w in after):
             self.print_task_help(words[0])
             raise Exit(code=0)
+
+    def print_task_help(self, name: str) -> None:
+        """invoke's help for the task, under a usage line in the form users type."""
+        context = self.parser.contexts[name]
+        words = [PLACEHOLDERS.get(a.name, a.name.upper()) for a in context.positional_args]
+        for shape in ("variadic", "rest"):
+            if getattr(context, shape, None):
+                words.append(f"[{PLACEHOLDERS.get(getattr(context, shape), 'ARG')}...]")
+        body = io.StringIO()
+        with contextlib.redirect_stdout(body):
+            super().print_task_help(name)
+        usage = " ".join(["Usage: mise run", mise_name(name), *words, "[--options]"])
+        print(usage + "\n" + body.getvalue().partition("\n")[2], end="")
 
     def _remainder(self) -> list[str]:
         """The words after invoke's own `--`, as given (invoke re-joins them with spaces)."""

@@ -37,19 +37,24 @@ def _mise(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize(
-    ("task", "option"),
+    ("task", "usage", "option"),
     [
-        ("cs:move", "--to"),  # a required ORG/NAME: invoke alone would take --help as it
-        ("cs:exec", "--workspace"),  # everything after ORG/NAME is the command's
-        ("cs:new", "--data"),
-        ("cs:validate", "--explain"),
-        ("cs:list", "--json"),
+        # a required ORG/NAME: invoke alone would take --help as it
+        ("cs:move", "cs:move ORG/NAME [--options]", "--to"),
+        # everything after ORG/NAME is the command's
+        ("cs:exec", "cs:exec ORG/NAME [CMD...] [--options]", "--workspace"),
+        ("cs:new", "cs:new ORG/NAME [--options]", "--data"),
+        ("cs:validate", "cs:validate [TARGET...] [--options]", "--explain"),
+        ("cs:list", "cs:list [--options]", "--json"),
     ],
 )
-def test_help_of_every_shape_of_task_explains_its_options(task: str, option: str) -> None:
+def test_help_of_every_shape_of_task_explains_its_options(
+    task: str, usage: str, option: str
+) -> None:
     """`mise run TASK -- --help` (mise keeps a bare --help for itself): exit 0, no side effect."""
     result = _mise(task, "--", "--help")
     assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith(f"Usage: mise run {usage}\n"), result.stdout
     assert option in result.stdout and "Docstring:" in result.stdout
     assert "error:" not in result.stderr
 
@@ -67,6 +72,7 @@ def test_exec_passes_help_after_the_workspace_to_the_command() -> None:
         (["cs:new", "team/x", "--data", "--defaults"], "--data needs a value"),
         (["cs:validate", "--target"], "--target needs a value"),
         (["cs:up", "team/x", "--host"], "--host needs a value"),
+        (["cs:move", "--bogus"], "unknown option --bogus"),  # not taken for the ORG/NAME
     ],
 )
 def test_an_option_without_its_value_is_a_usage_error(

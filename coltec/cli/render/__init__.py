@@ -33,6 +33,11 @@ def error(message: str, hint: str = "") -> None:
         err.print(f"  [dim]hint:[/] {escape(hint)}", markup=True)
 
 
+def mise_name(task: str) -> str:
+    """The mise task that runs invoke task `task` (mise.toml: test, demo, bench, cs:*)."""
+    return task if task in ("test", "demo", "bench") else f"cs:{task}"
+
+
 def usage_error(parse_error: str, task: str | None, options: list[str]) -> str:
     """invoke's parse error as one `error:` line and a `hint:` (text, for invoke's Exit)."""
     message = parse_error.strip()
@@ -45,8 +50,8 @@ def usage_error(parse_error: str, task: str | None, options: list[str]) -> str:
         flag = message.split("Argument: ", 1)[1].split(" ", 1)[0].replace("_", "-")
         message = f"--{flag} needs a value"
     known = ", ".join(o for o in options if o.startswith("--")) or "none"
-    mise_task = task if task in ("test", "demo", "bench") else f"cs:{task}"  # mise.toml's names
-    hint = f"options here: {known}" + (f"; see `mise run {mise_task} -- --help`" if task else "")
+    see = f"; see `mise run {mise_name(task)} -- --help`" if task else ""
+    hint = f"options here: {known}{see}"
     return f"error: {message}\n  hint: {hint}"
 
 
