@@ -145,8 +145,10 @@ class TasksProgram(Program):
         required (invoke would take the word as its value); for a `rest` task only as its
         first word (`cs:exec ORG/NAME ls --help` is the command's)."""
         words = list(self.core.unparsed)
+        if not {"--help", "-h"} & set(words[1:]):
+            return  # the usual case: no second parser built
         self.parser = self._make_parser()
-        if not words or words[0] not in self.parser.contexts:
+        if words[0] not in self.parser.contexts:
             return
         context = self.parser.contexts[words[0]]
         after = words[1:][:1] if getattr(context, "rest", None) else words[1:]

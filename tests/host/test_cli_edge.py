@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.closedpipe import closed_pipe_run
+from tests.support.mise import mise_run
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,20 +20,6 @@ def test_a_reader_that_goes_away_is_exit_1_without_a_traceback() -> None:
         [sys.executable, str(REPO_ROOT / "tasks.py"), "list", "--json"], dict(os.environ), REPO_ROOT
     )
     assert (code, stderr) == (1, "")
-
-
-def _mise(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MISE_YES": "1", "MISE_TRUSTED_CONFIG_PATHS": str(REPO_ROOT)}
-    return subprocess.run(
-        [str(REPO_ROOT / "node_modules" / ".bin" / "mise"), "run", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize(
@@ -52,7 +38,7 @@ def test_help_of_every_shape_of_task_explains_its_options(
     task: str, usage: str, option: str
 ) -> None:
     """`mise run TASK -- --help` (mise keeps a bare --help for itself): exit 0, no side effect."""
-    result = _mise(task, "--", "--help")
+    result = mise_run(task, "--", "--help")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith(f"Usage: mise run {usage}\n"), result.stdout
     assert option in result.stdout and "Docstring:" in result.stdout
@@ -60,7 +46,7 @@ def test_help_of_every_shape_of_task_explains_its_options(
 
 
 def test_exec_passes_help_after_the_workspace_to_the_command() -> None:
-    result = _mise("cs:exec", "--", "no/such", "ls", "--help")
+    result = mise_run("cs:exec", "--", "no/such", "ls", "--help")
     assert result.returncode == 2
     assert "no workspace 'no/such'" in result.stderr and "Docstring:" not in result.stdout
 
@@ -78,7 +64,7 @@ def test_exec_passes_help_after_the_workspace_to_the_command() -> None:
 def test_an_option_without_its_value_is_a_usage_error(
     args: list[str], says: str, tmp_path: Path
 ) -> None:
-    result = _mise(*args)
+    result = mise_run(*args)
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"error: {says}" in result.stderr and "hint:" in result.stderr
     assert "Traceback" not in result.stderr

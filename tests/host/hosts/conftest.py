@@ -8,7 +8,6 @@ where it must run, so it fails instead.
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import time
 import uuid
@@ -20,16 +19,11 @@ import pytest
 from tests.conftest import REPO_ROOT
 from tests.host.hosts import lab as labmod
 from tests.host.hosts.lab import Host, Lab, LabUnavailable
+from tests.support.mise import tier_unavailable
 from tests.support.s3 import S3Server, free_port
 
 HOST_COUNT = 3
 VIA = {"h1": "socket", "h2": "ssh", "h3": "tls"}  # how the hosts file reaches each host
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"multi-host tier cannot run in CI: {reason}", pytrace=False)
-    pytest.skip(f"multihost: {reason}")
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +31,7 @@ def lab() -> Iterator[Lab]:
     try:
         started = labmod.start(HOST_COUNT)
     except LabUnavailable as exc:
-        _unavailable(str(exc))
+        tier_unavailable("multihost", str(exc))
         raise AssertionError("unreachable") from None
     try:
         yield started
@@ -158,7 +152,7 @@ def base_image(lab: Lab) -> str:
     try:
         return _images(lab.hosts)
     except Unavailable as exc:
-        _unavailable(str(exc))
+        tier_unavailable("multihost", str(exc))
         raise AssertionError("unreachable") from None
 
 

@@ -21,8 +21,7 @@ from coltec.hosts.hostsfile import Host
 from coltec.hosts.query import HostInfo
 from coltec.runtime.docker import Container
 from tests.conftest import REPO_ROOT
-
-MISE = str(REPO_ROOT / "node_modules" / ".bin" / "mise")
+from tests.support.mise import MISE, mise_env, mise_run
 
 
 def _free_port() -> int:
@@ -54,12 +53,10 @@ def env(tmp_path: Path, silent: socket.socket) -> dict[str, str]:
         f"  - {{name: gone, docker_host: 'tcp://127.0.0.1:{_free_port()}'}}\n"
     )
     env = {
-        **os.environ,
+        **mise_env(),
         "COLTEC_CODESPACES_DIR": str(codespaces),
         "COLTEC_HOSTS": str(hosts),
         "COLTEC_RUNTIME_DIR": str(tmp_path / "run"),
-        "MISE_YES": "1",
-        "MISE_TRUSTED_CONFIG_PATHS": str(REPO_ROOT),
     }
     env.pop("DOCKER_HOST", None)
     created = cs(env, "cs:new", "team/x", "--defaults")
@@ -68,9 +65,7 @@ def env(tmp_path: Path, silent: socket.socket) -> dict[str, str]:
 
 
 def cs(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [MISE, "run", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+    return mise_run(*args, env=env)
 
 
 def start_up(env: dict[str, str], key: str) -> subprocess.Popen[str]:

@@ -11,7 +11,6 @@ ROOTFS --offline`, ROOTFS being the one thing no registry can give us here.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 
@@ -19,12 +18,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.support.engine import DockerEngine, Unavailable, rootfs_image, start_engine
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"e2e tier cannot run in CI: {reason}", pytrace=False)
-    pytest.skip(f"e2e: {reason}")
+from tests.support.mise import tier_unavailable
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +26,7 @@ def docker_engine() -> Iterator[DockerEngine]:
     try:
         engine = start_engine()
     except Unavailable as exc:
-        _unavailable(str(exc))
+        tier_unavailable("e2e", str(exc))
         raise AssertionError("unreachable") from None
     try:
         yield engine
@@ -46,7 +40,7 @@ def coltec_image(docker_engine: DockerEngine) -> str:
     try:
         rootfs = rootfs_image(docker_engine)
     except Unavailable as exc:
-        _unavailable(str(exc))
+        tier_unavailable("e2e", str(exc))
         raise AssertionError("unreachable") from None
     env = {k: v for k, v in docker_engine.env().items() if k != "DOCKER_BUILDKIT"}
     env.update({"MISE_YES": "1", "MISE_TRUSTED_CONFIG_PATHS": str(REPO_ROOT)})
