@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coltec_worker.errors import ColtecError, ConfigError, Problem, UnreadableError, reader_gone
+from coltec_worker.errors import ColtecError, ConfigError, Problem, UnreadableError, stdout_guarded
 
 __all__ = [
     "ColtecError",
@@ -23,7 +23,7 @@ __all__ = [
     "UnreadableError",
     "UsageError",
     "WorkspaceNotFound",
-    "reader_gone",
+    "stdout_guarded",
 ]
 
 

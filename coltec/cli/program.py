@@ -30,7 +30,7 @@ from invoke.exceptions import Exit, ParseError
 from invoke.program import Program
 from invoke.tasks import task
 
-from coltec.errors import ColtecError, reader_gone
+from coltec.errors import ColtecError, stdout_guarded
 
 from .options import help_for
 from .render import error, mise_name, usage_error
@@ -183,7 +183,10 @@ class TasksProgram(Program):
 
 def run(tasks_module: Any) -> None:
     """Run the program over `tasks_module` with sys.argv (mise's words)."""
-    try:
+
+    def body() -> int:  # invoke exits by SystemExit on errors, returns on success
         TasksProgram(namespace=Collection.from_module(tasks_module), binary="invoke").run()
-    except BrokenPipeError:  # `mise run cs:list --json | head`: the reader went away
-        sys.exit(reader_gone())
+        return 0
+
+    # `mise run cs:list --json | head`: the reader went away
+    sys.exit(stdout_guarded(body))

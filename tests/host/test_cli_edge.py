@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.closedpipe import closed_pipe_run
+from tests.support.closedpipe import QUIET_EXIT_1, closed_pipe_run
 from tests.support.mise import mise_run
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -16,10 +16,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def test_a_reader_that_goes_away_is_exit_1_without_a_traceback() -> None:
     """`mise run cs:list --json | head -1`: the rest of the output has nowhere to go."""
-    code, stderr = closed_pipe_run(
+    outcomes = closed_pipe_run(
         [sys.executable, str(REPO_ROOT / "tasks.py"), "list", "--json"], dict(os.environ), REPO_ROOT
     )
-    assert (code, stderr) == (1, "")
+    assert outcomes == QUIET_EXIT_1
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from coltec_worker.record import TYPE_CHECKING, Record
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 
@@ -75,6 +76,25 @@ def print_error(message: str, hint: str = "") -> None:
     import sys
 
     sys.stderr.write(f"error: {message}\n" + (f"    hint: {hint}\n" if hint else ""))
+
+
+def stdout_guarded(entry: Callable[[], int]) -> int:
+    """Run a command's body; a stdout reader that goes away (`... | head`) is exit 1, quietly.
+
+    The flush happens inside the guard: a pipe is block-buffered (unless PYTHONUNBUFFERED
+    is set), so short output is only written by the interpreter's own final flush, whose
+    failure is "Exception ignored ... BrokenPipeError" and exit 120 — what the Python docs'
+    SIGPIPE note warns of. A SystemExit (invoke's) passes through after the flush.
+    """
+    import sys
+
+    try:
+        try:
+            return entry()
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        return reader_gone()
 
 
 def reader_gone() -> int:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from coltec_worker.cli.args import layout_of, parse
 from coltec_worker.declaration.environ import worker_environment
-from coltec_worker.errors import EXIT_FAILED, EXIT_OK, print_error, reader_gone
+from coltec_worker.errors import EXIT_FAILED, EXIT_OK, print_error, stdout_guarded
 
 SECRETS_POLL = 10.0
 
@@ -68,10 +68,7 @@ def reload_main(argv: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        return _main(list(sys.argv[1:] if argv is None else argv))
-    except BrokenPipeError:
-        return reader_gone()
+    return stdout_guarded(lambda: _main(list(sys.argv[1:] if argv is None else argv)))
 
 
 def _main(argv: list[str]) -> int:

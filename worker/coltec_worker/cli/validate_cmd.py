@@ -19,7 +19,7 @@ from coltec_worker.errors import (
     EXIT_USAGE,
     UnreadableError,
     print_error,
-    reader_gone,
+    stdout_guarded,
 )
 
 
@@ -63,6 +63,10 @@ def validate_and_print(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    return stdout_guarded(lambda: _main(argv))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     import argparse  # here: --validate-only uses validate_and_print without it
 
     parser = argparse.ArgumentParser(
@@ -79,10 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print a JSON report")
     args = parser.parse_args(argv)
-    try:
-        return validate_and_print(args.file, as_json=args.json, user_config=args.user_config)
-    except BrokenPipeError:
-        return reader_gone()
+    return validate_and_print(args.file, as_json=args.json, user_config=args.user_config)
 
 
 if __name__ == "__main__":  # pragma: no cover
