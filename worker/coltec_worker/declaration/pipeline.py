@@ -20,8 +20,9 @@ from collections.abc import Mapping
 from coltec_worker.declaration import env_rules, rules
 from coltec_worker.declaration.compiled import Plan, PlannedPath
 from coltec_worker.declaration.resolve import remote_from_env
+from coltec_worker.declaration.salvage import salvage
 from coltec_worker.declaration.source import Document, load_yaml
-from coltec_worker.declaration.spec import UserConfig, WorkspaceSpec, spec_from_dict
+from coltec_worker.declaration.spec import UserConfig, WorkspaceSpec
 from coltec_worker.declaration.validation import (
     SPEC_SCHEMA,
     ValidationReport,
@@ -82,10 +83,9 @@ def compile_document(
     home = os.path.expanduser("~") if home is None else os.fspath(home)
     report = ValidationReport(doc.file)
     report.problems = check_document(doc, SPEC_SCHEMA)
-    try:  # the rules run too where the data has usable types: all errors at once
-        spec: WorkspaceSpec | None = spec_from_dict(doc.data)
-    except ConfigError:
-        spec = None
+    # the rules run too on what the schema did not refuse: all problems at once
+    salvaged = salvage(doc.data, report.problems)
+    spec: WorkspaceSpec | None = salvaged.spec
     user: UserConfig | None = None
     user_doc: Document | None = None
     user_path = None if user_config is None else os.fspath(user_config)
@@ -103,15 +103,20 @@ def compile_document(
         spec = spec.with_identity(env)
     user_id = user_id_for(user, env)
     reported = {p.path for p in report.problems}
+    findings = [salvaged.in_file(f) for f in rules.check_spec(spec, user_id)]
     report.problems += [
         doc.problem(f.path, f.message, f.hint, f.rule)
-        for f in rules.check_spec(spec, user_id)
-        if f.path not in reported
+        for f in findings
+        if f.path not in reported and not salvaged.already_said(f.path)
     ]
     if user and user_doc and user.extra_sync_paths:
         values = spec.placeholder_values(user_id)
         taken = [
-            (f"{doc.file}::$.persistence.sync[{i}]", s, rules.resolve_checked(s, values)[0])
+            (
+                f"{doc.file}::{salvaged.file_path(f'$.persistence.sync[{i}]')}",
+                s,
+                rules.resolve_checked(s, values)[0],
+            )
             for i, s in enumerate(spec.persistence.sync)
         ]
         for f in rules.check_sync_paths(user.extra_sync_paths, "$.extra_sync_paths", values, taken):
