@@ -11,6 +11,7 @@ import pytest
 pytest_plugins = [
     "tests.support.s3",  # fixture `s3`: a real S3 endpoint (rclone serve s3)
     "tests.support.tsstandin",  # fixtures `standin`, `capture`: the tailscale stand-in
+    "tests.support.budget",  # a slow fixture's cold cost is added to its tests' timeouts
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -26,6 +26,7 @@ import pytest
 from packaging.version import Version
 
 from tests.host.template.conftest import GIT_ENV, commit_all, edit_file, git, make_template_repo
+from tests.support.budget import budget
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("COLTEC_FLOORS_CACHE") or Path.home() / ".cache" / "coltec-floors")
@@ -68,6 +69,7 @@ def test_every_dependency_declares_a_floor() -> None:
 
 
 @pytest.fixture(scope="module")
+@budget(900)  # cold: a venv and pip install of the floor versions (its own limit 900 s)
 def floor_env() -> Path:
     pins = floor_pins()
     venv = CACHE / hashlib.sha256("\n".join([sys.version, *pins]).encode()).hexdigest()[:16]

@@ -17,7 +17,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,11 +24,14 @@ from pathlib import Path
 
 from coltec_worker.sync.state import pid_alive
 
+from tests.support.budget import say, step
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("COLTEC_E2E_CACHE") or Path.home() / ".cache" / "coltec-e2e")
 RUN_DIR = Path("/run/coltec-e2e")
 PRIVATE_HOST = f"unix://{RUN_DIR / 'docker.sock'}"
 
+TAG = "e2e"  # progress lines: [e2e] ...; the multihost tier sets its own
 SUITE = "bookworm"
 INCLUDE = ("python3", "python3-venv", "ca-certificates", "procps")
 
@@ -46,7 +48,7 @@ def _digest(parts: Iterable[bytes]) -> str:
 
 
 def _say(message: str) -> None:
-    print(f"[e2e] {message}", file=sys.stderr, flush=True)
+    say(TAG, message)
 
 
 def _run(
@@ -228,32 +230,35 @@ def apt_mirror() -> str:
     raise RuntimeError("no Debian mirror found in /etc/apt/sources.list(.d)")
 
 
-def rootfs_image(engine: DockerEngine) -> str:
+def rootfs_image(engine: DockerEngine, cache: Path = CACHE, tag: str = TAG) -> str:
+    """The rootfs image on `engine`, made by debootstrap under `cache` unless it is there;
+    progress lines say `[tag] ...`."""
     key = _digest([SUITE.encode(), " ".join(INCLUDE).encode()])
-    tag = f"coltec-e2e/rootfs:{key}"
-    if engine.has_image(tag):
-        return tag
+    image = f"coltec-e2e/rootfs:{key}"
+    if engine.has_image(image):
+        return image
     if not shutil.which("debootstrap"):
         raise Unavailable("debootstrap is not installed (as root: apt-get install debootstrap)")
-    CACHE.mkdir(parents=True, exist_ok=True)
-    target = CACHE / "rootfs"
+    cache.mkdir(parents=True, exist_ok=True)
+    target = cache / "rootfs"
     shutil.rmtree(target, ignore_errors=True)
     started = time.monotonic()
-    _run(
-        [
-            "debootstrap",
-            "--variant=minbase",
-            f"--include={','.join(INCLUDE)}",
-            SUITE,
-            str(target),
-            apt_mirror(),
-        ],
-        timeout=900,
-    )
+    with step(tag, f"debootstrap {SUITE} (minbase + {', '.join(INCLUDE)}) into {target}"):
+        _run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={','.join(INCLUDE)}",
+                SUITE,
+                str(target),
+                apt_mirror(),
+            ],
+            timeout=900,
+        )
     tar = subprocess.Popen(["tar", "-C", str(target), "-c", "."], stdout=subprocess.PIPE)
     try:
         imported = subprocess.run(
-            ["docker", "import", "-", tag],
+            ["docker", "import", "-", image],
             env=engine.env(),
             stdin=tar.stdout,
             capture_output=True,
@@ -267,5 +272,5 @@ def rootfs_image(engine: DockerEngine) -> str:
     if imported.returncode != 0:
         raise RuntimeError(f"docker import failed: {imported.stderr.decode()[-2000:]}")
     shutil.rmtree(target, ignore_errors=True)
-    _say(f"rootfs image {tag} in {time.monotonic() - started:.0f}s")
-    return tag
+    say(tag, f"rootfs image {image} in {time.monotonic() - started:.0f}s")
+    return image

@@ -9,6 +9,7 @@ import pytest
 
 from coltec.template.create import new_workspace
 from coltec.workspaces import REPO_ROOT, Workspace, workspace
+from tests.support.budget import budget
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
@@ -40,6 +41,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 @pytest.fixture(scope="module")
+@budget(60)  # one cs:new (about 1.5 s)
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """acme/api rendered once by `cs:new` with the acme policy; tests copy it."""
     mp = pytest.MonkeyPatch()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,8 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.host.hosts import lab as labmod
-from tests.host.hosts.lab import Host, Lab, LabUnavailable
+from tests.host.hosts.lab import TAG, Host, Lab, LabUnavailable
+from tests.support.budget import budget, step
 from tests.support.mise import tier_unavailable
 from tests.support.s3 import S3Server, free_port
 
@@ -27,9 +27,11 @@ VIA = {"h1": "socket", "h2": "ssh", "h3": "tls"}  # how the hosts file reaches e
 
 
 @pytest.fixture(scope="session")
+@budget(180)  # three dockerds on empty data roots, sshd, TLS material
 def lab() -> Iterator[Lab]:
     try:
-        started = labmod.start(HOST_COUNT)
+        with step(TAG, f"starting {HOST_COUNT} Docker hosts in network namespaces"):
+            started = labmod.start(HOST_COUNT)
     except LabUnavailable as exc:
         tier_unavailable("multihost", str(exc))
         raise AssertionError("unreachable") from None
@@ -45,20 +47,21 @@ def _copy_image(tag: str, source: Host, target: Host) -> None:
     have = target.docker("image", "inspect", "--format", "{{.Id}}", tag, check=False)
     if have.returncode == 0 and have.stdout.strip() == want:
         return
-    save = subprocess.Popen(["docker", "save", tag], env=source.env(), stdout=subprocess.PIPE)
-    try:
-        subprocess.run(
-            ["docker", "load", "-q"],
-            env=target.env(),
-            stdin=save.stdout,
-            check=True,
-            capture_output=True,
-            timeout=900,
-        )
-    finally:
-        if save.stdout:
-            save.stdout.close()
-        save.wait()
+    with step(TAG, f"docker save {tag} on {source.name} | docker load on {target.name}"):
+        save = subprocess.Popen(["docker", "save", tag], env=source.env(), stdout=subprocess.PIPE)
+        try:
+            subprocess.run(
+                ["docker", "load", "-q"],
+                env=target.env(),
+                stdin=save.stdout,
+                check=True,
+                capture_output=True,
+                timeout=900,
+            )
+        finally:
+            if save.stdout:
+                save.stdout.close()
+            save.wait()
 
 
 def _inputs_key(rootfs: str) -> str:
@@ -87,28 +90,27 @@ def _cs_image(host: Host, rootfs: str, via: str) -> None:
     env.pop("DOCKER_BUILDKIT", None)
     url = {"socket": host.socket, "ssh": host.ssh_url, "tls": host.tls_url}[via]
     env.pop("DOCKER_HOST", None)
-    started = time.monotonic()
-    proc = subprocess.run(
-        [
-            str(REPO_ROOT / "node_modules" / ".bin" / "mise"),
-            "run",
-            "cs:image",
-            "--base-image",
-            rootfs,
-            "--offline",
-            "--docker-host",
-            url,
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
+    with step(TAG, f"mise run cs:image --offline on {host.name} ({url})"):
+        proc = subprocess.run(
+            [
+                str(REPO_ROOT / "node_modules" / ".bin" / "mise"),
+                "run",
+                "cs:image",
+                "--base-image",
+                rootfs,
+                "--offline",
+                "--docker-host",
+                url,
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
     if proc.returncode != 0:
         raise RuntimeError(f"cs:image on {host.name} failed:\n{proc.stdout}\n{proc.stderr[-3000:]}")
-    labmod.say(f"cs:image on {host.name} ({url}) in {time.monotonic() - started:.0f}s")
 
 
 def _images(hosts: list[Host]) -> str:
@@ -121,9 +123,11 @@ def _images(hosts: list[Host]) -> str:
     """
     from tests.support import engine as e2e
 
-    e2e.CACHE = labmod.CACHE / "e2e"  # our own scratch space, never the e2e tier's
     first = hosts[0]
-    rootfs = e2e.rootfs_image(e2e.DockerEngine(first.socket, owned=False))
+    # our own scratch space, never the e2e tier's
+    rootfs = e2e.rootfs_image(
+        e2e.DockerEngine(first.socket, owned=False), labmod.CACHE / "e2e", TAG
+    )
     key = _inputs_key(rootfs)
     built = f"coltec-multihost/base:{key}"
     tag = (REPO_ROOT / "base-image" / "IMAGE").read_text().strip()
@@ -146,6 +150,7 @@ def _images(hosts: list[Host]) -> str:
 
 
 @pytest.fixture(scope="session")
+@budget(1800)  # cold: rootfs 52 s, cs:image on h1 93 s, on h2 over ssh 286 s, h3 by TLS
 def base_image(lab: Lab) -> str:
     from tests.support.engine import Unavailable
 

@@ -28,11 +28,12 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support import budget
 
 RUN_DIR = Path("/run/coltec-multihost")
 TLS_DIR = RUN_DIR / "tls"  # ca.pem, server-{cert,key}.pem; client/ holds what a user gets
@@ -51,8 +52,11 @@ class LabUnavailable(Exception):
     """This machine cannot host the lab (not root, a tool missing); the one-line reason."""
 
 
+TAG = "multihost"  # progress lines: [multihost] ...
+
+
 def say(message: str) -> None:
-    print(f"[multihost] {message}", file=sys.stderr, flush=True)
+    budget.say(TAG, message)
 
 
 def sh(*argv: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -168,7 +168,6 @@ class ArgvWatch:
         self._thread.join(timeout=10)
 
 
-@pytest.mark.timeout(2700)  # a cold run builds the image on three hosts first (~7 min)
 def concurrent_placement(env: dict[str, str], base_image: str) -> None:
     """Two cs:ups at once count each other (coltec.hosts.claims). Free now: h2 2, h3 1;
     the first goes to h2, the second finds h2 and h3 at 1 free and takes h3 (fewer

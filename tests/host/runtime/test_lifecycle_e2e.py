@@ -32,6 +32,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT, TOOL_PATH
 from tests.host.runtime.argv_watch import ArgvWatch
+from tests.support.budget import budget
 from tests.support.engine import DockerEngine
 from tests.support.s3 import S3Server, free_port
 
@@ -177,6 +178,7 @@ def exec_text(tier: Tier, env: dict[str, str], workspace: str, script: str) -> s
 
 
 @pytest.fixture(scope="module")
+@budget(60)  # an S3 endpoint and an argv watcher
 def tier(
     docker_engine: DockerEngine, coltec_image: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Tier]:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.budget import budget
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "coltec-test",
@@ -68,6 +70,7 @@ def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
+@budget(60)  # a git repository with one tag
 def template_v1(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A read-only template repository at v1, shared by tests that never change it."""
     return make_template_repo(tmp_path_factory.mktemp("tpl") / "template")

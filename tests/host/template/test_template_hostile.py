@@ -11,6 +11,7 @@ from coltec_worker.declaration.pipeline import validate_file
 
 from coltec.template import rendering
 from coltec.errors import UsageError
+from tests.support.budget import budget
 
 HOSTILE = (
     "quote \" single ' backslash \\ newline\nsecond line $(touch /tmp/coltec-pwned) "
@@ -20,6 +21,7 @@ HOSTILE = (
 
 
 @pytest.fixture(scope="module")
+@budget(60)  # one copier copy (about 2 s)
 def hostile(template_v1: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     dst = tmp_path_factory.mktemp("hostile") / "team" / "evil-dev"
     data = {

@@ -16,6 +16,7 @@ import yaml
 from coltec.template import rendering
 from coltec.checks.run import validate_files
 from tests.host.template.conftest import REPO_ROOT
+from tests.support.budget import budget
 
 PROJECT_TYPES = ("python", "rust", "node", "generic")
 COMBOS = list(itertools.product(PROJECT_TYPES, (True, False), (True, False)))
@@ -29,6 +30,7 @@ def combo_id(combo: tuple[str, bool, bool]) -> str:
 
 
 @pytest.fixture(scope="session")
+@budget(180)  # 16 copier copies (15 s warm, 2 cores)
 def renders(template_v1: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Each combination rendered once, with real copier, as a workspace folder."""
     root = tmp_path_factory.mktemp("renders")

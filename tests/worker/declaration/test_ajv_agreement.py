@@ -22,6 +22,7 @@ from coltec_worker.declaration.pipeline import validate_file
 from coltec_worker.declaration.source import load_yaml
 from coltec_worker.errors import ConfigError, Problem
 
+from tests.support.budget import budget
 from tests.support.corpus_cases import ALL_CASES, SPECS, USERS
 
 REPO = Path(__file__).resolve().parents[3]
@@ -106,6 +107,7 @@ def to_json(source: Path, target: Path) -> None:
 
 
 @pytest.fixture(scope="module")
+@budget(60)  # reads the corpus once (about 1 s)
 def converted(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Path]:
     out = tmp_path_factory.mktemp("ajv")
     mapping: dict[Path, Path] = {}
