@@ -21,7 +21,7 @@ def spec(*sync: SyncPath, **changes: object) -> WorkspaceSpec:
     base = WorkspaceSpec(
         name="ws",
         metadata=Metadata(org="acme", project="api"),
-        persistence=Persistence(enabled=True, sync=sync),
+        persistence=Persistence(enabled=True, mode="replicated", sync=sync),
     )
     return base._replace(**changes)
 
@@ -54,6 +54,15 @@ def test_replicated_persistence_needs_a_sync_path() -> None:
     found = findings(spec())
     assert found["$.persistence.sync"].rule == "sync-required"
     assert "persistence.enabled: false" in found["$.persistence.sync"].hint
+
+
+def test_mounted_persistence_needs_something_to_persist() -> None:
+    """The default mode is the predecessor's `mounted`: enabled with nothing is refused."""
+    found = findings(spec(persistence=Persistence(enabled=True)))
+    assert found["$.persistence.mode"].rule == "persistence-empty"
+    assert "mode: replicated" in found["$.persistence.mode"].hint
+    with_path = spec(persistence=Persistence(enabled=True, sync=(sp(),)))
+    assert findings(with_path) == {}  # the predecessor's daemon synced them in any mode
 
 
 def test_disabled_persistence_needs_no_sync_path() -> None:
@@ -219,17 +228,6 @@ def test_remote_siblings_with_a_common_prefix_are_fine() -> None:
     assert findings(spec(sp("one", "/one", "acme/code"), sp("two", "/two", "acme/code2"))) == {}
 
 
-# -- interval -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("interval", "bad"), [(1, True), (29, True), (30, False), (86400, False)])
-def test_interval_at_least_30_seconds(interval: int, bad: bool) -> None:
-    found = findings(spec(sp(interval=interval)))
-    assert ("$.persistence.sync[0].interval" in found) is bad
-    if bad:
-        assert found["$.persistence.sync[0].interval"].hint == "use at least 30 (seconds)"
-
-
 # -- slugs ----------------------------------------------------------------------------
 
 
@@ -374,7 +372,9 @@ def test_every_rule_is_exercised_here() -> None:
         metadata=Metadata(org="Bad", project="api"),
         networking=Networking(enabled=True, hostname_prefix="-", tags=("bad",)),
         persistence=Persistence(
-            enabled=True, rclone_config=RcloneConfig(encryption=Encryption(password_env="secret"))
+            enabled=True,
+            mode="replicated",
+            rclone_config=RcloneConfig(encryption=Encryption(password_env="secret")),
         ),
     )
     empty = rule_names(everything)
@@ -389,11 +389,12 @@ def test_every_rule_is_exercised_here() -> None:
             ),
         )
     )
-    assert empty | nonempty == {
+    mounted = rule_names(spec(persistence=Persistence(enabled=True)))
+    assert empty | nonempty | mounted == {
+        "persistence-empty",
         "slug",
         "sync-required",
         "local-path",
-        "interval",
         "remote-path",
         "unique-name",
         "local-overlap",

@@ -95,8 +95,17 @@ def _is_record(hint: Any) -> bool:
     return isinstance(hint, type) and issubclass(hint, Record)
 
 
+def _without_none(hint: Any) -> tuple[Any, bool]:
+    """(X, True) for `X | None`; (hint, False) otherwise."""
+    args = typing.get_args(hint)
+    if type(None) in args and len(args) == 2:
+        return next(a for a in args if a is not type(None)), True
+    return hint, False
+
+
 def _record_in(hint: Any) -> tuple[type[Record] | None, bool]:
-    """(record class, is_sequence) for `X` or `tuple[X, ...]`; (None, _) for a leaf."""
+    """(record class, is_sequence) for `X`, `X | None` or `tuple[X, ...]`; (None, _) for a leaf."""
+    hint, _ = _without_none(hint)
     if _is_record(hint):
         return typing.cast(type[Record], hint), False
     args = typing.get_args(hint)
@@ -105,15 +114,48 @@ def _record_in(hint: Any) -> tuple[type[Record] | None, bool]:
     return None, False
 
 
+def _types(sub: dict[str, Any]) -> tuple[set[str], bool]:
+    """The schema's JSON types without null, and whether null is allowed."""
+    kind = sub.get("type")
+    kinds = set(kind) if isinstance(kind, list) else {kind}
+    return kinds - {"null"}, "null" in kinds
+
+
 def _leaf_type_agrees(hint: Any, sub: dict[str, Any]) -> bool:
+    """`T | None` is [T, "null"]; a plain `T` may stand for [T, "null"] where the model
+    reads null as the default; `object` is a schema without a type (any JSON value)."""
+    if hint is object:
+        return "type" not in sub
+    hint, optional = _without_none(hint)
+    kinds, nullable = _types(sub)
+    if optional and not nullable:
+        return False
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint in JSON_TYPE:
-        return sub.get("type") == JSON_TYPE[hint]
+        return kinds == {JSON_TYPE[hint]}
     if origin is tuple:
-        return sub.get("type") == "array" and sub["items"].get("type") == JSON_TYPE[args[0]]
+        return kinds == {"array"} and sub["items"].get("type") == JSON_TYPE[args[0]]
     if origin in (Mapping, dict):
-        return sub.get("type") == "object" and "additionalProperties" in sub
+        return kinds == {"object"} and "additionalProperties" in sub
     return False
+
+
+def _record_values(hint: Any) -> type[Record] | None:
+    """X for `Mapping[str, X]` where X is a record (a mapping of named records)."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (Mapping, dict) and len(args) == 2 and _is_record(args[1]):
+        return typing.cast(type[Record], args[1])
+    return None
+
+
+def _aliases(props: dict[str, Any]) -> dict[str, str]:
+    """Properties that are another one's older name ("$comment": "alias of X") -> X."""
+    out = {}
+    for name, sub in props.items():
+        comment = sub.get("$comment", "")
+        if comment.startswith("alias of "):
+            out[name] = comment.removeprefix("alias of ")
+    return out
 
 
 def _compare(
@@ -121,9 +163,16 @@ def _compare(
 ) -> list[str]:
     """Every disagreement between one schema object and one model record, recursively."""
     errors: list[str] = []
-    props: dict[str, Any] = schema["properties"]
+    props: dict[str, Any] = dict(schema["properties"])
     fields = set(cls._fields)
-    hints = typing.get_type_hints(cls, vars(model), {"ClassVar": typing.ClassVar})
+    module = vars(sys.modules[cls.__module__])
+    hints = typing.get_type_hints(cls, module, {"ClassVar": typing.ClassVar, "Any": Any})
+    for alias, target in _aliases(props).items():
+        # An alias is read into its target's field: the same shape, no field of its own.
+        if target not in fields:
+            errors.append(f"{where}.{alias}: alias of {target}, which {cls.__name__} lacks")
+        for ref in re.findall(r'"\$ref": "[^"]*/([^/"]+)"', json.dumps(props.pop(alias))):
+            seen.add(ref)
     errors += [f"{where}.{p}: in the schema, not in {cls.__name__}" for p in props.keys() - fields]
     errors += [f"{where}.{f}: in {cls.__name__}, not in the schema" for f in fields - props.keys()]
     no_default = fields - cls._defaults.keys()
@@ -140,7 +189,14 @@ def _compare(
         here, hint = f"{where}.{name}", hints[name]
         nested, is_sequence = _record_in(hint)
         default = cls._defaults.get(name, MISSING)
-        if nested and is_sequence:
+        valued = _record_values(hint)
+        if valued is not None:
+            ref = sub["additionalProperties"].get("$ref", "")
+            seen.add(ref.rpartition("/")[2])
+            value, value_root = _resolve(sub["additionalProperties"], sub_root)
+            errors += _compare(value, value_root, valued, f"{here}.*", seen)
+            schema_default = sub.get("default")
+        elif nested and is_sequence:
             ref = sub["items"].get("$ref", "")
             seen.add(ref.rpartition("/")[2])
             item, item_root = _resolve(sub["items"], sub_root)
@@ -152,6 +208,10 @@ def _compare(
             schema_default = sub.get("default")
             if schema_default == {} and default is not MISSING:
                 schema_default = nested()
+            # null may stand for "all defaults" (a {} default), read as such by the model
+            optional, nullable = _without_none(hint)[1], _types(sub)[1]
+            if optional != nullable and not (nullable and sub.get("default") == {}):
+                errors.append(f"{here}: nullable in one of the schema and {cls.__name__} only")
         else:
             if not _leaf_type_agrees(hint, sub):
                 errors.append(f"{here}: schema type {sub.get('type')} vs model {hint}")
@@ -180,7 +240,8 @@ def test_model_enums_match_the_schema() -> None:
     sync = SCHEMAS[SPEC_SCHEMA]["$defs"]["syncPath"]["properties"]
     assert tuple(sync["direction"]["enum"]) == DIRECTIONS
     mode = SCHEMAS[SPEC_SCHEMA]["properties"]["persistence"]["properties"]["mode"]
-    assert mode["const"] == model.Persistence().mode
+    assert mode["enum"] == ["mounted", "replicated"]
+    assert mode["default"] == model.Persistence().mode == "mounted"  # the predecessor's
     placeholders = re.findall(r"\{(\w+)\}", sync["remote_path"]["description"])
     assert tuple(placeholders) == model.PLACEHOLDERS
 
@@ -306,8 +367,8 @@ def test_error_line_format() -> None:
     case = next(c for c in ALL_CASES if c.file.stem == "interval-too-short")
     out = _run([str(BIN / "coltec-validate"), "--file", str(case.file)]).stdout
     assert out.splitlines() == [
-        f"{case.file}:9:17: $.persistence.sync[0].interval: interval 29s is below 30s",
-        "    hint: use at least 30 (seconds)",
+        f"{case.file}:9:17: $.persistence.sync[0].interval: interval 9s is below 10s",
+        "    hint: use at least 10 (seconds)",
     ]
 
 
@@ -384,7 +445,7 @@ def test_json_output_shape() -> None:
         "additionalProperties",
         "local-path",
         "remote-path",
-        "interval",
+        "minimum",
         "tag",
     }
 

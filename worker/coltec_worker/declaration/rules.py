@@ -17,7 +17,6 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 TAG = re.compile(r"^tag:[a-z0-9][a-z0-9-]*$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-MIN_INTERVAL = 30
 
 
 def _is_control(char: str) -> bool:
@@ -148,13 +147,6 @@ def check_sync_paths(
         local_bad = _local_path_problem(sync.path)
         if local_bad:
             yield Finding(f"{here}.path", local_bad[0], local_bad[1], "local-path")
-        if sync.interval < MIN_INTERVAL:
-            yield Finding(
-                f"{here}.interval",
-                f"interval {sync.interval}s is below {MIN_INTERVAL}s",
-                f"use at least {MIN_INTERVAL} (seconds)",
-                "interval",
-            )
         resolved, message, hint = resolve_checked(sync, values)
         if resolved is None:
             yield Finding(f"{here}.remote_path", message, hint, "remote-path")
@@ -209,12 +201,24 @@ def check_spec(spec: WorkspaceSpec, user_id: str = "user") -> Iterator[Finding]:
                 "slug",
             )
     pers = spec.persistence
-    if pers.enabled and pers.mode == "replicated" and not pers.sync:
+    volumes = pers.volume_paths()
+    if pers.enabled and pers.mode == "replicated" and not pers.sync and not volumes:
         yield Finding(
             "$.persistence.sync",
             "replicated persistence needs at least one sync path",
             "add an item under persistence.sync, or set persistence.enabled: false",
             "sync-required",
+        )
+    if pers.enabled and pers.mode == "mounted" and not (pers.sync or volumes or pers.mounts):
+        # The predecessor's Python era: mounted mode needs a mount. Its default mode is
+        # mounted, so this is also what an enabled persistence with nothing in it means.
+        yield Finding(
+            "$.persistence.mode",
+            "mounted persistence (the default mode) has nothing to persist: "
+            "no persistence.mounts and no sync paths",
+            "to sync folders, set mode: replicated and add persistence.sync items; "
+            "or set persistence.enabled: false",
+            "persistence-empty",
         )
     yield from check_sync_paths(
         pers.sync, "$.persistence.sync", spec.placeholder_values(user_id or "user")

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 # Keywords that only annotate.
-ANNOTATIONS = frozenset({"$schema", "$id", "title", "description", "default", "$defs"})
+ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "default", "$defs"})
 CHECKED = frozenset(
     {
         "type",

@@ -5,8 +5,9 @@ what a declaration can be at all:
 
 - at most MAX_BYTES of UTF-8 (a BOM is allowed), one document;
 - plain JSON data: mappings with string keys (a scalar key is taken as written, as
-  JSON would carry it: `1:` is the key "1"), lists, strings, numbers, booleans, null,
-  and YAML timestamps (the schema then says "expected string");
+  JSON would carry it: `1:` is the key "1"), lists, strings, numbers, booleans, null;
+  a YAML 1.1 timestamp (`generated_at: 2025-11-28T09:11:06Z`) stays the text written,
+  as YAML 1.2 and the predecessor's reader (serde_yaml) read it;
 - anchors and aliases are allowed, but every alias counts as a copy: more than
   MAX_NODES values in total (an alias bomb) or nesting deeper than MAX_DEPTH is an
   error, found before anything walks the data;
@@ -178,6 +179,8 @@ class _Builder:
     def _scalar(self, node: yaml.Node, path: str) -> Any:
         if node.tag not in SCALAR_TAGS:
             raise self._tag(node, path)
+        if node.tag == TAG + "timestamp":
+            return str(node.value)
         try:
             return self.loader.construct_object(node)
         except ValueError as exc:  # e.g. an integer of more than 4300 digits

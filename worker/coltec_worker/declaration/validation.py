@@ -201,6 +201,8 @@ def _describe(err: Any, *, secret: bool = False) -> tuple[str, str]:
         )
     if kind in ("minimum", "maximum"):
         word = "at least" if kind == "minimum" else "at most"
+        if kind == "minimum" and err.absolute_path and err.absolute_path[-1] == "interval":
+            return f"interval {value}s is below {expected}s", f"use {word} {expected} (seconds)"
         return f"{value} is out of range", f"use a value {word} {expected}"
     if kind in ("minLength", "maxLength"):
         return err.message, "shorten or fill in the value"
