@@ -3,7 +3,8 @@
 Sources: the caller's environment, plus `fnox eval` when fnox is installed. What is
 delivered: the variables the workspace's worker needs — RCLONE_REMOTE_NAME,
 RCLONE_BUCKET, rclone's RCLONE_CONFIG_<REMOTE>_* for the spec's remote, the crypt
-password variable the spec names, TAILSCALE_AUTH_KEY — and nothing else.
+password variable the spec names, TAILSCALE_AUTH_KEY (or COLTEC_TAILSCALE_AUTH_KEY) —
+and nothing else.
 
 They never go into `containerEnv` (the devcontainer CLI makes that `docker run -e
 NAME=VALUE`, a command line every local user can read for as long as the container
@@ -35,7 +36,9 @@ from coltec import proc
 from coltec.errors import SecretsError
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-ALWAYS = ("RCLONE_REMOTE_NAME", "RCLONE_BUCKET", "TAILSCALE_AUTH_KEY")
+# COLTEC_TAILSCALE_AUTH_KEY: the predecessor's name for the tailnet key (the worker
+# prefers it, sync/netenv.py)
+ALWAYS = ("RCLONE_REMOTE_NAME", "RCLONE_BUCKET", "TAILSCALE_AUTH_KEY", "COLTEC_TAILSCALE_AUTH_KEY")
 DIR_ENV = "COLTEC_SECRETS_DIR"  # what the template's mount reads (${localEnv:...})
 RUNTIME_ENV = "COLTEC_RUNTIME_DIR"  # where the folders go (default: see runtime_dir)
 

@@ -1,8 +1,10 @@
-"""JSON-lines logging with secrets redacted. The worker's only log format.
+"""Logging with secrets redacted: one line per event, JSON or text.
 
-One line per event: {"time", "level", "event", ...fields}. Any string value that
-contains the value of a secret-looking environment variable is redacted before it
-is written, so an rclone stderr tail or an argv can be logged safely.
+JSON (the worker's default): {"time", "level", "event", ...fields}. Text (--log-format
+text, the predecessor's default and `coltec-daemon`'s): `TIME LEVEL event key=value ...`,
+a value JSON-quoted when it is not a plain word. Any string value that contains the
+value of a secret-looking environment variable is redacted before it is written, in
+both, so an rclone stderr tail or an argv can be logged safely.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASS|TOKEN|KEY|CREDENTIAL|SESSION)",
 MIN_SECRET_LEN = 4
 REDACTED = "***"
 LEVELS = ("debug", "info", "warning", "error")
+PLAIN = re.compile(r"[\w./:@+,-]+")  # a text-log value shown without quotes
 
 
 class Redactor:
@@ -62,11 +65,16 @@ class Logger:
     """Writes one JSON object per line to `stream` (stderr by default)."""
 
     def __init__(
-        self, stream: TextIO | None = None, redactor: Redactor | None = None, level: str = "info"
+        self,
+        stream: TextIO | None = None,
+        redactor: Redactor | None = None,
+        level: str = "info",
+        fmt: str = "json",
     ) -> None:
         self.stream = stream or sys.stderr
         self.redactor = redactor or Redactor()
         self.min_level = LEVELS.index(level)
+        self.text = fmt == "text"
 
     def log(self, level: str, event: str, **fields: Any) -> None:
         if LEVELS.index(level) < self.min_level:
@@ -77,7 +85,12 @@ class Logger:
             "event": event,
         }
         record.update({k: v for k, v in fields.items() if v is not None})
-        line = json.dumps(self.redactor.value(record), default=str, separators=(",", ":"))
+        record = self.redactor.value(record)
+        line = (
+            text_line(record)
+            if self.text
+            else json.dumps(record, default=str, separators=(",", ":"))
+        )
         try:
             self.stream.write(line + "\n")
             self.stream.flush()
@@ -98,3 +111,14 @@ class Logger:
 
     def error(self, event: str, **fields: Any) -> None:
         self.log("error", event, **fields)
+
+
+def text_line(record: dict[str, Any]) -> str:
+    """`TIME LEVEL event key=value ...` for people reading a terminal or a supervisor log."""
+    head = f"{record.pop('time')} {record.pop('level').upper():<7} {record.pop('event')}"
+    parts = [head]
+    for key, value in record.items():
+        if not (isinstance(value, str) and PLAIN.fullmatch(value)):
+            value = json.dumps(value, default=str, ensure_ascii=False)
+        parts.append(f"{key}={value}")
+    return " ".join(parts)

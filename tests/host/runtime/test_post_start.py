@@ -135,6 +135,18 @@ def test_an_invalid_spec_starts_no_worker_and_says_why(
     assert workers_of(ws / ".coltec" / "state") == []
 
 
+def test_coltec_disabled_starts_no_worker_and_the_hook_succeeds(
+    workspace: tuple[Path, dict[str, str]], s3: S3Server
+) -> None:
+    ws, env = workspace
+    proc, took = run_hook({**env, "COLTEC_DISABLED": "true"})
+    assert proc.returncode == 0, proc.stderr
+    assert took < 2.0
+    assert "not running" in proc.stderr and "COLTEC_DISABLED" in proc.stderr
+    assert workers_of(ws / ".coltec" / "state") == []
+    assert not any(s3.bucket_dir.iterdir())  # nothing synced
+
+
 def test_the_script_is_plain_shell_that_copier_copies_verbatim() -> None:
     text = SCRIPT.read_text()
     for marker in ("{{", "{%", "{#"):

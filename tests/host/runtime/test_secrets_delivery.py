@@ -25,6 +25,11 @@ ENV = {
 }
 
 
+def test_the_predecessors_tailnet_key_name_goes_too() -> None:
+    got = secrets.wanted({**ENV, "COLTEC_TAILSCALE_AUTH_KEY": "tskey-y"}, "r2", "MY_CRYPT")
+    assert got["COLTEC_TAILSCALE_AUTH_KEY"] == "tskey-y"
+
+
 def test_only_the_variables_of_the_workspaces_remote_go() -> None:
     got = secrets.wanted(ENV, "r2", "MY_CRYPT")
     assert got == {

@@ -5,15 +5,27 @@ long-running daemon about 1 MB of memory. `parse` reads the flags the daemon, --
 and friends use by hand, and leaves everything else — --help, --version, abbreviations,
 mistakes — to the argparse parser built by `build_parser`, which gives the standard
 messages and exit code 2. A test keeps the two in agreement.
+
+Two commands share it, `coltec-worker` and `coltec-daemon` (the predecessor's name); the
+values of the options and their defaults from the environment are in values.py.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 
 from coltec_worker import __version__
+from coltec_worker.cli.values import (
+    DEFAULT_LOG_FORMAT,
+    defaults,
+    delay,
+    interval,
+    log_format,
+    log_level,
+    seconds,
+)
 from coltec_worker.record import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,31 +34,7 @@ if TYPE_CHECKING:
     from coltec_worker.sync.state import Layout
 
 DEFAULT_CONFIG = "/workspace/.devcontainer/workspace-spec.yaml"
-MAX_SECONDS = 7 * 86400.0
 Args = SimpleNamespace  # argparse.Namespace without argparse: attribute access only
-
-
-def seconds(text: str) -> float:
-    """A duration (--rclone-timeout, flush --timeout): finite, 0 < S <= a week; ValueError."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= MAX_SECONDS:  # also refuses nan and inf
-        raise ValueError(
-            f"{text} is out of range: give seconds, more than 0 and at most {MAX_SECONDS:.0f}"
-        )
-    return value
-
-
-def delay(text: str) -> float:
-    """--start-delay: like seconds(), but 0 (no delay) is allowed."""
-    try:
-        if float(text) == 0:
-            return 0.0
-    except ValueError:
-        pass
-    return seconds(text)
 
 
 def typed(convert: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -78,11 +66,12 @@ def add_common(parser: Any) -> None:
     )
 
 
-def build_parser() -> Any:
+def build_parser(prog: str = "coltec-worker", env: Mapping[str, str] | None = None) -> Any:
     import argparse
 
+    default = defaults(prog, env)
     parser = argparse.ArgumentParser(
-        prog="coltec-worker",
+        prog=prog,
         description="Keep the workspace's declared folders in S3/R2 with rclone. "
         "Subcommands: status [--json], flush [--timeout S] [--stop], reload. "
         "Exit 0 ok, 1 a sync failed (--once), 2 invalid configuration or usage.",
@@ -124,7 +113,30 @@ def build_parser() -> Any:
         metavar="S",
         help="stop one rclone run after S seconds (default 3600)",
     )
-    parser.add_argument("--version", action="version", version=f"coltec-worker {__version__}")
+    parser.add_argument(
+        "--interval",
+        type=typed(interval),
+        default=default["interval"],
+        metavar="S",
+        help="run every path every S seconds, whatever its interval says "
+        "(default: $COLTEC_INTERVAL, else each path's own)",
+    )
+    parser.add_argument(
+        "--log-format",
+        type=typed(log_format),
+        default=default["log_format"],
+        metavar="text|json",
+        help=f"log lines as text or JSON (default: $COLTEC_LOG_FORMAT, else "
+        f"{DEFAULT_LOG_FORMAT[prog]})",
+    )
+    parser.add_argument(
+        "--log-level",
+        type=typed(log_level),
+        default=default["log_level"],
+        metavar="L",
+        help="trace|debug|info|warn|error (default: $COLTEC_LOG_LEVEL, else info)",
+    )
+    parser.add_argument("--version", action="version", version=f"{prog} {__version__}")
     return parser
 
 
@@ -140,13 +152,20 @@ VALUES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "--log-file": ("log_file", str),
     "--start-delay": ("start_delay", delay),
     "--rclone-timeout": ("rclone_timeout", seconds),
+    "--interval": ("interval", interval),
+    "--log-format": ("log_format", log_format),
+    "--log-level": ("log_level", log_level),
 }
 
 
-def parse_fast(argv: Sequence[str]) -> Args | None:
-    """The worker's flags written in full, or None for anything argparse should answer."""
+def parse_fast(
+    argv: Sequence[str], prog: str = "coltec-worker", env: Mapping[str, str] | None = None
+) -> Args | None:
+    """The worker's flags written in full, or None for anything argparse should answer.
+    ConfigError when a variable that gives a default is bad."""
     args = Args(
-        config=os.environ.get("COLTEC_CONFIG", DEFAULT_CONFIG),
+        **defaults(prog, env),
+        config=(os.environ if env is None else env).get("COLTEC_CONFIG", DEFAULT_CONFIG),
         state_dir=None,
         once=False,
         dry_run=False,
@@ -181,12 +200,13 @@ def parse_fast(argv: Sequence[str]) -> Args | None:
     return args
 
 
-def parse(argv: Sequence[str]) -> Args:
-    """The parsed command line; argparse answers (and may exit 0 or 2) what parse_fast does not."""
-    fast = parse_fast(argv)
+def parse(argv: Sequence[str], prog: str = "coltec-worker") -> Args:
+    """The parsed command line; argparse answers (and may exit 0 or 2) what parse_fast does
+    not. ConfigError (exit 2) when a variable that gives a default is bad."""
+    fast = parse_fast(argv, prog)
     if fast is not None:
         return fast
-    return Args(**vars(build_parser().parse_args(list(argv))))
+    return Args(**vars(build_parser(prog).parse_args(list(argv))))
 
 
 def layout_of(args: Any) -> Layout:

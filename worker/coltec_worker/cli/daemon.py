@@ -11,7 +11,8 @@ import json
 import os
 import sys
 
-from coltec_worker.cli.args import Args, layout_of, seconds
+from coltec_worker.cli.args import Args, layout_of
+from coltec_worker.cli.values import DISABLED_ENV, disabled, seconds
 from coltec_worker.declaration.environ import worker_environment
 from coltec_worker.errors import (
     EXIT_FAILED,
@@ -50,6 +51,7 @@ def _options(args: Args, env: dict[str, str]) -> Options:
         raise ConfigError(f"COLTEC_BACKOFF_BASE: {exc}", hint="unset it for 15 s") from None
     return Options(
         only=tuple(args.only),
+        interval=args.interval,
         timeout=args.rclone_timeout,
         start_delay=args.start_delay,
         backoff_base=base,
@@ -71,9 +73,10 @@ def run_worker(args: Args) -> int:
             "give a writable --log-file, or none for stderr",
         )
         return EXIT_USAGE
-    logger = Logger(stream, Redactor.from_env(env))
+    logger = Logger(stream, Redactor.from_env(env), level=args.log_level, fmt=args.log_format)
     try:
         options = _options(args, env)
+        paused = disabled(env)
     except ConfigError as exc:
         logger.error("invalid_configuration", error=exc.message, hint=exc.hint)
         return EXIT_USAGE
@@ -89,6 +92,13 @@ def run_worker(args: Args) -> int:
     worker = Worker(args.config, layout, logger, env=env, home=home, options=options)
     if args.dry_run:
         return dry_run(worker)
+    if paused:  # the predecessor's switch: start nothing, touch no data, and say so once
+        logger.info(
+            "disabled",
+            reason=f"{DISABLED_ENV}={env[DISABLED_ENV]}",
+            hint=f"unset {DISABLED_ENV} (or set it to false) and start the worker again",
+        )
+        return EXIT_OK
     lock = PidLock(layout.pidfile)
     try:
         lock.acquire()
@@ -165,6 +175,7 @@ def dry_run(worker: Worker) -> int:
                     {
                         "path": p.name,
                         "direction": sync.direction,
+                        "interval": sync.interval,
                         "resync": p.resync,
                         "argv": worker.logger.redactor.value(list(p.argv)),
                     }

@@ -36,8 +36,9 @@ def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
 
 
 def flush_main(argv: Sequence[str]) -> int:
-    from coltec_worker.cli.args import add_common, layout_of, once_args, seconds, typed
+    from coltec_worker.cli.args import add_common, layout_of, once_args, typed
     from coltec_worker.cli.daemon import run_worker
+    from coltec_worker.cli.values import seconds
 
     parser = argparse.ArgumentParser(
         prog="coltec-worker flush", description="Run every path once now and wait for it."

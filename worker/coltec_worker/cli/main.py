@@ -1,12 +1,17 @@
 """`coltec-worker`: the command-line edge of the worker. Parses, renders, picks exit codes.
 
     coltec-worker [--config PATH] [--once] [--dry-run] [--only NAME]... [--validate-only]
+                  [--interval S] [--log-format text|json] [--log-level L]
     coltec-worker status [--json]
     coltec-worker flush [--timeout S] [--stop]
     coltec-worker reload
 
-Exit codes: 0 ok; 1 a sync failed (--once, flush) or the state directory cannot hold
-the pidfile; 2 invalid configuration or usage.
+`coltec-daemon` is the same command under the predecessor's name (its log format
+defaults to text, as the predecessor's did; see values.py).
+
+Exit codes: 0 ok (also: COLTEC_DISABLED, or a daemon already running); 1 a sync failed
+(--once, flush) or the state directory cannot hold the pidfile; 2 invalid configuration
+or usage (a bad COLTEC_INTERVAL, COLTEC_LOG_* or COLTEC_DISABLED too).
 The daemon imports the standard library and schedule only — no pyyaml, argparse,
 dataclasses or pathlib: its plan is compiled by a child process (compile_cmd.py).
 --validate-only runs the pipeline here, and loads jsonschema only to explain an
@@ -22,7 +27,7 @@ from collections.abc import Sequence
 
 from coltec_worker.cli.args import layout_of, parse
 from coltec_worker.declaration.environ import worker_environment
-from coltec_worker.errors import EXIT_FAILED, EXIT_OK, print_error, stdout_guarded
+from coltec_worker.errors import EXIT_FAILED, EXIT_OK, ConfigError, print_error, stdout_guarded
 
 SECRETS_POLL = 10.0
 
@@ -67,11 +72,16 @@ def reload_main(argv: Sequence[str]) -> int:
     return EXIT_OK
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return stdout_guarded(lambda: _main(list(sys.argv[1:] if argv is None else argv)))
+def main(argv: Sequence[str] | None = None, prog: str = "coltec-worker") -> int:
+    return stdout_guarded(lambda: _main(list(sys.argv[1:] if argv is None else argv), prog))
 
 
-def _main(argv: list[str]) -> int:
+def daemon_main(argv: Sequence[str] | None = None) -> int:
+    """`coltec-daemon`: the worker under the predecessor's name, with its defaults."""
+    return main(argv, prog="coltec-daemon")
+
+
+def _main(argv: list[str], prog: str) -> int:
     if argv[:1] == ["status"]:
         return status_main(argv[1:])
     if argv[:1] == ["reload"]:
@@ -80,7 +90,11 @@ def _main(argv: list[str]) -> int:
         from coltec_worker.cli.flush import flush_main
 
         return flush_main(argv[1:])
-    args = parse(argv)
+    try:
+        args = parse(argv, prog)
+    except ConfigError as exc:  # a variable that gives a default is bad
+        print_error(exc.message, exc.hint)
+        return exc.exit_code
     if args.validate_only:
         from coltec_worker.cli.validate_cmd import validate_and_print
 

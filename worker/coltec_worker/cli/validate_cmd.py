@@ -1,7 +1,9 @@
 """`coltec-validate --file PATH` and the body of `coltec-worker --validate-only`.
 
 Both print the same problems for the same file and exit 0 valid, 1 invalid,
-2 unreadable file or bad usage.
+2 unreadable file or bad usage. The predecessor's options are kept (schema_cmd.py):
+`--schema FILE` checks against another JSON Schema, `--schema-only` skips the semantic
+rules, `--generate-schema` prints the built-in schema.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from coltec_worker.cli.report import report_json as report_json  # re-exported: tests
+from coltec_worker.cli.report import report_text
 from coltec_worker.declaration.pipeline import validate_file
-from coltec_worker.declaration.validation import ValidationReport
 from coltec_worker.errors import (
     EXIT_INVALID,
     EXIT_OK,
@@ -21,26 +24,6 @@ from coltec_worker.errors import (
     print_error,
     stdout_guarded,
 )
-
-
-def report_json(reports: Sequence[ValidationReport]) -> str:
-    return json.dumps(
-        {
-            "valid": all(r.ok for r in reports),
-            "files": [
-                {"file": r.file, "valid": r.ok, "problems": [p.to_dict() for p in r.problems]}
-                for r in reports
-            ],
-        },
-        indent=2,
-    )
-
-
-def report_text(reports: Sequence[ValidationReport]) -> str:
-    lines: list[str] = []
-    for r in reports:
-        lines += [p.format() for p in r.problems] if r.problems else [f"{r.file}: valid"]
-    return "\n".join(lines)
 
 
 def validate_and_print(
@@ -74,7 +57,26 @@ def _main(argv: Sequence[str] | None) -> int:
         description="Validate a workspace-spec.yaml (JSON Schema + semantic rules). "
         "Exit 0 valid, 1 invalid, 2 unreadable file or bad usage.",
     )
-    parser.add_argument("--file", required=True, help="path of the workspace-spec.yaml")
+    parser.add_argument(
+        "-f", "--file", help="path of the workspace-spec.yaml (required unless --generate-schema)"
+    )
+    parser.add_argument(
+        "-s",
+        "--schema",
+        metavar="FILE",
+        help="check against this JSON Schema in place of the built-in one "
+        "(the rules still need the built-in shape: without --schema-only both apply)",
+    )
+    parser.add_argument(
+        "--schema-only",
+        action="store_true",
+        help="only the JSON Schema stage: no semantic rules, user config or environment",
+    )
+    parser.add_argument(
+        "--generate-schema",
+        action="store_true",
+        help="print the built-in workspace-spec JSON Schema and exit",
+    )
     parser.add_argument(
         "--user-config",
         default=None,
@@ -83,6 +85,22 @@ def _main(argv: Sequence[str] | None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print a JSON report")
     args = parser.parse_args(argv)
+    if not args.generate_schema and not args.file:
+        parser.error("the following arguments are required: --file (unless --generate-schema)")
+    if args.generate_schema:
+        from coltec_worker.cli.schema_cmd import generate_schema
+
+        return generate_schema()
+    if args.schema or args.schema_only:
+        from coltec_worker.cli.schema_cmd import schema_and_print
+
+        return schema_and_print(
+            args.file,
+            args.schema,
+            schema_only=args.schema_only,
+            as_json=args.json,
+            user_config=args.user_config,
+        )
     return validate_and_print(args.file, as_json=args.json, user_config=args.user_config)
 
 

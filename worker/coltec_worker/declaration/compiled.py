@@ -9,7 +9,7 @@ run what the validator rejects. Secrets are not in it: the crypt password is rea
 from the worker's environment by name when the plan is applied.
 
     {"plan": 1, "config": "/abs/workspace-spec.yaml", "user_config": null | "...",
-     "user_id": "...", "persistence_enabled": bool,
+     "workspace": "<name>", "user_id": "...", "persistence_enabled": bool,
      "remote": {"root", "description", "builtin", "env": {...}, "crypt_password_env"},
      "paths": [{"name", "local", "remote_path", "direction", "interval", "priority",
                 "exclude": [...]}],
@@ -62,12 +62,14 @@ class Plan(Record):
     networking_enabled: bool = False
     hostname: str = ""
     tags: tuple[str, ...] = ()
+    workspace: str = ""  # its name (WORKSPACE_NAME applied): the health file's folder
 
     def to_json(self) -> dict[str, Any]:
         r = self.remote
         return {
             "plan": PLAN_VERSION,
             "config": self.config,
+            "workspace": self.workspace,
             "user_config": self.user_config,
             "user_id": self.user_id,
             "persistence_enabled": self.persistence_enabled,
@@ -142,4 +144,5 @@ def plan_from_json(data: Any) -> Plan:
         networking_enabled=_want(net.get("enabled"), bool, "networking.enabled"),
         hostname=_want(net.get("hostname"), str, "networking.hostname"),
         tags=tuple(_want(t, str, "tag") for t in _want(net.get("tags"), list, "tags")),
+        workspace=_want(data.get("workspace"), str, "workspace"),
     )

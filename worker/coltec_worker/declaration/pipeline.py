@@ -180,6 +180,7 @@ def build_plan(
         networking_enabled=net.enabled,
         hostname=net.hostname_prefix + spec.name,
         tags=net.tags,
+        workspace=spec.name,
     )
 
 

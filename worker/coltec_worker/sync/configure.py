@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # imported only with networking.enabled: it brings subprocess
 
 class Options(Record):
     only: tuple[str, ...] = ()
+    interval: int | None = None  # --interval: every path's, in place of its own
     rclone: str = "rclone"
     timeout: float = 3600.0  # one rclone run
     grace: float = 30.0  # after the one SIGINT, before SIGKILL
@@ -107,6 +108,8 @@ def prepare(
             "RCLONE_CONFIG_<NAME>_* to sync to S3/R2",
         )
     chosen = [p for p in plan.paths if not options.only or p.name in options.only]
+    if options.interval is not None:
+        chosen = [p._replace(interval=options.interval) for p in chosen]
     if not plan.persistence_enabled:
         logger.warning(
             "persistence_disabled",
@@ -140,6 +143,7 @@ def prepare(
             logger,
             env,
             sync_paths=tuple(p.local for p in plan.paths),
+            workspace=plan.workspace,
         )
     logger.info(
         "configured",
@@ -147,5 +151,6 @@ def prepare(
         remote=remote.description,
         state_dir=str(layout.root),
         paths=list(paths),
+        interval=options.interval,
     )
     return Setup(paths, path_runner, tailnet)

@@ -33,7 +33,7 @@ from coltec_worker.sync.state import (
     state_error_message,
     write_json,
 )
-from coltec_worker.sync.status import iso
+from coltec_worker.sync.status import health_path, iso
 from coltec_worker.sync.verdict import RunVerdict
 
 if TYPE_CHECKING:
@@ -94,6 +94,8 @@ class Worker(PathScheduler):
         )
         self.paths, self.path_runner, self.tailnet = setup.paths, setup.path_runner, setup.tailnet
         self.plan = plan
+        if plan.workspace:
+            self.health_file = health_path(self.home, self.env, plan.workspace)
 
     def reload(self) -> None:
         self.reload_requested = False

@@ -21,7 +21,7 @@ from coltec_worker.log import Logger
 from coltec_worker.sync.configure import Options
 from coltec_worker.sync.job import PathRunner
 from coltec_worker.sync.state import Layout, is_state_error, state_error_message
-from coltec_worker.sync.status import PathStatus, iso, load_status, save_status
+from coltec_worker.sync.status import PathStatus, iso, load_status, save_health, save_status
 from coltec_worker.sync.verdict import RunVerdict
 
 
@@ -48,6 +48,8 @@ class PathScheduler:
         self.paths: dict[str, PlannedPath] = {}
         self.path_runner: PathRunner | None = None
         self.stopping = False  # no further run starts
+        self.health_file: str | None = None  # the predecessor's health.json (status.py)
+        self._health_failed = False
         self._verdicts: dict[str, RunVerdict] = {}
 
     def schedule_jobs(self, *, delay: float) -> None:
@@ -102,7 +104,26 @@ class PathScheduler:
                 job.next_run = self.clock() + timedelta(seconds=interval)
         verdict.status.next_run = iso(job.next_run) if name in self.jobs and job else None
         self.save(verdict.status)
+        self.save_health()
         return verdict
+
+    def save_health(self) -> None:
+        """The health file from every path's status; a failure is logged once, not raised."""
+        if self.health_file is None:
+            return
+        statuses = [load_status(self.layout, n) for n in self.paths]
+        try:
+            save_health(self.health_file, statuses, int(self.clock().timestamp()))
+            self._health_failed = False
+        except OSError as exc:
+            if not self._health_failed:
+                self.logger.warning(
+                    "health_unwritable",
+                    file=self.health_file,
+                    error=exc.strerror or str(exc),
+                    hint="make its folder writable, or set XDG_DATA_HOME",
+                )
+            self._health_failed = True
 
     def save(self, status: PathStatus) -> None:
         """Best effort: a status the state directory cannot take is logged, not raised."""

@@ -9,6 +9,13 @@ Times are ISO 8601 UTC strings or null. Outcomes: never, running, ok, recovered,
 timeout, interrupted, refused, blocked, critical, unknown (a corrupt status file).
 "state_dir_problem": null, or why the state directory cannot be written ("full",
 "read-only", ...).
+
+The health file is the predecessor's, kept for the supervisor integrations that read it:
+`$XDG_DATA_HOME/coltec-daemon/<workspace>/health.json` (else ~/.local/share/...), pretty
+JSON with its fields: {"healthy", "last_success", "last_attempt", "consecutive_failures",
+"last_error"}, times in Unix seconds. The worker rewrites it after every run of a path,
+from all the paths' statuses (health()); the predecessor defined it as written after each
+pass, a pass being every path once.
 """
 
 from __future__ import annotations
@@ -21,10 +28,12 @@ from coltec_worker.sync.pidfile import daemon_pid
 from coltec_worker.sync.state import SAFE_NAME, Layout, read_json, state_problem, write_json
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 MAX_BACKUPS = 20
 FAILED_OUTCOMES = ("failed", "timeout", "refused", "blocked", "critical")
+UNHEALTHY_AFTER = 3  # consecutive failed runs (the predecessor's threshold)
 
 
 def iso(when: datetime | None) -> str | None:
@@ -190,3 +199,36 @@ def render_text(data: dict[str, Any]) -> str:
         for b in p.get("backups", [])[-3:]:
             lines.append(f"      backup: {b}")
     return "\n".join(lines)
+
+
+def health_path(home: str, env: Mapping[str, str], workspace: str) -> str:
+    """Where the predecessor's supervisor integration reads the health of `workspace`."""
+    data = env.get("XDG_DATA_HOME", "")
+    if not data.startswith("/"):  # the XDG rule: a relative value is ignored
+        data = os.path.join(home, ".local", "share") if home.startswith("/") else "/tmp"
+    return os.path.join(data, "coltec-daemon", workspace, "health.json")
+
+
+def health(statuses: list[PathStatus], previous: Any, now: int) -> dict[str, Any]:
+    """The health file after a run, from every path's latest status.
+
+    A path's consecutive failures are counted by its own runs; the workspace's are the
+    worst path's, so "unhealthy after 3" means one path failed 3 times in a row, as
+    three failed passes did in the predecessor. `last_success` is the last time no path
+    was failing."""
+    failing = [s for s in statuses if s.outcome in FAILED_OUTCOMES]
+    worst = max((s.consecutive_failures for s in statuses), default=0)
+    before = previous.get("last_success") if isinstance(previous, dict) else None
+    first = failing[0] if failing else None
+    return {
+        "healthy": worst < UNHEALTHY_AFTER,
+        "last_success": before if first else now,
+        "last_attempt": now,
+        "consecutive_failures": worst,
+        "last_error": f"{first.name}: {first.error or first.outcome}" if first else None,
+    }
+
+
+def save_health(path: str, statuses: list[PathStatus], now: int) -> None:
+    """Rewrite the health file (atomically). Raises OSError; the caller logs it."""
+    write_json(path, health(statuses, read_json(path), now))

@@ -2,8 +2,10 @@
 
 Starts `tailscaled` in userspace-networking mode when none answers on our socket (no
 root, no /dev/net/tun needed), then runs `tailscale up` with the auth key from
-TAILSCALE_AUTH_KEY handed over as `--auth-key=file:<0600 file>` — the key is never
-on a command line, where `ps` and error messages would show it. Idempotent: when
+COLTEC_TAILSCALE_AUTH_KEY or TAILSCALE_AUTH_KEY handed over as `--auth-key=file:<0600
+file>` — the key is never on a command line, where `ps` and error messages would show it.
+The predecessor's COLTEC_NET_* variables override what the declaration says (netenv.py);
+a bad value is a failed outcome naming the variable. Idempotent: when
 the node is already Running with the wanted hostname and tags, nothing is run but
 one `tailscale status --json`. `ensure_up` never raises: a failure is logged and
 the caller retries on its next tick, so networking never stops syncing.
@@ -23,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-AUTH_KEY_ENV = "TAILSCALE_AUTH_KEY"
+from coltec_worker.sync.netenv import AUTH_KEY_ENVS, Settings, auth_key, settings_from
+
 DAEMON_WAIT = 15.0  # seconds for a fresh tailscaled to answer on its socket
 MAX_SOCKET = 100  # sun_path is 108 bytes on Linux
 
@@ -57,6 +60,14 @@ class Tailnet:
     clock: Callable[[], float] = time.monotonic
     enabled: bool = True  # networking.enabled
     sync_paths: tuple[str, ...] = ()  # local folders the auth key must never land in
+    workspace: str = ""  # its name, for COLTEC_NET_HOSTNAME_PREFIX
+
+    def settings(self) -> Settings:
+        """The hostname, tags and flags in force. ValueError naming a bad variable."""
+        return settings_from(self.env, self.hostname, self.tags, self.workspace)
+
+    def auth_key(self) -> str:
+        return auth_key(self.env)
 
     @property
     def dir(self) -> Path:
@@ -126,27 +137,29 @@ class Tailnet:
             # Exited: failed (its log says why), or a daemon that hands over and leaves.
             return self.status() if code == 0 else None
 
-    def wanted(self, status: Mapping[str, Any]) -> bool:
+    def wanted(self, status: Mapping[str, Any], settings: Settings | None = None) -> bool:
+        want = settings or self.settings()
         me = status.get("Self") or {}
         tags = set(me.get("Tags") or [])
         return (
             status.get("BackendState") == "Running"
-            and me.get("HostName") == self.hostname
-            and set(self.tags) <= tags
+            and me.get("HostName") == want.hostname
+            and set(want.tags) <= tags
         )
 
-    def up_argv(self, key_file: Path | None) -> list[str]:
+    def up_argv(self, key_file: Path | None, settings: Settings | None = None) -> list[str]:
+        want = settings or self.settings()
         argv = [
             self.tailscale,
             f"--socket={self.socket}",
             "up",
             "--reset",
-            f"--hostname={self.hostname}",
-            "--accept-dns=false",
+            f"--hostname={want.hostname}",
+            *want.flags,
             "--timeout=60s",
         ]
-        if self.tags:
-            argv.append(f"--advertise-tags={','.join(self.tags)}")
+        if want.tags:
+            argv.append(f"--advertise-tags={','.join(want.tags)}")
         if key_file is not None:
             argv.append(f"--auth-key=file:{key_file}")
         return argv
@@ -179,19 +192,19 @@ class Tailnet:
         self.dir.mkdir(parents=True, exist_ok=True)
         return str(self.dir)
 
-    def _up(self, status: Mapping[str, Any]) -> Outcome:
-        key = self.env.get(AUTH_KEY_ENV, "").strip()
+    def _up(self, status: Mapping[str, Any], settings: Settings) -> Outcome:
+        key = self.auth_key()
         if not key and status.get("BackendState") != "Running":
             return Outcome(
                 "failed",
-                f"not logged in ({status.get('BackendState')}) and "
-                f"{AUTH_KEY_ENV} is not set: set it to a tagged, reusable auth key",
+                f"not logged in ({status.get('BackendState')}) and neither "
+                f"{' nor '.join(AUTH_KEY_ENVS)} is set: set one to a tagged, reusable auth key",
             )
         self.dir.mkdir(parents=True, exist_ok=True)
         key_file = self._write_key(key) if key else None
         try:
             proc = subprocess.run(
-                self.up_argv(key_file),
+                self.up_argv(key_file, settings),
                 capture_output=True,
                 text=True,
                 timeout=90,
@@ -208,12 +221,17 @@ class Tailnet:
             if key:
                 tail = tail.replace(key, "***")
             return Outcome("failed", f"tailscale up exited {proc.returncode}: {tail}")
-        return Outcome("up", self.hostname)
+        return Outcome("up", settings.hostname)
 
     def ensure_up(self) -> Outcome:
         """Join the tailnet if not already on it as wanted. Never raises."""
         if not self.enabled:
             return Outcome("disabled")
+        try:
+            settings = self.settings()
+        except ValueError as exc:
+            self.log.error("tailnet_failed", reason=str(exc), retry="next tick")
+            return Outcome("failed", str(exc))
         try:
             status = self.status()
             if status is None:
@@ -226,9 +244,9 @@ class Tailnet:
                     )
                     self.log.error("tailnet_failed", reason=outcome.detail, retry="next tick")
                     return outcome
-            if self.wanted(status):
-                return Outcome("already-up", self.hostname)
-            outcome = self._up(status)
+            if self.wanted(status, settings):
+                return Outcome("already-up", settings.hostname)
+            outcome = self._up(status, settings)
         except FileNotFoundError as exc:
             outcome = Outcome(
                 "failed",
@@ -238,7 +256,7 @@ class Tailnet:
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             outcome = Outcome("failed", f"{type(exc).__name__}: {exc}")
         if outcome.ok:
-            self.log.info("tailnet_up", hostname=outcome.detail, tags=list(self.tags))
+            self.log.info("tailnet_up", hostname=outcome.detail, tags=list(settings.tags))
         else:
             self.log.error("tailnet_failed", reason=outcome.detail, retry="next tick")
         return outcome
