@@ -64,18 +64,18 @@ def delay(text: str) -> float:
 
 
 def interval(text: str) -> int:
-    """--interval / COLTEC_INTERVAL: whole seconds, no less than a declared interval may be."""
-    from coltec_worker.declaration.rules import MIN_INTERVAL  # only when one is given
+    """--interval / COLTEC_INTERVAL: whole seconds, within a declared interval's bounds
+    (the schema's, read only when one is given)."""
+    from coltec_worker.declaration.fields import schema_property
 
+    bounds = schema_property("syncPath", "interval")
+    low, high = int(bounds["minimum"]), int(bounds["maximum"])
     try:
         value = int(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a whole number of seconds") from None
-    if not MIN_INTERVAL <= value <= MAX_SECONDS:
-        raise ValueError(
-            f"{value} is out of range: give at least {MIN_INTERVAL} "
-            f"and at most {MAX_SECONDS:.0f} seconds"
-        )
+    if not low <= value <= high:
+        raise ValueError(f"{value} is out of range: give at least {low} and at most {high} seconds")
     return value
 
 
