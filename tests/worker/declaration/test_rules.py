@@ -59,8 +59,8 @@ def test_replicated_persistence_needs_a_sync_path() -> None:
 def test_mounted_persistence_needs_something_to_persist() -> None:
     """The default mode is the predecessor's `mounted`: enabled with nothing is refused."""
     found = findings(spec(persistence=Persistence(enabled=True)))
-    assert found["$.persistence.mode"].rule == "persistence-empty"
-    assert "mode: replicated" in found["$.persistence.mode"].hint
+    assert found["$.persistence.sync"].rule == "persistence-empty"
+    assert "mode: replicated" in found["$.persistence.sync"].hint
     with_path = spec(persistence=Persistence(enabled=True, sync=(sp(),)))
     assert findings(with_path) == {}  # the predecessor's daemon synced them in any mode
 

@@ -213,7 +213,7 @@ def check_spec(spec: WorkspaceSpec, user_id: str = "user") -> Iterator[Finding]:
         # The predecessor's Python era: mounted mode needs a mount. Its default mode is
         # mounted, so this is also what an enabled persistence with nothing in it means.
         yield Finding(
-            "$.persistence.mode",
+            "$.persistence.sync",
             "mounted persistence (the default mode) has nothing to persist: "
             "no persistence.mounts and no sync paths",
             "to sync folders, set mode: replicated and add persistence.sync items; "
