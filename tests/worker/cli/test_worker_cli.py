@@ -119,7 +119,7 @@ def test_dry_run_prints_plans_and_runs_nothing(
     result = run_cli("--config", str(config), "--dry-run", env=env)
     assert result.returncode == 0
     plans = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [p["path"] for p in plans] == ["notes", "data"]  # priority order
+    assert [p["path"] for p in plans] == ["data", "notes"]  # priority 2 before 5
     assert all(p["argv"][1] == "bisync" and p["resync"] for p in plans)
     assert read_tree(s3.bucket_dir) == {}
 

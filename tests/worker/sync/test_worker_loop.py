@@ -55,8 +55,8 @@ def setup(tmp_path: Path) -> tuple[Worker, Recorder, Clock]:
     config = make_spec(
         tmp_path,
         [
-            {"name": "low", "priority": 1, "interval": 300},
-            {"name": "high", "priority": 9, "interval": 300},
+            {"name": "low", "priority": 9, "interval": 300},
+            {"name": "high", "priority": 1, "interval": 300},
             {"name": "mid", "priority": 5, "interval": 60},
         ],
     )
@@ -102,7 +102,7 @@ def test_start_delay_never_exceeds_the_interval(tmp_path: Path) -> None:
     assert w.jobs["fast"].next_run == T0 + timedelta(seconds=30)
 
 
-def test_when_several_are_due_the_higher_priority_runs_first(setup) -> None:  # type: ignore[no-untyped-def]
+def test_when_several_are_due_the_lower_priority_number_runs_first(setup) -> None:  # type: ignore[no-untyped-def]
     w, rec, clock = setup
     clock.now = T0 + timedelta(seconds=31)
     assert w.due() == ["high", "mid", "low"]

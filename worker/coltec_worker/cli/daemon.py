@@ -13,6 +13,7 @@ import sys
 
 from coltec_worker.cli.args import Args, layout_of
 from coltec_worker.cli.values import DISABLED_ENV, disabled, seconds
+from coltec_worker.declaration.compiled import run_order
 from coltec_worker.declaration.environ import worker_environment
 from coltec_worker.errors import (
     EXIT_FAILED,
@@ -168,7 +169,7 @@ def dry_run(worker: Worker) -> int:
     try:
         worker.configure()
         assert worker.path_runner is not None
-        for sync in sorted(worker.paths.values(), key=lambda s: -s.priority):
+        for sync in run_order(worker.paths.values()):
             p = worker.path_runner.plan(sync)
             print(
                 json.dumps(

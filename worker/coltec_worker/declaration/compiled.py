@@ -12,12 +12,15 @@ from the worker's environment by name when the plan is applied.
      "workspace": "<name>", "user_id": "...", "persistence_enabled": bool,
      "remote": {"root", "description", "builtin", "env": {...}, "crypt_password_env"},
      "paths": [{"name", "local", "remote_path", "direction", "interval", "priority",
-                "exclude": [...]}],
-     "networking": {"enabled", "hostname", "tags": [...]}}
+                "exclude": [...], "remote", "transfers", "checkers", "bwlimit"}],
+     "networking": {"enabled", "hostname", "tags": [...]}, "notices": [...]}
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from coltec_worker.declaration.fields import schema_default
 from coltec_worker.declaration.remote import Remote
 from coltec_worker.errors import ConfigError
 from coltec_worker.record import TYPE_CHECKING, Record
@@ -30,15 +33,21 @@ DIRECTIONS = ("bidirectional", "pull-only", "push-only")
 
 
 class PlannedPath(Record):
-    """One sync path, resolved: `remote_path` is relative to the remote's root."""
+    """One sync path, resolved: `remote_path` is relative to the remote's root; `remote`
+    is the named remote (persistence.remotes) it uses, None for rclone_config's; the
+    operation settings are the effective ones (operation.effective)."""
 
     name: str
     local: str
     remote_path: str
-    direction: str = "bidirectional"
-    interval: int = 300
-    priority: int = 2
+    direction: str = schema_default("syncPath", "direction")
+    interval: int = schema_default("syncPath", "interval")
+    priority: int = schema_default("syncPath", "priority")
     exclude: tuple[str, ...] = ()
+    remote: str | None = None
+    transfers: int = schema_default("syncDefaults", "transfers")
+    checkers: int = schema_default("syncDefaults", "checkers")
+    bwlimit: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,7 +58,17 @@ class PlannedPath(Record):
             "interval": self.interval,
             "priority": self.priority,
             "exclude": list(self.exclude),
+            "remote": self.remote,
+            "transfers": self.transfers,
+            "checkers": self.checkers,
+            "bwlimit": self.bwlimit,
         }
+
+
+def run_order(paths: Iterable[PlannedPath]) -> list[PlannedPath]:
+    """Paths in the order they run when several are due: lower priority first (1 is
+    critical), as the predecessor ran them; by name among equals, so the order is stable."""
+    return sorted(paths, key=lambda p: (p.priority, p.name))
 
 
 class Plan(Record):
@@ -63,6 +82,8 @@ class Plan(Record):
     hostname: str = ""
     tags: tuple[str, ...] = ()
     workspace: str = ""  # its name (WORKSPACE_NAME applied): the health file's folder
+    # What the declaration asks that this worker does not do, said once at start (notices.py)
+    notices: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         r = self.remote
@@ -70,6 +91,7 @@ class Plan(Record):
             "plan": PLAN_VERSION,
             "config": self.config,
             "workspace": self.workspace,
+            "notices": list(self.notices),
             "user_config": self.user_config,
             "user_id": self.user_id,
             "persistence_enabled": self.persistence_enabled,
@@ -93,6 +115,10 @@ def _want(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ConfigError(f"compiled plan: {what} has the wrong type", hint="a worker bug")
     return value
+
+
+def _maybe(value: Any, kind: type, what: str) -> Any:
+    return None if value is None else _want(value, kind, what)
 
 
 def plan_from_json(data: Any) -> Plan:
@@ -130,6 +156,10 @@ def plan_from_json(data: Any) -> Plan:
                 exclude=tuple(
                     _want(x, str, "exclude") for x in _want(p.get("exclude"), list, "exclude")
                 ),
+                remote=_maybe(p.get("remote"), str, "remote"),
+                transfers=_want(p.get("transfers"), int, "transfers"),
+                checkers=_want(p.get("checkers"), int, "checkers"),
+                bwlimit=_maybe(p.get("bwlimit"), str, "bwlimit"),
             )
         )
     net = _want(data.get("networking"), dict, "networking")
@@ -145,4 +175,5 @@ def plan_from_json(data: Any) -> Plan:
         hostname=_want(net.get("hostname"), str, "networking.hostname"),
         tags=tuple(_want(t, str, "tag") for t in _want(net.get("tags"), list, "tags")),
         workspace=_want(data.get("workspace"), str, "workspace"),
+        notices=tuple(_want(n, str, "notice") for n in _want(data.get("notices"), list, "notices")),
     )

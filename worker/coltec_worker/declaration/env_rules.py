@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
-from coltec_worker.declaration.rules import SLUG, Finding, shown
+from coltec_worker.declaration.rules_base import SLUG, Finding, shown
 from coltec_worker.declaration.spec import IDENTITY_ENV
 
 REMOTE_NAME = re.compile(r"^[A-Za-z0-9_]+$")

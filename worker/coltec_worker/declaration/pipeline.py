@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from coltec_worker.declaration import env_rules, rules
+from coltec_worker.declaration import env_rules, operation, rules
 from coltec_worker.declaration.compiled import Plan, PlannedPath
+from coltec_worker.declaration.notices import notices
 from coltec_worker.declaration.resolve import remote_from_env
 from coltec_worker.declaration.salvage import salvage
 from coltec_worker.declaration.source import Document, load_yaml
@@ -103,7 +104,8 @@ def compile_document(
         spec = spec.with_identity(env)
     user_id = user_id_for(user, env)
     reported = {p.path for p in report.problems}
-    findings = [salvaged.in_file(f) for f in rules.check_spec(spec, user_id)]
+    findings = [salvaged.in_file(f) for f in rules.check_spec(spec, user_id, volumes_at(doc.data))]
+    findings += both_volume_keys(doc.data)
     report.problems += [
         doc.problem(f.path, f.message, f.hint, f.rule)
         for f in findings
@@ -127,6 +129,35 @@ def compile_document(
         report.spec = spec
         report.plan = build_plan(spec, user_id, env, home, doc.file, user_path)
     return report
+
+
+def volumes_at(data: object) -> str:
+    """Where the file keeps its environment volumes: the predecessor's
+    multi_scope_volumes.environment, or the Python era's `volumes` (a mapping, or the
+    plain list itself)."""
+    pers = data.get("persistence") if isinstance(data, dict) else None
+    if isinstance(pers, dict) and pers.get("multi_scope_volumes") is None:
+        old = pers.get("volumes")
+        if isinstance(old, list):
+            return "$.persistence.volumes"
+        if isinstance(old, dict):
+            return "$.persistence.volumes.environment"
+    return rules.VOLUMES
+
+
+def both_volume_keys(data: object) -> list[rules.Finding]:
+    """`volumes` is multi_scope_volumes' old name: both at once would hide one."""
+    pers = data.get("persistence") if isinstance(data, dict) else None
+    if not isinstance(pers, dict) or None in (pers.get("volumes"), pers.get("multi_scope_volumes")):
+        return []
+    return [
+        rules.Finding(
+            "$.persistence.volumes",
+            "volumes is the old name of multi_scope_volumes, and both are given",
+            "move these volumes under multi_scope_volumes and remove volumes",
+            "volumes-alias",
+        )
+    ]
 
 
 def _sorted(report: ValidationReport) -> ValidationReport:
@@ -153,11 +184,14 @@ def build_plan(
     """The resolved plan of a spec that passed every check."""
     remote = remote_from_env(spec, env, home)
     values = spec.placeholder_values(user_id)
+    pers = spec.persistence
     paths = []
-    for sync in spec.persistence.sync:
+    # multi_scope_volumes.environment syncs like persistence.sync (the predecessor's daemon)
+    for sync in (*pers.sync, *pers.volume_paths()):
         resolved, message, _ = rules.resolve_checked(sync, values)
         if resolved is None:  # pragma: no cover - the rules above reported it
             raise ConfigError(f"sync path '{sync.name}': {message}")
+        settings = operation.effective(pers.defaults, sync)
         paths.append(
             PlannedPath(
                 name=sync.name,
@@ -167,6 +201,10 @@ def build_plan(
                 interval=sync.interval,
                 priority=sync.priority,
                 exclude=sync.exclude,
+                remote=(sync.remote or pers.default_remote) if pers.remotes else None,
+                transfers=settings.transfers,
+                checkers=settings.checkers,
+                bwlimit=settings.bwlimit,
             )
         )
     net = spec.networking
@@ -181,6 +219,7 @@ def build_plan(
         hostname=net.hostname_prefix + spec.name,
         tags=net.tags,
         workspace=spec.name,
+        notices=tuple(notices(spec)),
     )
 
 

@@ -5,39 +5,23 @@ from __future__ import annotations
 import posixpath
 import re
 import string
-import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
+from coltec_worker.declaration import container_rules, remote_rules
 from coltec_worker.declaration.remote import BACKUP_ROOT
+from coltec_worker.declaration.rules_base import (
+    DNS_LABEL,
+    ENV_NAME,
+    SLUG,
+    TAG,
+    Finding,
+    remote_segment_problem,
+    shown,
+)
+from coltec_worker.declaration.rules_base import is_control as _is_control
 from coltec_worker.declaration.spec import PLACEHOLDERS, SyncPath, WorkspaceSpec, placeholders_in
-from coltec_worker.record import Record
 
-# Used with fullmatch: in Python, '$' also matches before a trailing newline.
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-TAG = re.compile(r"^tag:[a-z0-9][a-z0-9-]*$")
-DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-
-
-def _is_control(char: str) -> bool:
-    """C0/C1 controls and invisible format characters (bidi overrides, zero-width)."""
-    return unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
-
-
-def shown(value: str) -> str:
-    """`value` safe to print on one line: non-printable characters escaped, e.g. '\\x1b'."""
-    if value.isprintable():
-        return value
-    return "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in value
-    )
-
-
-class Finding(Record):
-    path: str
-    message: str
-    hint: str
-    rule: str
+__all__ = ["DNS_LABEL", "ENV_NAME", "SLUG", "TAG", "Finding", "remote_segment_problem", "shown"]
 
 
 def _local_path_problem(path: str) -> tuple[str, str] | None:
@@ -57,23 +41,6 @@ def _local_path_problem(path: str) -> tuple[str, str] | None:
         return "syncing '/' is not allowed", "name the folder to sync, e.g. /workspace"
     if norm != path:
         return "local path is not normalized", f"write it as {norm}"
-    return None
-
-
-def remote_segment_problem(segment: str) -> str | None:
-    """Why one segment of a resolved remote path is unsafe, or None."""
-    if segment == "":
-        return "an empty segment ('//', a leading or trailing '/', or an empty placeholder)"
-    if segment in (".", ".."):
-        return f"the segment '{segment}'"
-    if segment.startswith("-"):
-        return "a segment starting with '-' (rclone would read it as a flag)"
-    # rclone reads ':' as a remote separator; whitespace and control characters
-    # break listings, filters and log lines.
-    if ":" in segment:
-        return "a ':' (rclone reads it as a remote separator)"
-    if any(c.isspace() or _is_control(c) for c in segment):
-        return "whitespace or a control character"
     return None
 
 
@@ -130,16 +97,26 @@ def _nested(a: str, b: str) -> bool:
     return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
 
 
+Locate = Callable[[SyncPath, str], str]
+
+
+def _same_place(sync: SyncPath, resolved: str) -> str:
+    return resolved
+
+
 def check_sync_paths(
     items: Sequence[SyncPath],
     base: str,
     values: dict[str, str],
     others: Sequence[tuple[str, SyncPath, str | None]] = (),
+    locate: Locate = _same_place,
 ) -> Iterator[Finding]:
     """Rules for a list of sync paths at json path `base` (e.g. '$.persistence.sync').
 
     `others` are already-checked paths (json path, item, resolved remote) from another
     list — the workspace's, when checking a user's extra paths — for collisions.
+    `locate` turns a resolved remote path into where it lands (storage and full path,
+    named remotes.locator), so paths on different buckets never collide.
     """
     seen: list[tuple[str, SyncPath, str | None]] = list(others)
     for i, sync in enumerate(items):
@@ -170,7 +147,11 @@ def check_sync_paths(
                     "sync each folder once; merge them or use exclude",
                     "local-overlap",
                 )
-            if resolved and other_remote and _nested(resolved, other_remote):
+            if (
+                resolved
+                and other_remote
+                and _nested(locate(sync, resolved), locate(other, other_remote))
+            ):
                 yield Finding(
                     f"{here}.remote_path",
                     f"remote path {resolved} shares or nests "
@@ -188,8 +169,24 @@ def _tag_name(tag: str) -> str:
     return name or "devcontainer"
 
 
-def check_spec(spec: WorkspaceSpec, user_id: str = "user") -> Iterator[Finding]:
-    """Every semantic rule of a workspace spec. `user_id` stands in for {user_id}."""
+VOLUMES = "$.persistence.multi_scope_volumes.environment"
+# A volume's fields by the sync path field it becomes (Persistence.volume_paths).
+VOLUME_FIELDS = {".path": ".mount_path", ".direction": ".sync"}
+
+
+def _as_volume(finding: Finding) -> Finding:
+    for ours, theirs in VOLUME_FIELDS.items():
+        if finding.path.endswith(ours):
+            return finding._replace(path=finding.path.removesuffix(ours) + theirs)
+    return finding
+
+
+def check_spec(
+    spec: WorkspaceSpec, user_id: str = "user", volumes_at: str = VOLUMES
+) -> Iterator[Finding]:
+    """Every semantic rule of a workspace spec. `user_id` stands in for {user_id};
+    `volumes_at` is where the file keeps its environment volumes (the Python era's
+    `$.persistence.volumes` list, or `...multi_scope_volumes.environment`)."""
     meta = spec.metadata
     for key in ("org", "project"):
         value = getattr(meta, key)
@@ -220,9 +217,18 @@ def check_spec(spec: WorkspaceSpec, user_id: str = "user") -> Iterator[Finding]:
             "or set persistence.enabled: false",
             "persistence-empty",
         )
-    yield from check_sync_paths(
-        pers.sync, "$.persistence.sync", spec.placeholder_values(user_id or "user")
-    )
+    values = spec.placeholder_values(user_id or "user")
+    locate = remote_rules.locator(spec)
+    yield from check_sync_paths(pers.sync, "$.persistence.sync", values, locate=locate)
+    if volumes:
+        taken = [
+            (f"$.persistence.sync[{i}]", s, resolve_checked(s, values)[0])
+            for i, s in enumerate(pers.sync)
+        ]
+        for f in check_sync_paths(volumes, volumes_at, values, taken, locate):
+            yield _as_volume(f)
+    yield from remote_rules.check_remotes(spec, volumes_at)
+    yield from container_rules.check_containers(spec)
     enc = pers.rclone_config.encryption
     if not ENV_NAME.fullmatch(enc.password_env):
         # Never echo the value: it may be the secret itself.

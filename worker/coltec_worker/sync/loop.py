@@ -93,9 +93,19 @@ class Worker(PathScheduler):
             stop_requested=lambda: self.stopping,
         )
         self.paths, self.path_runner, self.tailnet = setup.paths, setup.path_runner, setup.tailnet
+        if self.plan is None or self.plan.notices != plan.notices:
+            self.tell_notices(plan.notices)
         self.plan = plan
         if plan.workspace:
             self.health_file = health_path(self.home, self.env, plan.workspace)
+
+    def tell_notices(self, notices: tuple[str, ...]) -> None:
+        """Say once (at start, and on a reload that changes them) what the declaration
+        asks that this worker does not do; `status` shows them from the state folder."""
+        for notice in notices:
+            self.logger.info("not_acted_upon", notice=notice)
+        with contextlib.suppress(OSError):  # best effort, as every status file
+            write_json(self.layout.notices, list(notices))
 
     def reload(self) -> None:
         self.reload_requested = False

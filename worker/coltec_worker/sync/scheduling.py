@@ -3,10 +3,11 @@
 `schedule`'s role, in one place: it holds the jobs (one per path, `every(interval)`)
 and their `next_run`; PathScheduler owns the timing. schedule has no priorities and no
 backoff, and its own `run_pending`/`idle_seconds` read the wall clock, so PathScheduler
-(`due`) picks due jobs highest priority first, reads time from an injected clock (tests
-never sleep), and after each run sets the job's `next_run` itself: the path's interval
-after a success, the backoff (15 s, 30 s, ... capped at the interval) after a failure,
-none after a halt. The daemon around it (loop.Worker) sleeps until the next `next_run`.
+(`due`) picks due jobs lowest priority number first (1 = critical), reads time from an
+injected clock (tests never sleep), and after each run sets the job's `next_run` itself:
+the path's interval after a success, the backoff (15 s, 30 s, ... capped at the
+interval) after a failure, none after a halt. The daemon around it (loop.Worker)
+sleeps until the next `next_run`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 
 import schedule
 
-from coltec_worker.declaration.compiled import PlannedPath
+from coltec_worker.declaration.compiled import PlannedPath, run_order
 from coltec_worker.log import Logger
 from coltec_worker.sync.configure import Options
 from coltec_worker.sync.job import PathRunner
@@ -136,10 +137,11 @@ class PathScheduler:
             self.logger.error("state_unwritable", path=status.name, error=message, hint=hint)
 
     def due(self) -> list[str]:
-        """Names of the due paths, highest priority first."""
+        """Names of the due paths in run order: lower priority first (compiled.run_order),
+        the one waiting longest first among equals."""
         now = self.clock()
         ready = [(n, j) for n, j in self.jobs.items() if j.next_run and j.next_run <= now]
-        ready.sort(key=lambda item: (-self.paths[item[0]].priority, item[1].next_run))
+        ready.sort(key=lambda item: (self.paths[item[0]].priority, item[1].next_run, item[0]))
         return [n for n, _ in ready]
 
     def run_due(self) -> list[RunVerdict]:
@@ -152,8 +154,8 @@ class PathScheduler:
         return verdicts
 
     def run_all(self) -> list[RunVerdict]:
-        """Every path now, highest priority first (SIGUSR1, flush and --once)."""
-        order = sorted(self.paths.values(), key=lambda s: -s.priority)
+        """Every path now, in run order (SIGUSR1, flush and --once)."""
+        order = run_order(self.paths.values())
         verdicts: list[RunVerdict] = []
         for sync in order:
             if self.stopping:

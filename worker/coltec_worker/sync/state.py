@@ -85,6 +85,11 @@ class Layout:
     def flush_done(self) -> str:
         return self._in("flush.done")
 
+    @property
+    def notices(self) -> str:
+        """What the declaration asks that the worker does not do (Plan.notices), for status."""
+        return self._in("notices.json")
+
     def status(self, name: str) -> str:
         return self._in("status", f"{safe_name(name)}.json")
 

@@ -160,7 +160,13 @@ def collect(layout: Layout) -> dict[str, Any]:
         "state_dir": str(layout.root),
         "state_dir_problem": state_problem(layout.root),
         "paths": [load_status(layout, n).to_dict() for n in names],
+        "notices": _notices(layout),
     }
+
+
+def _notices(layout: Layout) -> list[str]:
+    found = read_json(layout.notices)
+    return [n for n in found if isinstance(n, str)] if isinstance(found, list) else []
 
 
 def render_text(data: dict[str, Any]) -> str:
@@ -176,6 +182,8 @@ def render_text(data: dict[str, Any]) -> str:
             else "free space or make it writable; it retries by itself"
         )
         lines.append(f"  state directory {problem}: the worker cannot record runs ({fix})")
+    for notice in data.get("notices") or []:
+        lines.append(f"  not acted upon: {notice}")
     if not data["paths"]:
         lines.append("no sync path has run yet")
     for p in data["paths"]:
