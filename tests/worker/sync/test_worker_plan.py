@@ -64,6 +64,15 @@ def flag_value(argv: list[str], flag: str) -> str:
     return argv[argv.index(flag) + 1]
 
 
+@pytest.mark.parametrize("direction", ["bidirectional", "push-only", "pull-only"])
+def test_a_paths_own_operation_settings_become_its_rclone_flags(direction: str) -> None:
+    argv = argv_of(direction, transfers=4, checkers=6, bwlimit="10M")
+    assert flag_value(argv, "--transfers") == "4" and flag_value(argv, "--checkers") == "6"
+    assert "--bwlimit=10M" in argv  # one element: a rate can never be read as a flag
+    plain = argv_of(direction)
+    assert not any(a.startswith("--bwlimit") for a in plain)
+
+
 def test_bidirectional_is_bisync_with_safe_flags_and_backups_on_both_sides() -> None:
     argv = argv_of("bidirectional")
     assert argv[:4] == ["rclone", "bisync", "/workspace/data", "r2:bkt/acme/web/demo/data"]

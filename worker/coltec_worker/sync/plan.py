@@ -12,13 +12,14 @@ import posixpath
 from collections.abc import Sequence
 
 from coltec_worker.declaration.compiled import PlannedPath
+from coltec_worker.declaration.operation import rclone_flags
 from coltec_worker.declaration.remote import Remote, backup_path
 from coltec_worker.errors import ConfigError
 from coltec_worker.record import Record
 from coltec_worker.sync.quarantine import exclude_pattern
 from coltec_worker.sync.state import Layout
 
-COMMON_FLAGS = ("--fast-list", "--transfers", "8", "--checkers", "16")
+COMMON_FLAGS = ("--fast-list",)
 # Final stats as one JSON line at NOTICE level: counts without per-file log lines.
 LOG_FLAGS = ("--use-json-log", "--stats-log-level", "NOTICE")
 BISYNC_FLAGS = (
@@ -112,6 +113,7 @@ def plan_path(
             "--backup-dir2",
             backup_remote,
             *COMMON_FLAGS,
+            *rclone_flags(sync.transfers, sync.checkers, sync.bwlimit),
             *LOG_FLAGS,
             *filters,
         ]
@@ -141,6 +143,7 @@ def plan_path(
             "--backup-dir",
             backup,
             *COMMON_FLAGS,
+            *rclone_flags(sync.transfers, sync.checkers, sync.bwlimit),
             *LOG_FLAGS,
             *filters,
         ]
