@@ -88,10 +88,10 @@ def update(
     json_: bool = False,
 ) -> None:
     """copier update one or --all workspaces; exit 1 on conflicts or failures, never hides them."""
-    from coltec.template.update import update_targets, update_workspace
+    from coltec.template.update import Versions, update_targets, update_workspace
 
     targets = update_targets(workspace, every=all_)
-    run = lambda ws: update_workspace(ws, dry_run=dry_run)  # noqa: E731
+    run = partial(update_workspace, dry_run=dry_run, versions=Versions())  # one for all
     results = progress("updating", targets, run, show=all_ and not json_)
     template.updates(results, summary=all_, dry_run=dry_run, as_json=json_)
     if not all(r.ok for r in results):
@@ -101,9 +101,9 @@ def update(
 @cs()
 def outdated(c: Context, json_: bool = False, no_edits: bool = False) -> None:
     """Template version of every workspace vs the newest, and its hand-edited files."""
-    from coltec.template.outdated import check_drift
+    from coltec.template.outdated import Versions, check_drift
 
-    check = partial(check_drift, edits=not no_edits, memo={})  # one memo for all
+    check = partial(check_drift, edits=not no_edits, versions=Versions())  # one for all
     drifts = progress("checking", all_workspaces(), check)
     template.drifts(drifts, edits_checked=not no_edits, as_json=json_)
 

@@ -111,26 +111,19 @@ class TemplateVersions:
     """Whether a recorded template commit is behind, computed once per (source, commit)."""
 
     def __init__(self) -> None:
+        from coltec.template.versions import Versions
+
+        self._versions = Versions()  # the one rule cs:update and cs:outdated use
         self._seen: dict[tuple[str, str], bool | None] = {}
 
     def outdated(self, src: str, commit: str) -> bool | None:
         key = (src, commit)
         if key not in self._seen:
-            self._seen[key] = self._compute(src, commit)
+            try:  # a remote template: None (`cs:outdated` asks it, slowly; the list does not)
+                self._seen[key] = self._versions.local_newer(src, commit)
+            except ColtecError:
+                self._seen[key] = None
         return self._seen[key]
-
-    @staticmethod
-    def _compute(src: str, commit: str) -> bool | None:
-        from coltec.template.outdated import template_changed
-
-        repo = rendering.TemplateSource(src, None).local_repo if src else None
-        if repo is None:
-            return None  # a remote template: `cs:outdated` asks it (slow); the list does not
-        try:
-            changed, _ = template_changed(repo, commit, rendering.target_ref(src) or "HEAD")
-        except ColtecError:
-            return None
-        return changed
 
 
 def parse_status(data: Any, now: datetime) -> tuple[bool | None, list[PathSync]]:

@@ -79,6 +79,18 @@ def tracked_files(where: GitDir) -> list[str]:
     return [p for p in out.stdout.split("\0") if p]
 
 
+def ignored_by(where: GitDir, rel: str) -> str:
+    """The ignore rule hiding a folder-relative path from git ('codespaces/.gitignore:1'), or ''."""
+    found = proc.run(
+        [_git(), "check-ignore", "-v", "--no-index", "--", where.prefix + rel],
+        cwd=where.top,
+        check=False,
+    )
+    source, _, rest = found.stdout.partition(":")
+    line = rest.split(":", 1)[0]
+    return f"{source}:{line}" if found.returncode == 0 and source else ""
+
+
 def conflicted_files(folder: Path, where: GitDir) -> list[str]:
     """Files left with conflicts: unmerged in the index, holding markers, or `.rej`."""
     found: set[str] = set()

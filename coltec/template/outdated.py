@@ -1,10 +1,9 @@
 """`cs:outdated`: how far each workspace is from the template, and where it was hand-edited.
 
-Version: copier check-update (the recorded `_commit` against the template's newest
-tag, or HEAD without tags). For a template that is a local git checkout — this
-repository, the usual case — "outdated" is sharper: the template files (copier.yaml
-and the subdirectory) changed between the recorded commit and the commit an update
-would move to. Every commit of the nexus moves HEAD; only template changes count.
+Version: "outdated" is coltec.template.versions' answer — the one cs:update acts on:
+for a local git template (this repository, the usual case) the template's inputs
+changed between the recorded commit and the one an update would move to; for any
+other source copier check-update.
 
 Hand edits: the rendered files compared with a fresh render of the same answers at
 the same template commit, in a temporary directory.
@@ -12,17 +11,13 @@ the same template commit, in a temporary directory.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import yaml
-
-from coltec import proc
-
 from coltec.template import rendering
-from coltec.errors import ColtecError, TemplateError
+from coltec.template.versions import Versions as Versions  # re-exported for tasks.py
+from coltec.errors import ColtecError
 from coltec.workspaces import ANSWERS_FILE, Workspace
 
 
@@ -39,56 +34,6 @@ class Drift:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
-
-
-def check_update(ws_dir: Path) -> tuple[bool, str, str]:
-    """copier check-update: (update available, current version, latest version)."""
-    copier = proc.require("copier", "run ./dev setup (copier is a Python dependency)")
-    result = proc.run(
-        [copier, "check-update", "--output-format", "json", str(ws_dir)],
-        check=False,
-        timeout=300,
-    )
-    try:
-        data = json.loads(result.stdout.strip().splitlines()[-1])
-        return (
-            bool(data["update_available"]),
-            str(data["current_version"]),
-            str(data["latest_version"]),
-        )
-    except (IndexError, KeyError, ValueError):
-        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-        raise TemplateError(
-            f"copier check-update failed for {ws_dir}: {' '.join(tail)}",
-            "check the answers file's _src_path and _commit",
-        ) from None
-
-
-def _subdirectory(repo: Path, commit: str) -> str:
-    git = proc.require("git", "install git")
-    shown = proc.run([git, "show", f"{commit}:copier.yaml"], cwd=repo, check=False)
-    try:
-        data = yaml.safe_load(shown.stdout) if shown.returncode == 0 else {}
-    except yaml.YAMLError:
-        data = {}
-    sub = data.get("_subdirectory") if isinstance(data, dict) else None
-    return str(sub) if sub else "."
-
-
-def template_changed(repo: Path, old: str, new: str) -> tuple[bool, str]:
-    """(template files differ between two commits, description of `new`)."""
-    git = proc.require("git", "install git")
-    described = proc.run([git, "describe", "--tags", "--always", new], cwd=repo).stdout.strip()
-    paths = ["copier.yaml", _subdirectory(repo, new), _subdirectory(repo, old)]
-    diff = proc.run(
-        [git, "diff", "--quiet", old, new, "--", *sorted(set(paths))], cwd=repo, check=False
-    )
-    if diff.returncode not in (0, 1):
-        raise TemplateError(
-            f"cannot compare template commits {old} and {new} in {repo}",
-            "the recorded _commit must exist in the template repository",
-        )
-    return diff.returncode == 1, described
 
 
 def hand_edits(ws_dir: Path, answers: dict[str, object]) -> tuple[list[str], list[str]]:
@@ -114,16 +59,12 @@ def hand_edits(ws_dir: Path, answers: dict[str, object]) -> tuple[list[str], lis
     return edited, missing
 
 
-TemplateMemo = dict[tuple[Path, str, str], tuple[bool, str]]
-
-
-def check_drift(ws: Workspace, *, edits: bool = True, memo: TemplateMemo | None = None) -> Drift:
+def check_drift(ws: Workspace, *, edits: bool = True, versions: Versions | None = None) -> Drift:
     """Version and hand-edit drift of one workspace; errors become `Drift.error`.
 
-    Pass one `memo` to a run over many workspaces: those rendered from the same
-    commit share the git comparison.
+    Pass one `versions` to a run over many workspaces: those rendered from the same
+    commit share git's answers.
     """
-    memo = {} if memo is None else memo
     drift = Drift(ws.key)
     try:
         answers = rendering.read_answers(ws.dir)
@@ -134,18 +75,9 @@ def check_drift(ws: Workspace, *, edits: bool = True, memo: TemplateMemo | None 
             )
             return drift
         drift.current = commit
-        repo = rendering.TemplateSource(src, None).local_repo
-        if repo is None:
-            available, _current, latest = check_update(ws.dir)
-            drift.latest, drift.outdated = latest, available
-        else:  # git answers directly, and sharper; copier check-update would cost ~0.6 s
-            target = rendering.target_ref(src) or "HEAD"
-            key = (repo, commit, target)
-            if key not in memo:
-                memo[key] = template_changed(repo, commit, target)
-            changed, described = memo[key]
-            drift.template_changed, drift.latest = changed, described
-            drift.outdated = changed
+        state = (versions or Versions()).state(ws.dir, src, commit)
+        drift.latest, drift.outdated = state.latest, state.newer
+        drift.template_changed = state.newer if state.repo is not None else None
         if edits:
             drift.edited, drift.missing = hand_edits(ws.dir, answers)
     except ColtecError as exc:

@@ -71,7 +71,7 @@ def source_for_new() -> TemplateSource:
 
 
 def target_ref(url: str) -> str | None:
-    """The ref an update of a workspace rendered from `url` moves to."""
+    """The ref to render from `url` (None: copier's newest tag; see coltec.template.versions)."""
     pinned = os.environ.get(TEMPLATE_REF_ENV)
     if pinned:
         return pinned
@@ -79,32 +79,6 @@ def target_ref(url: str) -> str | None:
         # This repository is its own template: "newest" is the current commit.
         return git_head(REPO_ROOT)
     return None
-
-
-def resolved_version(url: str, ref: str | None) -> str | None:
-    """`git describe` of the commit an update of a local git template moves to.
-
-    None when the source is not a local checkout (then only copier can tell). Without
-    a ref this mirrors copier: the newest PEP 440 tag that is not a pre-release, else HEAD.
-    """
-    repo = TemplateSource(url, ref).local_repo
-    if repo is None:
-        return None
-    git = proc.require("git", "install git")
-    if ref is None:
-        from packaging.version import InvalidVersion, Version
-
-        versions: list[tuple[Version, str]] = []
-        for tag in proc.run([git, "tag", "--list"], cwd=repo).stdout.split():
-            try:
-                version = Version(tag)
-            except InvalidVersion:
-                continue
-            if not version.is_prerelease:
-                versions.append((version, tag))
-        ref = max(versions)[1] if versions else "HEAD"
-    described = proc.run([git, "describe", "--tags", "--always", ref], cwd=repo, check=False)
-    return described.stdout.strip() if described.returncode == 0 else None
 
 
 def read_answers(ws_dir: Path) -> dict[str, Any]:
@@ -135,14 +109,17 @@ def is_relative_local(src: str) -> bool:
     return not (src.startswith(("/", "~")) or "://" in src or ":" in src.split("/")[0])
 
 
-def pin_source(ws_dir: Path) -> None:
-    """Rewrite a relative `_src_path` as absolute (for a copy of the workspace elsewhere)."""
+def pin_source(ws_dir: Path, src: str) -> None:
+    """Record `src` (absolute) as the source of a copy of a workspace made elsewhere."""
     path = ws_dir / ANSWERS_FILE
-    src = read_answers(ws_dir).get("_src_path")
-    if isinstance(src, str):
-        text = path.read_text(encoding="utf-8")
-        line = f"_src_path: {json.dumps(src)}"
-        path.write_text(re.sub(r"(?m)^_src_path:.*$", lambda _: line, text), encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(record_source(text, src), encoding="utf-8")
+
+
+def record_source(answers_text: str, src: str) -> str:
+    """An answers file's text with its `_src_path` line set to `src`."""
+    line = f"_src_path: {json.dumps(src)}"
+    return re.sub(r"(?m)^_src_path:.*$", lambda _: line, answers_text)
 
 
 def user_answers(answers: Mapping[str, Any]) -> dict[str, Any]:

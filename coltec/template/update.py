@@ -1,22 +1,31 @@
 """`cs:update`: copier update of one workspace, with an outcome that never hides conflicts.
 
-Outcomes: updated (files changed), current (nothing to change), conflicts (files
-listed; copier itself exits 0 then), skipped (why: not in git, uncommitted
-changes, no answers file), failed (copier or git refused). A dry run performs the
-same update on a scratch copy of the workspace's tracked files, so it predicts
-conflicts exactly and touches nothing.
+Outcomes: updated (files changed), current (no newer template: the one decision of
+coltec.template.versions, the one cs:outdated shows; nothing is touched), conflicts
+(files listed; copier itself exits 0 then), skipped (why: not in git, a template file
+git does not track, uncommitted changes, no answers file), failed (copier or git
+refused). copier update removes or rewrites the files of the old and the new render;
+it runs only when git holds every one of them that exists, so anything it changes can
+be restored (an ignored or untracked file could not: copier would delete it). A dry
+run performs the same update on a scratch copy of the workspace's tracked files, so
+it predicts conflicts exactly and touches nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import shlex
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from coltec.template import gitstate, rendering
+from coltec.template.inputs import rendered_names
+from coltec.template.versions import TemplateState
+from coltec.template.versions import Versions as Versions  # re-exported for tasks.py
 from coltec.errors import ColtecError, UsageError
 from coltec.workspaces import ANSWERS_FILE, Workspace, all_workspaces, existing_workspace
 
@@ -85,39 +94,92 @@ def _apply(
 
 
 def _dry_run(
-    ws: Workspace, where: gitstate.GitDir, ref: str | None, result: UpdateResult
+    ws: Workspace, where: gitstate.GitDir, state: TemplateState, src: str, result: UpdateResult
 ) -> UpdateResult:
     with tempfile.TemporaryDirectory(prefix="coltec-update-") as tmp:
         scratch = Path(tmp) / ws.org / ws.name
+        scratch.mkdir(parents=True)
         for rel in gitstate.tracked_files(where):
             target = scratch / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ws.dir / rel, target)
-        rendering.pin_source(scratch)
+        # A relative source is relative to the real workspace, not to the scratch copy.
+        rendering.pin_source(scratch, src)
         gitstate.init_repo(Path(tmp))
         scratch_where = gitstate.locate(scratch)
         assert scratch_where is not None  # just initialised
-        return _apply(scratch, scratch_where, ref, result)
+        return _apply(scratch, scratch_where, state.ref, result)
 
 
-def update_workspace(ws: Workspace, *, dry_run: bool = False) -> UpdateResult:
+def _render_names(src: str, ref: str | None, answers: dict[str, Any]) -> set[str]:
+    """The files a render of `src` at `ref` with `answers` writes, by rendering it."""
+    with tempfile.TemporaryDirectory(prefix="coltec-names-") as tmp:
+        rendering.render_answers({**answers, "_src_path": src, "_commit": ref}, Path(tmp))
+        return set(rendering.rendered_files(Path(tmp)))
+
+
+def template_paths(
+    state: TemplateState, src: str, answers: dict[str, Any], versions: Versions
+) -> set[str]:
+    """Every workspace path an update can write or remove: both renders' files."""
+    user = rendering.user_answers(answers)
+    names: set[str] = {ANSWERS_FILE}
+    for sha in (state.current_sha, state.latest_sha) if state.repo else ():
+        found = None
+        if state.repo and (ins := versions.inputs(state.repo, sha)) is not None:
+            found = rendered_names(state.repo, sha, ins, user)
+        names |= found if found is not None else _render_names(src, sha, user)
+    if state.repo is None:
+        names |= _render_names(src, state.current, user) | _render_names(src, state.ref, user)
+    return names
+
+
+def _not_tracked(ws: Workspace, where: gitstate.GitDir, paths: set[str]) -> list[str]:
+    """Paths of `paths` that exist in the workspace but git does not track (cannot restore)."""
+    tracked = set(gitstate.tracked_files(where))
+    return sorted(p for p in paths if p not in tracked and os.path.lexists(ws.dir / p))
+
+
+def _track_hint(where: gitstate.GitDir, files: list[str]) -> str:
+    shown = " ".join(shlex.quote(where.prefix + f) for f in files)
+    why = gitstate.ignored_by(where, files[0])
+    return (
+        f"not tracked by git ({len(files)} file(s){f', ignored by {why}' if why else ''}): "
+        "nothing was changed, because git could not restore them; to update it, track "
+        f"them: `git -C {shlex.quote(str(where.top))} add -f -- {shown}` and commit"
+    )
+
+
+def update_workspace(
+    ws: Workspace, *, dry_run: bool = False, versions: Versions | None = None
+) -> UpdateResult:
     """Bring one workspace to the template's newest version (see module docstring)."""
+    versions = versions or Versions()
     result = UpdateResult(ws.key, "skipped", dry_run=dry_run)
     try:
         answers = rendering.read_answers(ws.dir)
-        if not answers.get("_src_path") or not answers.get("_commit"):
+        src, commit = answers.get("_src_path"), answers.get("_commit")
+        if not isinstance(src, str) or not src or not commit:
             result.reason = (
                 f"no template version in {ANSWERS_FILE}: bring it under the "
                 f"template with `mise run cs:adopt {ws.dir}`"
             )
             return result
-        result.from_version = str(answers["_commit"])
+        result.from_version = str(commit)
+        state = versions.state(ws.dir, src, str(commit))
+        if not state.newer:  # the same question cs:outdated asks, the same answer
+            result.outcome, result.to_version = "current", result.from_version
+            return result
         where = gitstate.locate(ws.dir)
         if where is None:
             result.reason = (
                 "not inside a git repository (copier update merges through git "
                 "history): commit the nexus first"
             )
+            return result
+        untracked = _not_tracked(ws, where, template_paths(state, src, answers, versions))
+        if untracked:
+            result.reason, result.files = _track_hint(where, untracked), untracked
             return result
         dirty = gitstate.status(where)
         if dirty:
@@ -128,14 +190,9 @@ def update_workspace(ws: Workspace, *, dry_run: bool = False) -> UpdateResult:
             )
             result.files = [rel for _, rel in dirty]
             return result
-        ref = rendering.target_ref(str(answers["_src_path"]))
-        if rendering.resolved_version(str(answers["_src_path"]), ref) == result.from_version:
-            # Same template commit, same answers: copier would change nothing.
-            result.outcome, result.to_version = "current", result.from_version
-            return result
         if dry_run:
-            return _dry_run(ws, where, ref, result)
-        return _apply(ws.dir, where, ref, result)
+            return _dry_run(ws, where, state, src, result)
+        return _apply(ws.dir, where, state.ref, result)
     except ColtecError as exc:
         result.outcome = "failed"
         result.reason = exc.message + (f" ({exc.hint})" if exc.hint else "")

@@ -120,7 +120,8 @@ def test_update_keeps_the_users_edit(template_repo: Path, nexus: Path):
     config = json.loads((ws / DEVCONTAINER).read_text())
     assert config["shutdownAction"] == "none"  # the user's edit
     assert "v2.extension" in config["customizations"]["vscode"]["extensions"]  # the template's
-    assert update_workspace(existing_workspace("team/api-dev")).outcome == "skipped"  # uncommitted
+    # At v2 already: current, whatever the (uncommitted) state of its files.
+    assert update_workspace(existing_workspace("team/api-dev")).outcome == "current"
     commit_all(nexus, "updated")
     assert update_workspace(existing_workspace("team/api-dev")).outcome == "current"
 
@@ -162,6 +163,8 @@ def test_update_skips_what_it_cannot_do_safely(
     loose = tmp_path / "loose"
     monkeypatch.setenv("COLTEC_CODESPACES_DIR", str(loose))
     create("team/loose-dev")
+    edit_file(template_repo / TEMPLATE_DC, '"v2.extension"]', '"v2.extension", "v3.extension"]')
+    commit_all(template_repo, "template v3", "v3")
     skipped = update_workspace(existing_workspace("team/loose-dev"))
     assert skipped.outcome == "skipped" and "not inside a git repository" in skipped.reason
 
