@@ -145,6 +145,15 @@ def volumes_at(data: object) -> str:
     return rules.VOLUMES
 
 
+def persistence_keys(data: object) -> frozenset[str]:
+    pers = data.get("persistence") if isinstance(data, dict) else None
+    return (
+        frozenset(k for k, v in pers.items() if v is not None)
+        if isinstance(pers, dict)
+        else frozenset()
+    )
+
+
 def both_volume_keys(data: object) -> list[rules.Finding]:
     """`volumes` is multi_scope_volumes' old name: both at once would hide one."""
     pers = data.get("persistence") if isinstance(data, dict) else None

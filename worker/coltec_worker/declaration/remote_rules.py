@@ -189,7 +189,15 @@ def _path_remote(
         )
 
 
-def check_remotes(spec: WorkspaceSpec, volumes_at: str) -> Iterator[Finding]:
+# Ways a predecessor file says where its data goes without named remotes: the Python
+# era's rclone_config, and its volumes (synced by that era's rclone_config/environment).
+OLDER_REMOTE_KEYS = frozenset({"rclone_config", "volumes", "multi_scope_volumes"})
+
+
+def check_remotes(
+    spec: WorkspaceSpec, volumes_at: str, written: frozenset[str] | None = None
+) -> Iterator[Finding]:
+    """`written`: the keys the file writes under persistence (None: guess from defaults)."""
     pers = spec.persistence
     remotes = dict(pers.remotes)
     volumes = pers.volume_paths()
@@ -198,9 +206,12 @@ def check_remotes(spec: WorkspaceSpec, volumes_at: str) -> Iterator[Finding]:
             yield from _path_remote(f"$.persistence.sync[{i}]", sync, None, remotes)
     if not pers.sync and not volumes:
         return  # the predecessor checked remotes only when something syncs
-    declared_rclone = pers.rclone_config != type(pers.rclone_config)()
+    if written is None:
+        older = pers.rclone_config != type(pers.rclone_config)() or bool(volumes)
+    else:
+        older = bool(written & OLDER_REMOTE_KEYS)
     if not remotes:
-        if spec.predecessor_form and not declared_rclone:
+        if spec.predecessor_form and not older:
             yield Finding(
                 "$.persistence",
                 "persistence has sync paths but no remotes are configured",

@@ -182,11 +182,15 @@ def _as_volume(finding: Finding) -> Finding:
 
 
 def check_spec(
-    spec: WorkspaceSpec, user_id: str = "user", volumes_at: str = VOLUMES
+    spec: WorkspaceSpec,
+    user_id: str = "user",
+    volumes_at: str = VOLUMES,
+    written: frozenset[str] | None = None,
 ) -> Iterator[Finding]:
     """Every semantic rule of a workspace spec. `user_id` stands in for {user_id};
     `volumes_at` is where the file keeps its environment volumes (the Python era's
-    `$.persistence.volumes` list, or `...multi_scope_volumes.environment`)."""
+    `$.persistence.volumes` list, or `...multi_scope_volumes.environment`); `written`
+    the keys the file writes under persistence (remote_rules.check_remotes)."""
     meta = spec.metadata
     for key in ("org", "project"):
         value = getattr(meta, key)
@@ -227,7 +231,7 @@ def check_spec(
         ]
         for f in check_sync_paths(volumes, volumes_at, values, taken, locate):
             yield _as_volume(f)
-    yield from remote_rules.check_remotes(spec, volumes_at)
+    yield from remote_rules.check_remotes(spec, volumes_at, written)
     yield from container_rules.check_containers(spec)
     enc = pers.rclone_config.encryption
     if not ENV_NAME.fullmatch(enc.password_env):
