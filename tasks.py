@@ -14,6 +14,7 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
+from coltec.cli import updown
 from coltec.cli.options import help_for
 from coltec.cli.program import cs
 from coltec.cli.program import run as run_program
@@ -116,40 +117,28 @@ def adopt(c: Context, path: str, apply: bool = False, data: Any = None) -> None:
     template.adoption(adopt_target(path, apply=apply, data=data))
 
 
-def _up(workspace: str, docker_host: str, host: str, *, rebuild: bool) -> None:
-    from coltec.hosts.target import placed, start
-
-    ws = existing_workspace(workspace)
-    with placed(ws, docker_host, host) as target:
-        hosts.placement_note(target.note)
-        runtime.starting(ws.key, target.where, rebuild=rebuild)
-        runtime.started(ws.key, start(target, ws, rebuild=rebuild), on=target.name)
-
-
-@cs(positional=["workspace"])
-def up(c: Context, workspace: str, docker_host: str = "", host: str = "") -> None:
-    """Validate, then start a workspace's container (devcontainer up); exit 0 up, 1 failed."""
-    _up(workspace, docker_host, host, rebuild=False)
+@cs(variadic="workspace", iterable=["workspace"])
+def up(
+    c: Context, workspace: Any = None, all_: bool = False, jobs: int = 0, docker_host: str = "",
+    host: str = "",
+) -> None:  # fmt: skip
+    """Validate, then start a workspace (devcontainer up), or ORG/ or --all at once; exit 0/1."""
+    updown.up(workspace, all_, jobs, docker_host, host)
 
 
 @cs(positional=["workspace"])
 def up_rebuild(c: Context, workspace: str, docker_host: str = "") -> None:
     """Like up, but remove the container and rebuild its image without cache first."""
-    _up(workspace, docker_host, "", rebuild=True)
+    updown.up_one(workspace, docker_host, "", rebuild=True)
 
 
-@cs(positional=["workspace"])
+@cs(variadic="workspace", iterable=["workspace"])
 def down(
-    c: Context, workspace: str, rm: bool = False, force: bool = False, timeout: int = 300,
-    docker_host: str = "",
+    c: Context, workspace: Any = None, all_: bool = False, jobs: int = 0, rm: bool = False,
+    force: bool = False, timeout: int = 300, docker_host: str = "",
 ) -> None:  # fmt: skip
-    """Flush the worker (final sync), then stop the container; exit 1 if the flush fails."""
-    from coltec.hosts.target import where_running
-    from coltec.runtime.running import down as stop
-
-    on = where_running(ws := named(workspace), docker_host).engine
-    runtime.flushing(ws.key, timeout)
-    runtime.stopped(ws.key, stop(on, ws, remove=rm, force=force, timeout=timeout))
+    """Flush the worker(s) (final sync), then stop; ORG/ or --all at once; exit 1 if one fails."""
+    updown.down(workspace, all_, jobs, docker_host, rm=rm, force=force, timeout=timeout)
 
 
 @cs(name="list")

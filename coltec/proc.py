@@ -6,13 +6,28 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from coltec.errors import ToolFailed, ToolMissing
 
 _SECRET_ARG = re.compile(r"(?i)(--[\w-]*(key|secret|token|password|pass)[\w-]*=)(\S+)")
+_OWN_SESSION = [False]  # run(): children in their own session (shielded())
+
+
+@contextmanager
+def shielded() -> Iterator[None]:
+    """run()'s children in their own session for the body: the terminal's Ctrl-C reaches
+    this process only, which then decides (a fleet command finishes what it started,
+    coltec.runtime.many) instead of every `devcontainer up` dying half-way."""
+    before = _OWN_SESSION[0]
+    _OWN_SESSION[0] = True
+    try:
+        yield
+    finally:
+        _OWN_SESSION[0] = before
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,7 @@ def run(
             timeout=timeout,
             input=input,
             check=False,
+            start_new_session=_OWN_SESSION[0],
         )
     except FileNotFoundError:
         raise ToolMissing(f"{args[0]} is not installed", hint or "run ./dev setup") from None

@@ -14,7 +14,7 @@ from typing import Any
 
 from coltec.hosts.hostsfile import Host, HostsFile, load_hosts
 from coltec.hosts.query import QUERY_TIMEOUT, HostInfo, query_all
-from coltec.runtime.docker import Container, DockerEngine, by_workspace
+from coltec.runtime.docker import Container, DockerEngine, by_workspace, containers, ping
 from coltec.runtime.fleet import (
     Fleet,
     fill_containers,
@@ -25,6 +25,7 @@ from coltec.runtime.fleet import (
     worker_status,
     workspace_rows,
 )
+from coltec.workspaces import nexus_id
 
 
 class HostsFleet(Fleet):
@@ -92,6 +93,23 @@ def list_fleet_hosts(
     fleet = HostsFleet(rows, docker=reachable, docker_error=errors)
     fleet.hosts = infos
     return fleet
+
+
+def containers_everywhere(
+    docker_host: str = "", timeout: float = QUERY_TIMEOUT
+) -> tuple[dict[str, tuple[DockerEngine, Container]], list[str]]:
+    """Each workspace's container and its engine (one `docker ps` per host, in parallel),
+    and the hosts that did not answer ("host: error"), for `cs:down --all`."""
+    hosts = load_hosts(docker_host=docker_host)
+    if hosts.path is None:
+        engine = DockerEngine.from_option(docker_host)
+        ping(engine)
+        found = by_workspace(containers(engine, nexus_id()))
+        return {key: (engine, c) for key, c in found.items()}, []
+    infos = query_all(hosts.hosts, timeout, with_info=False)
+    best, where, _ = _merge(infos)
+    missing = [f"{i.host.name}: {i.error}" for i in infos if not i.reachable]
+    return {key: (where[key].engine(), c) for key, c in best.items()}, missing
 
 
 def list_everywhere(docker_host: str = "") -> tuple[Fleet, bool]:

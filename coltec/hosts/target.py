@@ -98,6 +98,12 @@ def start(target: Target, ws: Workspace, *, rebuild: bool) -> UpResult:
     return up(target.engine, ws, rebuild=rebuild, id_labels=host_labels(host, existing))
 
 
+def up_placed(ws: Workspace, docker_host: str, requested: str = "") -> tuple[UpResult, Target]:
+    """One `cs:up` of `ws` as the task does it: claimed, placed, started."""
+    with placed(ws, docker_host, requested) as target:
+        return start(target, ws, rebuild=False), target
+
+
 def start_on(host: Host, ws: Workspace) -> UpResult:
     """Start `ws` on `host` (cs:move's target): a local host labels its container."""
     if host.local:

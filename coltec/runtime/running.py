@@ -73,10 +73,16 @@ def down(
                 f"see `mise run cs:logs {ws.key}`; fix the remote, or stop anyway with "
                 f"`mise run cs:down {ws.key} --force`",
             )
+    stop(engine, container, remove=remove)
+    return DownResult(ws.key, container.id, flushed, message, stopped=True, removed=remove)
+
+
+def stop(engine: DockerEngine, container: Container, *, remove: bool = False) -> None:
+    """docker stop (a running container) and, with `remove`, docker rm: after the flush."""
+    if container.running:
         engine.run(["stop", "--time", str(STOP_TIMEOUT), container.id], timeout=STOP_TIMEOUT + 60)
     if remove:
         engine.run(["rm", "--force", "--volumes", container.id], timeout=120)
-    return DownResult(ws.key, container.id, flushed, message, stopped=True, removed=remove)
 
 
 def exec_argv(
