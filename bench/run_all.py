@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-ORDER = ("validate", "worker", "fleet", "nexus")
+ORDER = ("validate", "worker", "fleet", "nexus", "upall")
 # Arguments for a smoke run, per script (validate.py and worker.py belong to other issues
 # and take their own flags).
 QUICK: dict[str, list[tuple[str, ...]]] = {
@@ -25,6 +25,7 @@ QUICK: dict[str, list[tuple[str, ...]]] = {
     "worker": [("--quick",)],
     "fleet": [("--quick",)],
     "nexus": [("--quick",)],
+    "upall": [("--workspaces", "3")],
 }
 
 

@@ -48,7 +48,7 @@ HELP = {
     "move.json_": "print the steps as JSON at the end",
     "demo.workspace": "ORG/NAME of the sample workspace (default demo/sample-dev)",
     "quick": "smoke run: shorter and smaller variants (minutes instead of ~45)",
-    "only": "run only this benchmark: validate, worker, fleet or nexus (repeatable)",
+    "only": "run only this benchmark: validate, worker, fleet, nexus or upall (repeatable)",
 }
 
 
