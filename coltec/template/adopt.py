@@ -32,6 +32,7 @@ from coltec.template.devcontainer_json import load_devcontainer
 from coltec.template.answers import load_questions, parse_data
 from coltec.template.create import infer_project
 from coltec.errors import UsageError
+from coltec_worker.declaration.fields import schema_property
 from coltec_worker.declaration.source import load_yaml
 from coltec.workspaces import (
     ANSWERS_FILE,
@@ -56,6 +57,9 @@ class Adoption:
     notes: list[str] = field(default_factory=list)
     applied: bool = False
 
+
+# The spec schema's bound: a smaller interval is not carried into the answers.
+INTERVAL_MIN: int = schema_property("syncPath", "interval")["minimum"]
 
 def _load_spec(ws_dir: Path) -> dict[str, Any] | None:
     from coltec_worker.declaration.pipeline import validate_file
@@ -102,7 +106,7 @@ def _identity(ws_dir: Path, spec: dict[str, Any] | None, given: dict[str, Any]) 
             persistence_enabled=bool(pers.get("enabled", False)),
             networking_enabled=bool(net.get("enabled", False)),
         )
-        if sync and isinstance(sync[0].get("interval"), int) and sync[0]["interval"] >= 30:
+        if sync and isinstance(sync[0].get("interval"), int) and sync[0]["interval"] >= INTERVAL_MIN:
             answers["sync_interval"] = sync[0]["interval"]
         if answers["networking_enabled"]:
             answers["network_tags"] = list(net.get("tags") or [])

@@ -1,6 +1,7 @@
 """Fixtures for the template tests: a template git repo (v1), a nexus git repo, the CLI.
 
-The template tree (copier.yaml, template/, base-image/IMAGE) is copied into a
+The template tree (copier.yaml, template/, base-image/IMAGE, and the spec schema whose
+interval default and bounds copier.yaml reads) is copied into a
 temporary git repository, committed and tagged v1 — copier's own update tests do
 the same — so tests can change it and tag v2 without touching this checkout.
 """
@@ -47,6 +48,8 @@ def make_template_repo(dst: Path) -> Path:
     dst.mkdir(parents=True)
     shutil.copy(REPO_ROOT / "copier.yaml", dst / "copier.yaml")
     shutil.copytree(REPO_ROOT / "template", dst / "template")
+    (dst / "schema").mkdir()
+    shutil.copy(REPO_ROOT / "schema" / "workspace-spec.schema.json", dst / "schema")
     if (REPO_ROOT / "base-image" / "IMAGE").exists():
         (dst / "base-image").mkdir()
         shutil.copy(REPO_ROOT / "base-image" / "IMAGE", dst / "base-image" / "IMAGE")

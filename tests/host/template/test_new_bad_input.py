@@ -29,7 +29,7 @@ BAD = [
     (["new-org/x-dev", "--data", "environment=dev\n"], "answer 'environment' is invalid"),
     (["new-org/x-dev", "--data", "project=ab\n"], "answer 'project' is invalid"),
     (["new-org/x-dev", "--data", "base_image=img\n"], "answer 'base_image' is invalid"),
-    (["new-org/x-dev", "--data", "sync_interval=5"], "at least 30"),
+    (["new-org/x-dev", "--data", "sync_interval=5"], "at least 10"),
     (["new-org/x-dev", "--data", "nope=1"], "asks no question 'nope'"),
 ]
 

@@ -72,7 +72,7 @@ def test_nothing_was_executed(hostile: Path):
     [
         ("org", "Bad Org", "not a slug"),
         ("description", "bell \x07 here", "control character"),
-        ("sync_interval", "5", "at least 30"),
+        ("sync_interval", "5", "at least 10"),
         ("network_tags", '["devcontainer"]', 'like "tag:devcontainer"'),
         ("run_args", '{"a": 1}', "list of strings"),
         ("extra_excludes", '[""]', "non-empty patterns"),

@@ -66,7 +66,7 @@ def test_new_renders_validates_and_refuses_to_overwrite(template_repo: Path, nex
         (["team/x", "--data", "sync_intervl=60"], "did you mean 'sync_interval'"),
         (["team/x", "--data", "nonsense"], "KEY=VALUE"),
         (["team/x", "--data", "org=other"], "contradicts"),
-        (["team/x", "--data", "sync_interval=5"], "at least 30"),
+        (["team/x", "--data", "sync_interval=5"], "at least 10"),
         (["Team X"], "ORG/NAME"),
         ([], "expected one ORG/NAME"),
         (["team/x", "--frobnicate"], "unknown option"),
