@@ -13,6 +13,7 @@ from coltec_worker.declaration.spec import (
     SyncPath,
     WorkspaceSpec,
 )
+from coltec_worker.declaration.storagespec import CryptSpec, RemoteSpec
 
 VALUES = {"org": "acme", "project": "api", "env": "dev", "name": "ws", "user_id": "jdoe"}
 
@@ -403,3 +404,35 @@ def test_every_rule_is_exercised_here() -> None:
         "tag",
         "hostname",
     }
+
+
+# -- where a path lands: named remotes ------------------------------------------------
+
+
+def _on(*sync: SyncPath, **remotes: RemoteSpec) -> WorkspaceSpec:
+    return spec(*sync)._replace(
+        persistence=Persistence(
+            enabled=True, mode="replicated", sync=sync, remotes=remotes, default_remote="a"
+        )
+    )
+
+
+def test_the_same_remote_path_on_two_buckets_does_not_overlap() -> None:
+    one = SyncPath(name="x", path="/x", remote_path="data", remote="a")
+    two = SyncPath(name="y", path="/y", remote_path="data", remote="b")
+    s = _on(one, two, a=RemoteSpec(bucket="b1"), b=RemoteSpec(bucket="b2"))
+    assert findings(s) == {}
+    same = _on(one, two, a=RemoteSpec(bucket="b1"), b=RemoteSpec(bucket="b1"))
+    assert findings(same)["$.persistence.sync[1].remote_path"].rule == "remote-overlap"
+
+
+def test_a_crypt_store_overlaps_a_plain_path_around_it() -> None:
+    plain = SyncPath(name="x", path="/x", remote_path="enc", remote="a")
+    secret = SyncPath(name="y", path="/y", remote_path="s", remote="c")
+    crypt = RemoteSpec(
+        type="crypt", wrap_remote="a", wrap_path="enc", crypt=CryptSpec(password_env="PW")
+    )
+    s = _on(plain, secret, a=RemoteSpec(bucket="b1"), c=crypt)
+    assert findings(s)["$.persistence.sync[1].remote_path"].rule == "remote-overlap"
+    elsewhere = _on(plain._replace(remote_path="plain"), secret, a=RemoteSpec(bucket="b1"), c=crypt)
+    assert findings(elsewhere) == {}
