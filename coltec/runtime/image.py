@@ -43,6 +43,7 @@ class ImageOptions:
     offline: bool = False
     tailscale: bool = True
     mise: bool = True
+    docker: bool = False  # Docker in Docker (the base-dind SKUs, coltec.skus)
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,8 @@ def build(engine: DockerEngine, options: ImageOptions, progress: Progress) -> Im
             download_wheelhouse(wheel, python, house)
         progress(
             f"docker build {options.tag} from {options.base_image} "
-            f"(tailscale: {'yes' if tailscale else 'no'}, mise: {'yes' if mise else 'no'})"
+            f"(tailscale: {'yes' if tailscale else 'no'}, mise: {'yes' if mise else 'no'}, "
+            f"docker: {'yes' if options.docker else 'no'})"
         )
         argv = [
             engine.docker(),
@@ -194,6 +196,8 @@ def build(engine: DockerEngine, options: ImageOptions, progress: Progress) -> Im
             f"INSTALL_TAILSCALE={'true' if tailscale else 'false'}",
             "--build-arg",
             f"INSTALL_MISE={'true' if mise else 'false'}",
+            "--build-arg",
+            f"INSTALL_DOCKER={'true' if options.docker else 'false'}",
             str(context),
         ]
         code, tail = _stream(argv, _builder_env(engine), progress)
