@@ -70,11 +70,12 @@ def test(c: Context, pytest_args: str = "", lint: bool = True) -> None:
 
 
 @cs(positional=["workspace"], iterable=["data"])
-def new(c: Context, workspace: str, data: Any = None, defaults: bool = False) -> None:
+def new(c: Context, workspace: str, data: Any = None, defaults: bool = False,
+        template_: str = "") -> None:  # fmt: skip
     """Create codespaces/ORG/NAME from the template and validate it (exit 0 ok, 1 invalid)."""
     from coltec.template.create import new_workspace
 
-    created = new_workspace(workspace, data, defaults=defaults)
+    created = new_workspace(workspace, data, defaults=defaults, extension=template_)
     template.created(created)
     if not created.validation.ok:
         raise Exit(code=1)
@@ -202,14 +203,14 @@ def move(c: Context, workspace: str, to: str = "", force: bool = False, purge: b
 @cs()
 def image(
     c: Context, tag: str = "", base_image: str = "", offline: bool = False,
-    no_tailscale: bool = False, no_mise: bool = False, docker_host: str = "",
+    no_tailscale: bool = False, no_mise: bool = False, docker_host: str = "", sku: str = "",
 ) -> None:  # fmt: skip
     """Build the base image from this checkout (worker wheel built here); exit 0 built, 1 failed."""
     from coltec.runtime.docker import DockerEngine
-    from coltec.runtime.image import DEFAULT_BASE, ImageOptions, build, default_tag
+    from coltec.runtime.image import build
+    from coltec.runtime.image_sku import image_options
 
-    options = ImageOptions(tag or default_tag(), base_image or DEFAULT_BASE, offline,
-                           tailscale=not no_tailscale, mise=not no_mise)  # fmt: skip
+    options = image_options(tag, base_image, offline, no_tailscale, no_mise, sku)
     runtime.built(build(DockerEngine.from_option(docker_host), options, runtime.note))
 
 

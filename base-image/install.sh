@@ -40,7 +40,31 @@ rclone version | head -n 1
 # Optional tools, off by default so an offline build needs nothing else.
 if [ "${INSTALL_TAILSCALE}" = "true" ]; then
     command -v curl >/dev/null || apt_install curl
-    curl -fsSL https://tailscale.com/install.sh | sh
+    # Tailscale's own package repository (not the distribution's): say so when it is
+    # out of reach instead of a bare curl error.
+    if ! curl -fsSL https://tailscale.com/install.sh -o /tmp/tailscale-install.sh \
+        || ! sh /tmp/tailscale-install.sh; then
+        echo "error: Tailscale could not be installed from its package repository (tailscale.com)" >&2
+        echo "    hint: build where it is reachable, or without it (--no-tailscale, --sku base-dind)" >&2
+        exit 1
+    fi
+    rm -f /tmp/tailscale-install.sh
+fi
+# Docker in Docker (--sku base-dind, base-dind-net): the distribution's docker.io. The
+# engine runs inside a privileged workspace, started at container start by the
+# workspace's start-docker.sh; the container user may run only dockerd through sudo,
+# and reaches the engine through the docker group.
+if [ "${INSTALL_DOCKER}" = "true" ]; then
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends docker.io sudo iptables; }; then
+        echo "error: docker.io could not be installed from the distribution's package repository" >&2
+        echo "    hint: the base image must be Debian/Ubuntu with its repository reachable" >&2
+        exit 1
+    fi
+    rm -rf /var/lib/apt/lists/*
+    dockerd_bin=$(command -v dockerd)
+    printf '%s ALL=(root) NOPASSWD: %s\n' "${USERNAME}" "${dockerd_bin}" >/etc/sudoers.d/coltec-dockerd
+    chmod 0440 /etc/sudoers.d/coltec-dockerd
 fi
 if [ "${INSTALL_MISE}" = "true" ]; then
     command -v npm >/dev/null || apt_install npm
@@ -56,6 +80,9 @@ if ! id "${USERNAME}" >/dev/null 2>&1; then
     else
         useradd --create-home --shell /bin/bash --uid 1000 --user-group "${USERNAME}"
     fi
+fi
+if [ "${INSTALL_DOCKER}" = "true" ]; then
+    usermod -aG docker "${USERNAME}"
 fi
 mkdir -p /workspace
 chown "${USERNAME}:" /workspace

@@ -7,6 +7,9 @@ Exceptions live in the workspace's .copier-answers.yml:
     policy_exceptions:
       - rule: interval-bounds
         reason: "sensor capture needs 10 s"
+
+or, for every workspace of an org rendered from a template extension, in the org's
+policy file (`exceptions: [{rule, extensions: [NAME], reason}]`, see org_exemptions).
 """
 
 from __future__ import annotations
@@ -138,6 +141,38 @@ def load_exceptions(answers: Path) -> tuple[list[Exemption], list[Problem]]:
     return found, problems
 
 
+def org_exemptions(policy: Policy, answers: Path) -> tuple[list[Exemption], list[Problem]]:
+    """The policy's `exceptions` that cover this workspace's template extension."""
+    extension = ""
+    if answers.is_file():
+        try:
+            data = load_yaml(answers).data
+        except ConfigError:
+            data = None  # load_exceptions reports an unreadable answers file
+        value = data.get("extension") if isinstance(data, dict) else None
+        extension = value if isinstance(value, str) else ""
+    found: list[Exemption] = []
+    problems: list[Problem] = []
+    for item in policy.items("exceptions"):
+        rule, covers = item.value.get("rule"), item.value.get("extensions", [])
+        if rule not in RULES:
+            file, _, line = item.where.rpartition(":")
+            problems.append(
+                Problem(
+                    file or item.where,
+                    int(line) if line.isdigit() else None,
+                    None,
+                    "$.exceptions",
+                    f"unknown policy rule {rule!r}",
+                    f"rules: {', '.join(RULES)}",
+                    "policy-exception",
+                )
+            )
+        elif extension and extension in covers:
+            found.append(Exemption(rule, f"{item.value['reason']} ({item.layer})", item.where))
+    return found, problems
+
+
 # -- rules ----------------------------------------------------------------------------
 
 
@@ -156,6 +191,8 @@ def check_policy(spec_file: Path, store: PolicyStore | None = None) -> PolicyVer
     verdict.defaults = policy_defaults(doc.data, policy)
     ws_dir = spec_file.resolve().parent.parent
     exemptions, verdict.problems = load_exceptions(ws_dir / ANSWERS_FILE)
+    by_org, bad = org_exemptions(policy, ws_dir / ANSWERS_FILE)
+    exemptions, verdict.problems = [*exemptions, *by_org], [*verdict.problems, *bad]
     waived: dict[str, int] = {}
     by_rule = {e.rule for e in exemptions}
     for v in violations(spec, policy, spec_file.parent / "devcontainer.json"):

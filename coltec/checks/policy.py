@@ -38,6 +38,7 @@ ADDITIVE = (
     "rules.required_excludes",
     "rules.required_network_tags",
     "rules.denied_run_args",
+    "exceptions",
     "tools",
     "env",
 )

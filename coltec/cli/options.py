@@ -14,6 +14,7 @@ HELP = {
     "tag": "devcontainer tag to look for (default tag:devcontainer)",
     "pytest_args": "extra arguments for pytest, e.g. '-k worker -x'",
     "lint": "run ruff and mypy first (default: yes)",
+    "template_": "render from the template extension extensions/NAME/ (e.g. coltec-venture)",
     "defaults": "use the default for every unanswered question (no prompts)",
     "all_": "update every workspace under codespaces/ (progress bar, summary table)",
     "up.workspace": "ORG/NAME, or ORG/ for every workspace of an org (several allowed)",
@@ -39,6 +40,8 @@ HELP = {
     "(also skips tailscale and mise)",
     "no_tailscale": "do not install tailscale",
     "no_mise": "do not install mise",
+    "sku": "build an image SKU: base, base-net (+Tailscale), base-dind (+Docker in Docker), "
+    "base-dind-net (both; tagged e.g. coltec/base-dind-net:latest)",
     "host": "with a hosts file: the host for a workspace that has no container yet",
     "hosts.timeout": "seconds to wait for each host (default 8); hosts are asked in parallel",
     "to": "the host to move it to (a name from the hosts file)",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coltec.template import rendering
+from coltec.template.extensions import ANSWER, load_extension
 from coltec.template.answers import load_questions, parse_data
 from coltec.errors import UsageError
 from coltec.template.answers import policy_answers
@@ -31,9 +32,15 @@ def infer_project(name: str, environment: str) -> str:
 
 
 def new_workspace(
-    key: str, data_items: Iterable[str], *, defaults: bool, root: Path | None = None
+    key: str,
+    data_items: Iterable[str],
+    *,
+    defaults: bool,
+    extension: str = "",
+    root: Path | None = None,
 ) -> Created:
-    """Render codespaces/ORG/NAME from the template; never over an existing folder."""
+    """Render codespaces/ORG/NAME from the template (or one of its extensions, see
+    coltec.template.extensions); never over an existing folder."""
     ws = workspace(key, root)
     check_name("org", ws.org)
     check_name("name", ws.name)
@@ -43,7 +50,19 @@ def new_workspace(
             f"update it with `mise run cs:update {ws.key}`, or pick another name",
         )
     source = rendering.source_for_new()
-    data = parse_data(data_items, load_questions(source.local_repo))
+    questions = load_questions(source.local_repo)
+    data = parse_data(data_items, questions)
+    if extension and data.get(ANSWER, extension) != extension:
+        raise UsageError(
+            f"--data {ANSWER}={data[ANSWER]} contradicts --template {extension}",
+            f"drop --data {ANSWER}",
+        )
+    extension = extension or str(data.get(ANSWER) or "")
+    # The extension's answers are defaults (--data wins), more specific than the org's.
+    ext_defaults: dict[str, object] = {}
+    if extension:
+        ext_defaults = load_extension(source.local_repo, extension, questions).defaults()
+        data[ANSWER] = extension
     for fixed in ("org", "name"):
         if fixed in data and data[fixed] != getattr(ws, fixed):
             raise UsageError(
@@ -61,7 +80,7 @@ def new_workspace(
             ws.dir,
             data,
             defaults=not interactive,
-            user_defaults={"project": project, **policy_answers(ws.org)},  # org policy
+            user_defaults={"project": project, **policy_answers(ws.org), **ext_defaults},
             quiet=not interactive,
         )
     except BaseException:

@@ -108,6 +108,32 @@ def _includes(repo: Path, sha: str, paths: list[str]) -> set[str] | None:
     return names
 
 
+def _subdirectory_folders(sub: str) -> set[str] | None:
+    """The folders a `_subdirectory` can name: itself, or for a templated one (an answer
+    picks it, as copier.yaml's `extension` picks extensions/<name>/template) the top
+    folder of each literal in it; None when it names none."""
+    if "{" not in sub:
+        return {f"{sub}/"}
+    literals = re.findall(r"""['"]([^'"{}]*)['"]""", sub)
+    tops = {part.strip("/").split("/", 1)[0] for part in literals} - {"", ".", ".."}
+    return {f"{top}/" for top in tops} or None
+
+
+def subdirectory(config: dict[str, Any], answers: dict[str, Any]) -> str | None:
+    """The subdirectory a render with `answers` uses (None: it cannot be rendered here)."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    sub = str(config.get("_subdirectory") or "")
+    if "{" not in sub:
+        return sub.strip("/")
+    try:
+        env = SandboxedEnvironment(undefined=StrictUndefined)
+        return env.from_string(sub).render({"extension": "", **answers}).strip("/")
+    except Exception:  # noqa: BLE001 - any failure: the caller renders with copier
+        return None
+
+
 def template_inputs(repo: Path, sha: str) -> Inputs | None:
     """The inputs of a render at commit `sha` of `repo` (None: every file counts)."""
     listed = proc.run([_git(), "ls-tree", "--name-only", sha], cwd=repo, check=False)
@@ -118,9 +144,12 @@ def template_inputs(repo: Path, sha: str) -> Inputs | None:
     shown = proc.run([_git(), "show", f"{sha}:{conf_name}"], cwd=repo)
     settings, yaml_includes = _config(shown.stdout)
     sub = str(settings.get("_subdirectory") or "").strip("/")
-    if not sub or "{" in sub or settings.get("_jinja_extensions") or settings.get("_envops"):
+    if not sub or settings.get("_jinja_extensions") or settings.get("_envops"):
         return None
-    paths = {conf_name, f"{sub}/", *(_pattern_root(p) for p in yaml_includes)}
+    folders = _subdirectory_folders(sub)
+    if folders is None:
+        return None
+    paths = {conf_name, *folders, *(_pattern_root(p) for p in yaml_includes)}
     if "" in paths:
         return None
     scan = sorted(paths)
@@ -145,7 +174,9 @@ def rendered_names(repo: Path, sha: str, inputs: Inputs, answers: dict[str, Any]
     from jinja2 import StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
-    sub = str(inputs.config.get("_subdirectory") or "").strip("/")
+    sub = subdirectory(inputs.config, answers)
+    if not sub:
+        return None
     suffix = str(inputs.config.get("_templates_suffix", ".jinja") or "")
     listed = proc.run([_git(), "ls-tree", "-r", "-z", "--name-only", sha, "--", f"{sub}/"], cwd=repo)
     env = SandboxedEnvironment(undefined=StrictUndefined)

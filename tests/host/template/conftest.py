@@ -50,6 +50,8 @@ def make_template_repo(dst: Path) -> Path:
     shutil.copytree(REPO_ROOT / "template", dst / "template")
     (dst / "schema").mkdir()
     shutil.copy(REPO_ROOT / "schema" / "workspace-spec.schema.json", dst / "schema")
+    if (REPO_ROOT / "extensions").is_dir():  # their symlinks point into template/
+        shutil.copytree(REPO_ROOT / "extensions", dst / "extensions", symlinks=True)
     if (REPO_ROOT / "base-image" / "IMAGE").exists():
         (dst / "base-image").mkdir()
         shutil.copy(REPO_ROOT / "base-image" / "IMAGE", dst / "base-image" / "IMAGE")

@@ -1,0 +1,1 @@
+../../../../../template/.devcontainer/scripts/post-create.sh

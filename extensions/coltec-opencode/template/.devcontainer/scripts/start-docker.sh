@@ -1,0 +1,1 @@
+../../../../coltec-venture/template/.devcontainer/scripts/start-docker.sh
