@@ -51,3 +51,65 @@ def key_lines(text: str) -> dict[str, int]:
             key = json.loads(token[:-1].rstrip())
             lines.setdefault(key, stripped.count("\n", 0, m.start()) + 1)
     return lines
+
+
+_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
+_SCALAR = re.compile(r"[^\s,\]}]+")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def child(path: str, part: str | int) -> str:
+    """`$.a` + `b` -> `$.a.b`; + 0 -> `$.a[0]`; + `./x` -> `$.a["./x"]`."""
+    if isinstance(part, int):
+        return f"{path}[{part}]"
+    return f"{path}.{part}" if _IDENT.match(part) else f"{path}[{json.dumps(part)}]"
+
+
+def positions(text: str) -> dict[str, int]:
+    """1-based line of every value of a JSONC document, by JSON path (`$.runArgs[2]`).
+
+    Best effort on text `loads` accepts; a path it cannot place is simply absent.
+    """
+    stripped = strip(text.removeprefix("\ufeff"))
+    out: dict[str, int] = {}
+    pos = 0
+
+    def skip() -> None:
+        nonlocal pos
+        while pos < len(stripped) and stripped[pos] in " \t\r\n,:":
+            pos += 1
+
+    def value(path: str, depth: int) -> None:
+        nonlocal pos
+        skip()
+        if pos >= len(stripped) or depth > 200:
+            return
+        out[path] = stripped.count("\n", 0, pos) + 1
+        ch = stripped[pos]
+        if ch == "{":
+            pos += 1
+            while True:
+                skip()
+                if pos >= len(stripped) or stripped[pos] == "}":
+                    pos += 1
+                    return
+                key = _STRING.match(stripped, pos)
+                if key is None:
+                    return
+                pos = key.end()
+                value(child(path, json.loads(key.group(0))), depth + 1)
+        elif ch == "[":
+            pos, index = pos + 1, 0
+            while True:
+                skip()
+                if pos >= len(stripped) or stripped[pos] == "]":
+                    pos += 1
+                    return
+                value(child(path, index), depth + 1)
+                index += 1
+        else:
+            token = _STRING.match(stripped, pos) or _SCALAR.match(stripped, pos)
+            pos = token.end() if token else pos + 1
+
+    value("$", 0)
+    return out

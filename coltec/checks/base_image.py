@@ -22,6 +22,7 @@ from coltec_worker.declaration.source import child_path, load_yaml
 from coltec_worker.errors import ConfigError
 
 from coltec import jsonc
+from coltec.checks import composefile
 from coltec.checks.dockerfile import (
     MAX_BYTES,
     ResolvedImage,
@@ -29,6 +30,7 @@ from coltec.checks.dockerfile import (
     dockerfile_image,
     expand,
     read_limited,
+    used_images,
 )
 
 # -- devcontainer.json and compose ------------------------------------------------------
@@ -106,6 +108,103 @@ def _compose_image(dc: dict[str, Any], devcontainer: Path) -> ResolvedImage:
     return ResolvedImage(None, paths[-1], None, via, f"no service '{service}' with image or build")
 
 
+def build_inputs(
+    build: dict[str, Any], folder: Path
+) -> tuple[Path | None, dict[str, str], str | None]:
+    """(Dockerfile, build args, target) of devcontainer.json's build, `build.options`
+    included: the CLI appends them to `docker build`, where the last -f/--target/
+    --build-arg wins."""
+    dockerfile = build.get("dockerfile")
+    path = folder / devcontainer_vars(dockerfile)[0] if isinstance(dockerfile, str) else None
+    args = _string_map(build.get("args"), devcontainer_vars)
+    target = build.get("target") if isinstance(build.get("target"), str) else None
+    options = (
+        [str(o) for o in build.get("options") or []]
+        if isinstance(build.get("options"), list)
+        else []
+    )
+    i = 0
+    while i < len(options):
+        flag, sep, value = options[i].partition("=")
+        if not sep and flag in ("-f", "--file", "--target", "--build-arg") and i + 1 < len(options):
+            value, i = options[i + 1], i + 1
+        if flag in ("-f", "--file"):
+            near = folder / value
+            path = near if near.exists() else Path.cwd() / value
+        elif flag == "--target":
+            target = value
+        elif flag == "--build-arg":
+            name, has, given = value.partition("=")
+            if has:
+                args[name] = given
+            elif name in os.environ:
+                args[name] = os.environ[name]
+        i += 1
+    return path, args, target
+
+
+def all_images(devcontainer: Path) -> list[ResolvedImage]:
+    """Every image the engine runs or a build uses: the container's (see resolve), every
+    compose service's, and what each Dockerfile pulls (syntax frontend, stage bases,
+    COPY --from, RUN --mount from)."""
+    main = resolve(devcontainer)
+    out = [main] if main is not None else []
+    try:
+        dc = jsonc.loads(read_limited(devcontainer))
+    except (LookupError, ValueError):
+        return out  # the policy refuses an unreadable devcontainer.json itself
+    if not isinstance(dc, dict):
+        return out
+    folder = devcontainer.parent
+    build: dict[str, Any] = dc["build"] if isinstance(dc.get("build"), dict) else {}
+    if "dockerFile" in dc:
+        build = {**build, "dockerfile": dc["dockerFile"]}
+    if "dockerComposeFile" not in dc and isinstance(build.get("dockerfile"), str):
+        dockerfile, args, _ = build_inputs(build, folder)
+        if dockerfile is not None:
+            out += used_images(dockerfile, args, "build")
+    if "dockerComposeFile" in dc:
+        out += _compose_images(dc, devcontainer)
+    return out
+
+
+def _compose_images(dc: dict[str, Any], devcontainer: Path) -> list[ResolvedImage]:
+    names = dc.get("dockerComposeFile")
+    names = [names] if isinstance(names, str) else names if isinstance(names, list) else []
+    paths = [devcontainer.parent / str(n) for n in names]
+    if not paths:
+        return []
+    try:
+        proj = composefile.project(paths)
+        found = composefile.services(proj)
+    except composefile.ComposeUnreadable:
+        return []  # the policy refuses an unreadable compose file itself
+    out: list[ResolvedImage] = []
+    for name, svc, file in found:
+        base = jsonc.child("$.services", name)
+        via = f"compose service '{name}'"
+        build = svc.get("build")
+        if build is not None:
+            spec = {"context": build} if isinstance(build, str) else build
+            if not isinstance(spec, dict) or isinstance(spec.get("dockerfile_inline"), str):
+                line = file.line(f"{base}.build")
+                out.append(
+                    ResolvedImage(None, file.path, line, via, "an inline or unreadable build")
+                )
+                continue
+            context = proj.directory / str(spec.get("context") or ".")
+            dockerfile = context / str(spec.get("dockerfile") or "Dockerfile")
+            args = _string_map(spec.get("args"), lambda t: (t, []))
+            target = str(spec["target"]) if spec.get("target") else None
+            out.append(dockerfile_image(dockerfile, args, target, via))
+            out += used_images(dockerfile, args, via)
+        elif "image" in svc:
+            image = str(svc["image"])
+            out.append(ResolvedImage(image or None, file.path, file.line(f"{base}.image"), via,
+                                     "" if image else "empty image"))  # fmt: skip
+    return out
+
+
 def resolve(devcontainer: Path) -> ResolvedImage | None:
     """The image `devcontainer.json` makes the engine run; None when it names none."""
     try:
@@ -119,21 +218,18 @@ def resolve(devcontainer: Path) -> ResolvedImage | None:
     folder = devcontainer.parent
 
     def from_build(build: dict[str, Any], key: str) -> ResolvedImage:
-        dockerfile = build.get("dockerfile")
-        if not isinstance(dockerfile, str):
+        dockerfile, args, target = build_inputs(build, folder)
+        if dockerfile is None:
             return ResolvedImage(None, devcontainer, lines.get(key), key, "no dockerfile")
-        args = _string_map(build.get("args"), devcontainer_vars)
-        target = build.get("target")
-        # devcontainer.json's dockerfile path is relative to devcontainer.json itself.
-        path = folder / devcontainer_vars(dockerfile)[0]
-        return dockerfile_image(path, args, target if isinstance(target, str) else None, key)
+        return dockerfile_image(dockerfile, args, target, key)
 
     if isinstance(dc.get("dockerComposeFile"), str | list):
         return _compose_image(dc, devcontainer)
-    if isinstance(dc.get("build"), dict) and "dockerfile" in dc["build"]:
-        return from_build(dc["build"], "build.dockerfile")
-    if isinstance(dc.get("dockerFile"), str):  # the legacy spelling
-        return from_build({**(dc.get("build") or {}), "dockerfile": dc["dockerFile"]}, "dockerFile")
+    build: dict[str, Any] = dc["build"] if isinstance(dc.get("build"), dict) else {}
+    if "dockerFile" in dc:  # the legacy spelling, which the CLI prefers when both are given
+        return from_build({**build, "dockerfile": dc["dockerFile"]}, "dockerFile")
+    if "dockerfile" in build:
+        return from_build(build, "build.dockerfile")
     if isinstance(dc.get("image"), str):
         image, missing = devcontainer_vars(dc["image"])
         if missing or not image:

@@ -90,7 +90,9 @@ def policy_defaults(data: Any, policy: Policy) -> dict[str, Setting]:
 # -- exceptions -----------------------------------------------------------------------
 
 
-def load_exceptions(answers: Path) -> tuple[list[Exemption], list[Problem]]:
+def load_exceptions(
+    answers: Path, rules: tuple[str, ...] | list[str] = RULES
+) -> tuple[list[Exemption], list[Problem]]:
     if not answers.is_file():
         return [], []
     try:
@@ -116,12 +118,12 @@ def load_exceptions(answers: Path) -> tuple[list[Exemption], list[Problem]]:
         here = f"{base}[{i}]"
         rule = item.get("rule") if isinstance(item, dict) else None
         reason = item.get("reason") if isinstance(item, dict) else None
-        if rule not in RULES:
+        if rule not in rules:
             problems.append(
                 doc.problem(
                     f"{here}.rule",
                     f"unknown policy rule {rule!r}",
-                    f"rules: {', '.join(RULES)}",
+                    f"rules: {', '.join(rules)}",
                     "policy-exception",
                 )
             )
@@ -137,7 +139,7 @@ def load_exceptions(answers: Path) -> tuple[list[Exemption], list[Problem]]:
         else:
             pos = doc.position(here)
             where = f"{display(answers)}:{pos[0]}" if pos else display(answers)
-            found.append(Exemption(rule, reason.strip(), where))
+            found.append(Exemption(str(rule), reason.strip(), where))
     return found, problems
 
 
@@ -153,9 +155,10 @@ def org_exemptions(policy: Policy, answers: Path) -> tuple[list[Exemption], list
         extension = value if isinstance(value, str) else ""
     found: list[Exemption] = []
     problems: list[Problem] = []
+    known = policy.rule_names()
     for item in policy.items("exceptions"):
         rule, covers = item.value.get("rule"), item.value.get("extensions", [])
-        if rule not in RULES:
+        if rule not in known:
             file, _, line = item.where.rpartition(":")
             problems.append(
                 Problem(
@@ -164,7 +167,7 @@ def org_exemptions(policy: Policy, answers: Path) -> tuple[list[Exemption], list
                     None,
                     "$.exceptions",
                     f"unknown policy rule {rule!r}",
-                    f"rules: {', '.join(RULES)}",
+                    f"rules: {', '.join(known)}",
                     "policy-exception",
                 )
             )
@@ -190,7 +193,7 @@ def check_policy(spec_file: Path, store: PolicyStore | None = None) -> PolicyVer
     verdict.spec = spec
     verdict.defaults = policy_defaults(doc.data, policy)
     ws_dir = spec_file.resolve().parent.parent
-    exemptions, verdict.problems = load_exceptions(ws_dir / ANSWERS_FILE)
+    exemptions, verdict.problems = load_exceptions(ws_dir / ANSWERS_FILE, policy.rule_names())
     by_org, bad = org_exemptions(policy, ws_dir / ANSWERS_FILE)
     exemptions, verdict.problems = [*exemptions, *by_org], [*verdict.problems, *bad]
     waived: dict[str, int] = {}

@@ -199,3 +199,53 @@ def dockerfile_image(
         reason = f"FROM {stage.image or '(empty)'}: no value for {unset}"
         return ResolvedImage(None, dockerfile, stage.line, via, reason)
     return ResolvedImage(stage.image, dockerfile, stage.line, via)
+
+
+_SYNTAX = re.compile(r"\s*#\s*syntax\s*=\s*(\S+)", re.I)
+_FROM_FLAG = re.compile(r"--from=(\S+)")
+_MOUNT_FROM = re.compile(r"--mount=\S*?\bfrom=([^,\s]+)")
+
+
+def used_images(dockerfile: Path, args: Mapping[str, str], via: str) -> list[ResolvedImage]:
+    """Every image a build of this Dockerfile runs or copies from, besides its stages:
+    the `# syntax=` frontend, each stage's base, `COPY --from=IMAGE`, `RUN --mount=from=IMAGE`.
+    (BuildKit may skip unused stages; the legacy builder builds them all: all count.)"""
+    try:
+        text = read_limited(dockerfile)
+    except LookupError as exc:
+        return [ResolvedImage(None, dockerfile, None, via, str(exc))]
+    out: list[ResolvedImage] = []
+    for n, raw in enumerate(text.removeprefix("\ufeff").splitlines(), 1):
+        m = _SYNTAX.match(raw)
+        if m:
+            out.append(ResolvedImage(m[1], dockerfile, n, f"{via} # syntax= frontend"))
+        if not raw.lstrip().startswith("#"):
+            break
+    scope: dict[str, str] = {}
+    stages: list[str] = []
+    for line, keyword, rest in instructions(text):
+        if keyword == "ARG" and not stages:
+            for name, default in _arg_declarations(rest):
+                if name in args:
+                    scope[name] = args[name]
+                elif default is not None:
+                    scope[name] = expand(default, scope, dollar_escape=False)[0]
+            continue
+        refs: list[tuple[str, str]] = []
+        if keyword == "FROM":
+            words = [w for w in rest.split() if not w.startswith("--")]
+            refs = [(words[0], "FROM")] if words else []
+            alias = words[2].lower() if len(words) >= 3 and words[1].lower() == "as" else ""
+        refs += [(r, f"{keyword} --from") for r in _FROM_FLAG.findall(rest) if keyword != "FROM"]
+        refs += [(r, "RUN --mount from") for r in _MOUNT_FROM.findall(rest)]
+        for ref, what in refs:
+            image, missing = expand(ref.strip("\"'"), scope, dollar_escape=False)
+            if image.lower() in stages or image.isdigit() or image.lower() == "scratch":
+                continue  # an earlier stage (by name or index), or no image at all
+            reason = f"no value for {', '.join(missing)}" if missing else ""
+            out.append(
+                ResolvedImage(None if missing else image, dockerfile, line, f"{via} {what}", reason)
+            )
+        if keyword == "FROM":
+            stages.append(alias or f"#{len(stages)}")
+    return out

@@ -25,13 +25,15 @@ from coltec.workspaces import REPO_ROOT
 
 SCHEMA_FILE = REPO_ROOT / "schema" / "org-policy.schema.json"
 DEFAULT_FILE = "default.yaml"
-RULES = (
+SPEC_RULES = (
     "required-excludes",
     "interval-bounds",
     "sync-directions",
     "network-tags",
     "base-image",
     "run-args",
+    "host-commands",
+    "features",
 )
 # Settings whose lists/maps accumulate across layers instead of being replaced.
 ADDITIVE = (
@@ -107,7 +109,7 @@ class Policy:
             found, value = layer.lookup(dotted)
             if found:
                 return Setting(value, layer.name, layer.where(dotted))
-        return Setting(schema_default(dotted), "built-in", "schema default")
+        return Setting(schema_default(dotted), "built-in", f"built-in: {display(SCHEMA_FILE)}")
 
     def items(self, dotted: str) -> list[Setting]:
         """An additive list: every layer's items, each with its own line; later tools win."""
@@ -133,6 +135,19 @@ class Policy:
     def tools(self) -> list[str]:
         return [s.value for s in self.items("tools")]
 
+    def deny_rules(self) -> list[tuple[str, Setting]]:
+        """Each named rule of rules.deny (built-in ones first) with its effective patterns."""
+        names = list(DENY_RULES)
+        for layer in self.layers:
+            found, table = layer.lookup("rules.deny")
+            names += [
+                n for n in (table if found and isinstance(table, dict) else {}) if n not in names
+            ]
+        return [(name, self.setting(f"rules.deny.{name}")) for name in names]
+
+    def rule_names(self) -> list[str]:
+        return [*SPEC_RULES, *(name for name, _ in self.deny_rules())]
+
 
 def tool_name(spec: str) -> str:
     return spec.split("@", 1)[0]
@@ -142,6 +157,11 @@ def tool_name(spec: str) -> str:
 def _schema() -> dict[str, Any]:
     data: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     return data
+
+
+def _deny_names() -> tuple[str, ...]:
+    deny = _schema()["properties"]["rules"]["properties"]["deny"]["properties"]
+    return tuple(deny)
 
 
 def schema_default(dotted: str) -> Any:
@@ -173,7 +193,34 @@ def load_layer(path: Path, name: str) -> Layer:
             problems,
             "fix the policy file; its shape is schema/org-policy.schema.json",
         )
-    return Layer(name, doc)
+    layer = Layer(name, doc)
+    problems = _bounds([layer])
+    if problems:
+        raise PolicyError(f"{display(path)}: invalid policy file", problems, problems[0].hint)
+    return layer
+
+
+def _bounds(layers: list[Layer]) -> list[Problem]:
+    """rules.interval min > max, in one file or once layered: refused at the max's line."""
+    policy = Policy("", layers)
+    lo, hi = policy.setting("rules.interval.min"), policy.setting("rules.interval.max")
+    if not isinstance(lo.value, int) or not isinstance(hi.value, int) or lo.value <= hi.value:
+        return []
+    layer = next((la for la in reversed(layers) if la.lookup("rules.interval.max")[0]), None)
+    layer = layer or next(la for la in reversed(layers) if la.lookup("rules.interval.min")[0])
+    path = (
+        "$.rules.interval.max" if layer.lookup("rules.interval.max")[0] else "$.rules.interval.min"
+    )
+    pos = layer.doc.position(path)
+    return [
+        Problem(
+            str(layer.doc.file), pos[0] if pos else None, pos[1] if pos else None, path,
+            f"rules.interval: min {lo.value} ({lo.where}) is greater than max {hi.value} "
+            f"({hi.where}): no interval could pass",
+            "make min at most max",
+            "policy-schema",
+        )
+    ]  # fmt: skip
 
 
 class PolicyStore:
@@ -195,9 +242,21 @@ class PolicyStore:
             org_file = self.org_file(org)
             if org_file.is_file():
                 policy.layers.append(load_layer(org_file, f"org {org}"))
+            problems = _bounds(policy.layers)
+            if problems:
+                where = display(problems[0].file)
+                raise PolicyError(
+                    f"{where}: invalid policy file",
+                    problems,
+                    "fix the policy file's rules.interval",
+                )
             self._cache[org] = policy
         return self._cache[org]
 
 
 def load_policy(org: str, root: Path | None = None) -> Policy:
     return PolicyStore(root).for_org(org)
+
+
+DENY_RULES = _deny_names()
+RULES = (*SPEC_RULES, *DENY_RULES)  # the built-in rules an exception may name

@@ -231,45 +231,58 @@ def test_policy_checks_the_compose_service(acme: Workspace) -> None:
 
 
 RUN_ARGS = [
-    ({"runArgs": ["--privileged"]}, "--privileged"),
-    ({"runArgs": ["--privileged=true"]}, "--privileged"),
-    ({"runArgs": ["--cap-add", "all"]}, "--cap-add=ALL"),
-    ({"runArgs": ["--cap-add=CAP_SYS_ADMIN"]}, "--cap-add=SYS_ADMIN"),
-    ({"runArgs": ["-v", "/:/host"]}, "--volume=/:*"),
-    ({"runArgs": ["-v/:/host:ro"]}, "--volume=/:*"),
-    ({"runArgs": ["--volume=//./:/host"]}, "--volume=/:*"),
-    ({"runArgs": ["--mount", "type=bind,src=/var/run/docker.sock,dst=/s"]}, "docker.sock"),
+    ({"runArgs": ["--privileged"]}, "privileged", "--privileged"),
+    ({"runArgs": ["--privileged=true"]}, "privileged", "--privileged"),
+    ({"runArgs": ["--cap-add", "all"]}, "capabilities", "--cap-add=ALL"),
+    ({"runArgs": ["--cap-add=CAP_SYS_ADMIN"]}, "capabilities", "--cap-add=SYS_ADMIN"),
+    ({"runArgs": ["-v", "/:/host"]}, "host-root", "--volume=/:*"),
+    ({"runArgs": ["-v/:/host:ro"]}, "host-root", "--volume=/:*"),
+    ({"runArgs": ["--volume=//./:/host"]}, "host-root", "--volume=/:*"),
+    (
+        {"runArgs": ["--mount", "type=bind,src=/var/run/docker.sock,dst=/s"]},
+        "engine-socket",
+        "docker",
+    ),
     (
         {"mounts": ["source=/var/run/docker.sock,target=/var/run/docker.sock,type=bind"]},
-        "docker.sock",
+        "engine-socket",
+        "docker",
     ),
-    ({"mounts": [{"source": "/", "target": "/h", "type": "bind"}]}, "--volume=/:*"),
-    ({"privileged": True}, "--privileged"),
-    ({"capAdd": ["SYS_ADMIN"]}, "--cap-add=SYS_ADMIN"),
-    ({"securityOpt": ["seccomp=unconfined"]}, "unconfined"),
-    ({"runArgs": ["--pid", "host"]}, "--pid=host"),
+    ({"mounts": [{"source": "/", "target": "/h", "type": "bind"}]}, "host-root", "--volume=/:*"),
+    ({"privileged": True}, "privileged", "--privileged"),
+    ({"capAdd": ["SYS_ADMIN"]}, "capabilities", "--cap-add=SYS_ADMIN"),
+    ({"securityOpt": ["seccomp=unconfined"]}, "security-unconfined", "unconfined"),
+    ({"securityOpt": ["no-new-privileges:false"]}, "run-args", "no-new-privileges"),
+    ({"runArgs": ["--pid", "host"]}, "host-namespaces", "--pid=host"),
 ]
 
 
-@pytest.mark.parametrize(("config", "pattern"), RUN_ARGS, ids=[json.dumps(c) for c, _ in RUN_ARGS])
+@pytest.mark.parametrize(
+    ("config", "rule", "pattern"), RUN_ARGS, ids=[json.dumps(c) for c, _, _ in RUN_ARGS]
+)
 def test_denied_run_args_in_every_spelling(
-    acme: Workspace, config: dict[str, object], pattern: str
+    acme: Workspace, config: dict[str, object], rule: str, pattern: str
 ) -> None:
-    # An org adds to the default's denied list (here: what weakens the sandbox).
+    # An org adds to the built-in rules' patterns (rule run-args).
     org = Path(os.environ["COLTEC_POLICY_DIR"]) / "orgs" / "acme.yaml"
-    edit(org, "rules:\n", 'rules:\n  denied_run_args: ["--security-opt=*unconfined*"]\n')
+    edit(org, "rules:\n", 'rules:\n  denied_run_args: ["--security-opt=no-new-privileges*"]\n')
     dc = acme.dir / ".devcontainer" / "devcontainer.json"
     data = json.loads(dc.read_text())
     for key, value in config.items():
         data[key] = [*data.get(key, []), *value] if isinstance(value, list) else value
     dc.write_text(json.dumps(data, indent=2))
-    problems = [p for p in check_policy(acme.spec_file).problems if p.rule == "policy:run-args"]
+    problems = [p for p in check_policy(acme.spec_file).problems if p.rule == f"policy:{rule}"]
     assert problems and all(p.file.endswith("devcontainer.json") for p in problems)
     assert pattern in problems[0].message
     key = next(iter(config))
-    assert problems[0].line == next(
-        n for n, s in enumerate(dc.read_text().splitlines(), 1) if s.startswith(f'  "{key}"')
-    )
+    lines = dc.read_text().splitlines()
+    start = next(n for n, s in enumerate(lines, 1) if s.startswith(f'  "{key}"'))
+    value = config[key]
+    if isinstance(value, list):  # the element's own line and JSON path
+        assert problems[0].path.startswith(f"$.{key}[")
+        assert problems[0].line is not None and problems[0].line > start
+    else:
+        assert (problems[0].path, problems[0].line) == (f"$.{key}", start)
 
 
 def test_harmless_run_args_and_the_templates_own_mounts_pass(acme: Workspace) -> None:
@@ -285,7 +298,10 @@ def test_compose_service_privileges_are_run_args(acme: Workspace) -> None:
     )
     _use(acme, {"dockerComposeFile": "c.yml", "service": "app"}, **{"c.yml": compose})
     problems = check_policy(acme.spec_file).problems
-    assert [(p.rule, p.line) for p in problems] == [("policy:run-args", 4), ("policy:run-args", 6)]
+    assert [(p.rule, p.line, p.path) for p in problems] == [
+        ("policy:privileged", 4, "$.services.app.privileged"),
+        ("policy:engine-socket", 6, "$.services.app.volumes[0]"),
+    ]
 
 
 def test_run_args_exception_waives_the_rule(acme: Workspace) -> None:
@@ -294,7 +310,7 @@ def test_run_args_exception_waives_the_rule(acme: Workspace) -> None:
     edit(
         acme.dir / ".copier-answers.yml",
         "policy_exceptions: []",
-        "policy_exceptions:\n- rule: run-args\n  reason: docker-in-docker CI runner",
+        "policy_exceptions:\n- rule: privileged\n  reason: docker-in-docker CI runner",
     )
     assert check_policy(acme.spec_file).problems == []
     shutil.rmtree(acme.dir)
