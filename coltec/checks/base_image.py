@@ -200,8 +200,15 @@ def _compose_images(dc: dict[str, Any], devcontainer: Path) -> list[ResolvedImag
             out += used_images(dockerfile, args, via)
         elif "image" in svc:
             image = str(svc["image"])
-            out.append(ResolvedImage(image or None, file.path, file.line(f"{base}.image"), via,
-                                     "" if image else "empty image"))  # fmt: skip
+            out.append(
+                ResolvedImage(
+                    image or None,
+                    file.path,
+                    file.line(f"{base}.image"),
+                    via,
+                    "" if image else "empty image",
+                )
+            )
     return out
 
 

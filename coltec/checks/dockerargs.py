@@ -51,7 +51,10 @@ def bind_sources(path: str, base: Path | None, *, resolve: bool) -> tuple[str, .
     normal = "/" + posixpath.normpath(path).lstrip("/")
     out = [normal]
     if resolve:
-        real = os.path.realpath(normal)  # /proc/self/root -> /, a committed link -> target
+        try:  # /proc/self/root -> /, a committed link -> its target
+            real = os.path.realpath(normal)
+        except OSError:  # a link this user may not read (/proc/1/root): the pattern decides
+            real = normal
         if real not in out:
             out.append(real)
     return tuple(out)
@@ -153,8 +156,9 @@ def parse(
             name = ALIASES.get(flag, flag)
             if not sep and name not in BOOLEAN and i < len(args):
                 value, i = args[i], i + 1
-            tokens = canonical(flag, value if sep or name not in BOOLEAN else None, base,
-                               resolve=resolve)  # fmt: skip
+            tokens = canonical(
+                flag, value if sep or name not in BOOLEAN else None, base, resolve=resolve
+            )
             out.append(Option(tokens, arg if sep or name in BOOLEAN else f"{arg} {value}", at))
         elif arg.startswith("-") and len(arg) > 1:
             # pflag short flags combine: -itv /:/h, -itv/:/h, -e=X=1
@@ -167,8 +171,11 @@ def parse(
                 value = arg[k + 1 :].removeprefix("=")
                 if not value and i < len(args):
                     value, i = args[i], i + 1
-                out.append(Option(canonical(long, value, base, resolve=resolve),
-                                  f"{arg} {value}".strip(), at))  # fmt: skip
+                out.append(
+                    Option(
+                        canonical(long, value, base, resolve=resolve), f"{arg} {value}".strip(), at
+                    )
+                )
                 break
         elif not options_only:
             return out, at

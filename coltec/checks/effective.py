@@ -136,13 +136,19 @@ def service_requests(
     def child(key: str, i: int | None = None) -> str:
         return key if i is None else f"{key}[{i}]"
 
-    if "privileged" in svc and truthy(svc["privileged"]) and str(svc["privileged"]).lower() not in (
-        "false", "no", "off", "0"
-    ):  # fmt: skip
+    if (
+        "privileged" in svc
+        and truthy(svc["privileged"])
+        and str(svc["privileged"]).lower() not in ("false", "no", "off", "0")
+    ):
         add("privileged", f"privileged: {svc['privileged']}", ("--privileged",))
-    for key, flag in (("cap_add", "--cap-add"), ("security_opt", "--security-opt"),
-                      ("devices", "--device"), ("device_cgroup_rules", "--device-cgroup-rule"),
-                      ("volumes_from", "--volumes-from")):  # fmt: skip
+    for key, flag in (
+        ("cap_add", "--cap-add"),
+        ("security_opt", "--security-opt"),
+        ("devices", "--device"),
+        ("device_cgroup_rules", "--device-cgroup-rule"),
+        ("volumes_from", "--volumes-from"),
+    ):
         value = svc.get(key)
         items = value if isinstance(value, list) else [value] if value else []
         for i, item in enumerate(items):
@@ -189,8 +195,11 @@ def service_requests(
                 )
                 if isinstance(entry, dict) and isinstance(entry.get("file"), str):
                     srcs = dockerargs.bind_sources(entry["file"], f.path.parent, resolve=True)
-                    add(child(key, i), f"{key}: {name} (file {entry['file']})",
-                        tuple(f"--volume={s}:/run/{key}/{name}" for s in srcs))  # fmt: skip
+                    add(
+                        child(key, i),
+                        f"{key}: {name} (file {entry['file']})",
+                        tuple(f"--volume={s}:/run/{key}/{name}" for s in srcs),
+                    )
     build = svc.get("build")
     if isinstance(build, dict):
         for key, flag in (("secrets", "--secret"), ("ssh", "--ssh"), ("entitlements", "--allow")):
@@ -247,7 +256,12 @@ def effective(devcontainer: Path, workspace: Path | None = None) -> Effective:
 def as_json(eff: Effective) -> list[dict[str, Any]]:
     """The requests, for the guard's context file."""
     return [
-        {"tokens": list(r.tokens), "given": r.given, "file": str(r.file), "line": r.line,
-         "path": r.path}
+        {
+            "tokens": list(r.tokens),
+            "given": r.given,
+            "file": str(r.file),
+            "line": r.line,
+            "path": r.path,
+        }
         for r in eff.requests
-    ]  # fmt: skip
+    ]

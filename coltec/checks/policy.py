@@ -214,13 +214,16 @@ def _bounds(layers: list[Layer]) -> list[Problem]:
     pos = layer.doc.position(path)
     return [
         Problem(
-            str(layer.doc.file), pos[0] if pos else None, pos[1] if pos else None, path,
+            str(layer.doc.file),
+            pos[0] if pos else None,
+            pos[1] if pos else None,
+            path,
             f"rules.interval: min {lo.value} ({lo.where}) is greater than max {hi.value} "
             f"({hi.where}): no interval could pass",
             "make min at most max",
             "policy-schema",
         )
-    ]  # fmt: skip
+    ]
 
 
 class PolicyStore:

