@@ -238,6 +238,10 @@ def _compose(eff: Effective, data: dict[str, Any], workspace: Path) -> None:
 def effective(devcontainer: Path, workspace: Path | None = None) -> Effective:
     """Everything the workspace's files ask of the engine (see module docstring)."""
     workspace = workspace or devcontainer.parent.parent
+    if not devcontainer.exists() and not devcontainer.is_symlink():
+        # nothing to run (a bare spec); cs:up passes this very file with --config, so the
+        # CLI cannot fall back on another one
+        return Effective(Config(devcontainer, {}, {}))
     config = read_config(devcontainer)
     eff = Effective(config)
     if config.data is None:

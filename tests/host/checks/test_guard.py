@@ -19,6 +19,7 @@ import pytest
 from coltec.checks.guard import EXIT_REFUSED, guarded
 from coltec.workspaces import REPO_ROOT, Workspace
 from tests.host.checks.test_hostile import RECORDER, use_case
+from tests.support.budget import budget
 from tests.support.engine import DockerEngine, Unavailable, rootfs_image, start_engine
 from tests.support.mise import tier_unavailable
 
@@ -155,6 +156,7 @@ def test_compose_up_checks_every_service_of_every_file(acme: Workspace, recorder
 
 
 @pytest.fixture(scope="module")
+@budget(300)  # cold: dockerd starts, debootstrap builds the root filesystem (about 60 s)
 def engine() -> Iterator[DockerEngine]:
     try:
         found = start_engine()
