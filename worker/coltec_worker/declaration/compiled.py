@@ -10,7 +10,8 @@ from the worker's environment by name when the plan is applied.
 
     {"plan": 1, "config": "/abs/workspace-spec.yaml", "user_config": null | "...",
      "workspace": "<name>", "user_id": "...", "persistence_enabled": bool,
-     "remote": {"root", "description", "builtin", "env": {...}, "crypt_password_env"},
+     "remote": {"root", "description", "builtin", "env": {...}, "crypt_password_env", ...},
+     "remotes": {"<declared name>": {...the same...}},
      "paths": [{"name", "local", "remote_path", "direction", "interval", "priority",
                 "exclude": [...], "remote", "transfers", "checkers", "bwlimit"}],
      "networking": {"enabled", "hostname", "tags": [...]}, "notices": [...]}
@@ -18,10 +19,11 @@ from the worker's environment by name when the plan is applied.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 
 from coltec_worker.declaration.fields import schema_default
-from coltec_worker.declaration.remote import Remote
+from coltec_worker.declaration.remote import Remote, remote_from_json
 from coltec_worker.errors import ConfigError
 from coltec_worker.record import TYPE_CHECKING, Record
 
@@ -44,7 +46,7 @@ class PlannedPath(Record):
     interval: int = schema_default("syncPath", "interval")
     priority: int = schema_default("syncPath", "priority")
     exclude: tuple[str, ...] = ()
-    remote: str | None = None
+    remote: str | None = None  # a key of Plan.remotes; None: Plan.remote
     transfers: int = schema_default("syncDefaults", "transfers")
     checkers: int = schema_default("syncDefaults", "checkers")
     bwlimit: str | None = None
@@ -84,6 +86,10 @@ class Plan(Record):
     workspace: str = ""  # its name (WORKSPACE_NAME applied): the health file's folder
     # What the declaration asks that this worker does not do, said once at start (notices.py)
     notices: tuple[str, ...] = ()
+    remotes: Mapping[str, Remote] = MappingProxyType({})  # named, by declared name
+
+    def remote_of(self, path: PlannedPath) -> Remote:
+        return self.remotes[path.remote] if path.remote else self.remote
 
     def to_json(self) -> dict[str, Any]:
         r = self.remote
@@ -95,13 +101,8 @@ class Plan(Record):
             "user_config": self.user_config,
             "user_id": self.user_id,
             "persistence_enabled": self.persistence_enabled,
-            "remote": {
-                "root": r.root,
-                "description": r.description,
-                "builtin": r.builtin,
-                "env": dict(r.env),
-                "crypt_password_env": r.crypt_password_env,
-            },
+            "remote": r.to_json(),
+            "remotes": {name: named.to_json() for name, named in self.remotes.items()},
             "paths": [p.to_json() for p in self.paths],
             "networking": {
                 "enabled": self.networking_enabled,
@@ -129,22 +130,20 @@ def plan_from_json(data: Any) -> Plan:
             f"compiled plan: version {data.get('plan')!r}, expected {PLAN_VERSION}",
             hint="the worker and its compile step come from different versions: reinstall",
         )
-    r = _want(data.get("remote"), dict, "remote")
-    env = _want(r.get("env"), dict, "remote.env")
-    crypt = r.get("crypt_password_env")
-    remote = Remote(
-        root=_want(r.get("root"), str, "remote.root"),
-        description=_want(r.get("description"), str, "remote.description"),
-        builtin=_want(r.get("builtin"), bool, "remote.builtin"),
-        env={_want(k, str, "env key"): _want(v, str, "env value") for k, v in env.items()},
-        crypt_password_env=None if crypt is None else _want(crypt, str, "crypt_password_env"),
-    )
+    remote = remote_from_json(data.get("remote"))
+    remotes = {
+        _want(name, str, "remotes key"): remote_from_json(r)
+        for name, r in _want(data.get("remotes", {}), dict, "remotes").items()
+    }
     paths = []
     for i, p in enumerate(_want(data.get("paths"), list, "paths")):
         _want(p, dict, f"paths[{i}]")
         direction = _want(p.get("direction"), str, "direction")
         if direction not in DIRECTIONS:
             raise ConfigError(f"compiled plan: unknown direction {direction!r}")
+        named = p.get("remote")
+        if named and named not in remotes:
+            raise ConfigError(f"compiled plan: unknown remote {named!r}", hint="a worker bug")
         paths.append(
             PlannedPath(
                 name=_want(p.get("name"), str, "name"),
@@ -176,4 +175,5 @@ def plan_from_json(data: Any) -> Plan:
         tags=tuple(_want(t, str, "tag") for t in _want(net.get("tags"), list, "tags")),
         workspace=_want(data.get("workspace"), str, "workspace"),
         notices=tuple(_want(n, str, "notice") for n in _want(data.get("notices"), list, "notices")),
+        remotes=remotes,
     )

@@ -1,7 +1,11 @@
 """Where the sync paths live: the remote a compiled plan names, and its backup folders.
 
 The daemon imports only this half of the environment contract; resolving a remote from
-the spec and the environment is resolve.py's, in the pipeline (the compile child).
+the spec and the environment is resolve.py's (rclone_config and RCLONE_*) and
+named.py's (persistence.remotes), in the pipeline (the compile child). A compiled
+Remote holds no secret and no expanded `${VAR}`: `expand` keeps the templates and
+`obscure` the names of the password variables, both applied at run time
+(sync/remote_env.py), which also sets `identity` (what the remote really points at).
 """
 
 from __future__ import annotations
@@ -28,6 +32,18 @@ class Remote(Record):
     # Name of the variable holding the crypt password, still to be obscured; None without crypt.
     crypt_password_env: str | None = None
     crypt_password_var: str = f"RCLONE_CONFIG_{CRYPT_NAME.upper()}_PASSWORD"
+    # rclone variable -> its value with ${VAR}s, expanded at run time (never compiled)
+    expand: Mapping[str, str] = MappingProxyType({})
+    # rclone variable -> the variable that holds a crypt password or salt (plain text;
+    # obscured at run time)
+    obscure: Mapping[str, str] = MappingProxyType({})
+    # rclone variable -> the declared field it comes from (for errors)
+    where: Mapping[str, str] = MappingProxyType({})
+    # declared field -> a bucket with ${VAR}s (checked as a bucket name once expanded)
+    buckets: Mapping[str, str] = MappingProxyType({})
+    under: str | None = None  # a named crypt remote: the location it encrypts into
+    name: str = ""  # the declared name (persistence.remotes); "" for rclone_config's
+    identity: str = ""  # set at run time: a digest of what it really points at
 
     def join(self, path: str) -> str:
         if self.root.endswith((":", "/")):
@@ -39,13 +55,72 @@ class Remote(Record):
         """The remote under the crypt layer ("r2:bucket"); None without encryption."""
         if self.crypt_password_env is None:
             return None
+        if self.under is not None:
+            return self.under
         return self.env.get(f"RCLONE_CONFIG_{CRYPT_NAME.upper()}_REMOTE")
 
     def pair_key(self, location: str) -> str:
-        """What a first-run marker binds for `location`: with encryption, the remote under
-        the crypt layer too, so another bucket is another pair."""
+        """What a first-run marker binds for `location`: the place under an alias or the
+        crypt layer too, so another bucket is another pair."""
+        if self.identity:
+            return f"{location} on {self.identity}"
         under = self.underlying
         return location if under is None else f"{location} on {under}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "root": self.root,
+            "description": self.description,
+            "builtin": self.builtin,
+            "env": dict(self.env),
+            "crypt_password_env": self.crypt_password_env,
+            "expand": dict(self.expand),
+            "obscure": dict(self.obscure),
+            "where": dict(self.where),
+            "buckets": dict(self.buckets),
+            "under": self.under,
+            "name": self.name,
+        }
+
+
+def _strings(data: Mapping[str, object], key: str) -> dict[str, str]:
+    value = data.get(key, {})
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ConfigError(f"compiled plan: remote.{key} has the wrong type", hint="a worker bug")
+    return value
+
+
+def _optional(data: Mapping[str, object], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"compiled plan: remote.{key} has the wrong type", hint="a worker bug")
+    return value
+
+
+def remote_from_json(data: object) -> Remote:
+    """The Remote of Remote.to_json's output (the compiled plan); ConfigError if malformed."""
+    if not isinstance(data, dict):
+        raise ConfigError("compiled plan: remote has the wrong type", hint="a worker bug")
+    root, description, builtin = data.get("root"), data.get("description"), data.get("builtin")
+    if not isinstance(root, str) or not isinstance(description, str):
+        raise ConfigError("compiled plan: remote.root has the wrong type", hint="a worker bug")
+    if not isinstance(builtin, bool):
+        raise ConfigError("compiled plan: remote.builtin has the wrong type", hint="a worker bug")
+    return Remote(
+        root=root,
+        description=description,
+        builtin=builtin,
+        env=_strings(data, "env"),
+        crypt_password_env=_optional(data, "crypt_password_env"),
+        expand=_strings(data, "expand"),
+        obscure=_strings(data, "obscure"),
+        where=_strings(data, "where"),
+        buckets=_strings(data, "buckets"),
+        under=_optional(data, "under"),
+        name=_optional(data, "name") or "",
+    )
 
 
 def backup_path(remote: Remote, resolved: str, stamp: str) -> str:

@@ -6,8 +6,9 @@
   it never loads YAML or the schema), in process for --once and --dry-run.
 - with_secrets: the environment with the secrets file read again.
 - prepare: what the loop runs for a plan — the paths (--only, persistence.enabled), the
-  remote's environment for rclone (a crypt password obscured, secrets redacted), the
-  PathRunner, and the tailnet with networking.enabled. An unknown --only name raises
+  remotes' environment for rclone (remote_env.ready: `${VAR}`s expanded, crypt
+  passwords obscured, all of it redacted), the PathRunner, and the tailnet with
+  networking.enabled. An unknown --only name raises
   ConfigError before anything changes, so the caller keeps its old configuration.
 """
 
@@ -18,13 +19,13 @@ from collections.abc import Callable, Mapping
 
 from coltec_worker.declaration import secretfile
 from coltec_worker.declaration.compiled import Plan, PlannedPath
-from coltec_worker.declaration.remote import crypt_password
 from coltec_worker.errors import ConfigError
 from coltec_worker.log import Logger, Redactor
 from coltec_worker.record import TYPE_CHECKING, Record
 from coltec_worker.sync import runner
 from coltec_worker.sync.compile_child import compile_in_child
 from coltec_worker.sync.job import PathRunner
+from coltec_worker.sync.remote_env import ready
 from coltec_worker.sync.state import Layout, StrPath
 
 if TYPE_CHECKING:  # imported only with networking.enabled: it brings subprocess (~2 MB)
@@ -89,17 +90,30 @@ def prepare(
             f"--only {unknown[0]}: no sync path of that name",
             hint="names: " + ", ".join(names),
         )
-    remote = plan.remote
-    child_env = {**env, **remote.env}
+    chosen = [p for p in plan.paths if not options.only or p.name in options.only]
+    if options.interval is not None:
+        chosen = [p._replace(interval=options.interval) for p in chosen]
+    if not plan.persistence_enabled:
+        chosen = []
+    child_env = dict(env)
     redactor = Redactor.from_env(env)
-    secret = crypt_password(remote, env)
-    if secret is not None:
-        obscured = runner.obscure(secret, env, options.rclone)
-        redactor.add(secret)
-        redactor.add(obscured)
-        child_env[remote.crypt_password_var] = obscured
+
+    def obscure(secret: str) -> str:
+        return runner.obscure(secret, env, options.rclone)
+
+    remotes = {}
+    legacy = not plan.remotes or any(not p.remote for p in chosen)
+    for name in ["", *sorted({p.remote for p in chosen if p.remote})]:
+        if name == "" and not legacy:
+            continue
+        made = ready(plan.remotes[name] if name else plan.remote, env, obscure, config=plan.config)
+        remotes[name] = made.remote
+        child_env.update(made.env)
+        for secret in made.secrets:
+            redactor.add(secret)
     logger.redactor = redactor
-    if remote.builtin:
+    remote = plan.remote
+    if legacy and remote.builtin:
         os.makedirs(remote.root if remote.root.startswith("/") else "/", exist_ok=True)
         logger.warning(
             "builtin_remote",
@@ -107,19 +121,15 @@ def prepare(
             hint="set RCLONE_REMOTE_NAME, RCLONE_BUCKET and "
             "RCLONE_CONFIG_<NAME>_* to sync to S3/R2",
         )
-    chosen = [p for p in plan.paths if not options.only or p.name in options.only]
-    if options.interval is not None:
-        chosen = [p._replace(interval=options.interval) for p in chosen]
     if not plan.persistence_enabled:
         logger.warning(
             "persistence_disabled",
             config=str(config),
             hint="set persistence.enabled: true to sync",
         )
-        chosen = []
     paths = {p.name: p for p in chosen}
     path_runner = PathRunner(
-        remote,
+        remotes.get("", remote),
         layout,
         child_env,
         logger,
@@ -129,6 +139,7 @@ def prepare(
         grace=options.grace,
         wake_fd=wake_fd,
         stop_requested=stop_requested,
+        remotes=remotes,
     )
     tailnet = None
     if plan.networking_enabled:
@@ -148,7 +159,8 @@ def prepare(
     logger.info(
         "configured",
         config=str(config),
-        remote=remote.description,
+        remote=remote.description if legacy else None,
+        remotes={n: r.description for n, r in remotes.items() if n} or None,
         state_dir=str(layout.root),
         paths=list(paths),
         interval=options.interval,

@@ -4,9 +4,9 @@
 - refusal: a one-way source that rclone sees as empty over a destination with files.
 - access_denied: after a failure, did the endpoint refuse the credentials?
 
-They take what a path's runner has (its remote, environment, rclone binary and logger:
-the Runs protocol below, which job.PathRunner meets); they run only short rclone commands
-(cat, rcat, lsf) through runner.
+They take what a path's runner has (environment, rclone binary and logger: the Runs
+protocol below, which job.PathRunner meets) and the path's remote; they run only short
+rclone commands (cat, rcat, lsf) through runner.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from coltec_worker.sync.plan import PathPlan
 
     class Runs(Protocol):
-        remote: Remote
         rclone: str
         env: Mapping[str, str]
         logger: Logger
@@ -42,7 +41,7 @@ DENIED = (
 CRYPT_CHECK = "coltec crypt check v1\n"
 
 
-def crypt_check(path_runner: Runs) -> tuple[str, str] | None:
+def crypt_check(path_runner: Runs, remote: Remote) -> tuple[str, str] | None:
     """With encryption: does this password open this bucket? None when it does (or
     without encryption); else (outcome, message).
 
@@ -52,7 +51,7 @@ def crypt_check(path_runner: Runs) -> tuple[str, str] | None:
     wrong (or the bucket is shared with other data) and the run is refused before
     anything is uploaded.
     """
-    remote, env, rclone = path_runner.remote, path_runner.env, path_runner.rclone
+    env, rclone = path_runner.env, path_runner.rclone
     under = remote.underlying
     if under is None:
         return None
@@ -106,10 +105,9 @@ def refusal(path_runner: Runs, plan: PathPlan) -> str | None:
     )
 
 
-def access_denied(path_runner: Runs) -> str | None:
+def access_denied(path_runner: Runs, remote: Remote) -> str | None:
     """After a failed run: did the endpoint refuse our credentials? (rclone's own
     message for that can be as far off as "Source doesn't exist".)"""
-    remote = path_runner.remote
     if remote.builtin:
         return None
     root = remote.underlying or remote.root

@@ -50,28 +50,35 @@ class PathRunner:
         wake_fd: int | None = None,
         stop_requested: Callable[[], bool] = lambda: False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        remotes: Mapping[str, Remote] | None = None,  # named (persistence.remotes)
     ) -> None:
         self.remote, self.layout, self.env = remote, layout, env
+        self.remotes = dict(remotes or {})
         self.logger, self.redactor, self.rclone = logger, redactor, rclone
         self.timeout, self.grace, self.wake_fd = timeout, grace, wake_fd
         self.stop_requested, self.clock = stop_requested, clock
-        self.crypt_verified = False  # the password opened the bucket (see crypt_guard)
+        self.crypt_verified: set[str] = set()  # remotes whose password opened the bucket
+
+    def remote_for(self, sync: PlannedPath) -> Remote:
+        """The path's remote: its named one, else the rclone_config/RCLONE_* remote."""
+        return self.remotes[sync.remote] if sync.remote else self.remote
 
     def plan(self, sync: PlannedPath, *, recover: bool = False) -> planning.PathPlan:
         stamp = self.clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         skip = [e["file"] for e in quarantine.load(self.layout, sync.name)]
+        remote = self.remote_for(sync)
         probe = planning.plan_path(
-            sync, self.remote, self.layout, stamp=stamp, rclone=self.rclone, skip=skip
+            sync, remote, self.layout, stamp=stamp, rclone=self.rclone, skip=skip
         )
         first = sync.direction == "bidirectional" and not (
-            marker_ok(self.layout, sync.name, probe.local, self.remote.pair_key(probe.remote))
+            marker_ok(self.layout, sync.name, probe.local, probe.pair)
             and has_listings(self.layout, sync.name)
         )
         if not first and not recover:
             return probe
         return planning.plan_path(
             sync,
-            self.remote,
+            remote,
             self.layout,
             stamp=stamp,
             first_run=first,
@@ -123,8 +130,10 @@ class PathRunner:
                 hint="a sync path names a folder: move the file away, or point the path "
                 "at the folder that holds it",
             )
-        crypt = None if self.crypt_verified else guards.crypt_check(self)
-        self.crypt_verified = crypt is None
+        remote = self.remote_for(sync)
+        crypt = None if sync.remote in self.crypt_verified else guards.crypt_check(self, remote)
+        if crypt is None:
+            self.crypt_verified.add(sync.remote)
         if crypt is not None:
             outcome, message = crypt
             retry = "interval" if outcome == "refused" else "backoff"
@@ -211,7 +220,7 @@ class PathRunner:
         )
         if new and not critical and not retried:  # the rest of the path, at once
             return self._run(sync, retried=True)
-        denied = guards.access_denied(self)
+        denied = guards.access_denied(self, remote)
         if denied is not None:  # before any recovery: a resync cannot fix credentials
             return finish(
                 self,

@@ -50,6 +50,8 @@ class PathPlan(Record):
     source: str | None = None
     # The --exclude flags of this run: the refusal check lists both sides with them.
     filters: tuple[str, ...] = ()
+    # What the first-run marker binds (Remote.pair_key): the place behind the remote too.
+    pair: str = ""
 
     @property
     def name(self) -> str:
@@ -129,6 +131,7 @@ def plan_path(
             resync,
             None,
             tuple(filters),
+            remote.pair_key(dest),
         )
     if sync.direction in ("push-only", "pull-only"):
         # One way: rclone sync SOURCE DEST, the backups beside the destination.
@@ -156,6 +159,7 @@ def plan_path(
             backup_remote if push else None,
             source="local" if push else "remote",
             filters=tuple(filters),
+            pair=remote.pair_key(dest),
         )
     raise ConfigError(
         f"sync path '{sync.name}': unknown direction {sync.direction!r}",

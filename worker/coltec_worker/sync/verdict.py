@@ -6,7 +6,7 @@
 - record_success: what a run that succeeded leaves behind — the first-run marker
   (bisync) and the backups the run made.
 
-They take what a path's runner has (its remote, state layout, logger and clock: the Ends
+They take what a path's runner has (its state layout, logger and clock: the Ends
 protocol below, which job.PathRunner meets).
 """
 
@@ -23,14 +23,12 @@ if TYPE_CHECKING:
     from datetime import datetime
     from typing import Protocol
 
-    from coltec_worker.declaration.remote import Remote
     from coltec_worker.log import Logger
     from coltec_worker.sync.plan import PathPlan
     from coltec_worker.sync.runner import RunResult
     from coltec_worker.sync.state import Layout
 
     class Ends(Protocol):
-        remote: Remote
         layout: Layout
         logger: Logger
         clock: Callable[[], datetime]
@@ -101,7 +99,7 @@ def finish(
 
 def record_success(run: Ends, plan: PathPlan, result: RunResult, status: PathStatus) -> None:
     if plan.sync.direction == "bidirectional":
-        pair = run.remote.pair_key(plan.remote)
+        pair = plan.pair or plan.remote
         write_marker(run.layout, plan.name, plan.local, pair, run.clock())
     if plan.backup_local and _non_empty(plan.backup_local):
         status.add_backup(plan.backup_local)
