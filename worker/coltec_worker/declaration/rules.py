@@ -20,6 +20,7 @@ from coltec_worker.declaration.rules_base import (
 )
 from coltec_worker.declaration.rules_base import is_control as _is_control
 from coltec_worker.declaration.spec import PLACEHOLDERS, SyncPath, WorkspaceSpec, placeholders_in
+from coltec_worker.declaration.variables import variables_in
 
 __all__ = ["DNS_LABEL", "ENV_NAME", "SLUG", "TAG", "Finding", "remote_segment_problem", "shown"]
 
@@ -47,6 +48,16 @@ def _local_path_problem(path: str) -> tuple[str, str] | None:
 def resolve_checked(sync: SyncPath, values: dict[str, str]) -> tuple[str | None, str, str]:
     """(resolved remote path or None, message, hint) for one sync path."""
     template = sync.remote_path
+    used = variables_in(template)
+    if used:  # the predecessor's guide wrote users/${USER}/dotfiles; its daemon kept it
+        return (
+            None,
+            f"remote path uses ${shown(used[0])}: environment variables are not expanded "
+            "in remote_path",
+            "use {user_id} (your user config's user_id, else $USER)"
+            if used[0] in ("USER", "LOGNAME")
+            else "use the placeholders {org}, {project}, {env}, {name}, {user_id}",
+        )
     try:
         names = placeholders_in(template)
     except ValueError as exc:
