@@ -31,7 +31,7 @@ def test_the_predecessors_tailnet_key_name_goes_too() -> None:
 
 
 def test_only_the_variables_of_the_workspaces_remote_go() -> None:
-    got = secrets.wanted(ENV, "r2", "MY_CRYPT")
+    got = secrets.wanted(ENV, "r2", ["MY_CRYPT"])
     assert got == {
         "RCLONE_REMOTE_NAME": "r2",
         "RCLONE_BUCKET": "bkt",
@@ -40,7 +40,7 @@ def test_only_the_variables_of_the_workspaces_remote_go() -> None:
         "TAILSCALE_AUTH_KEY": "tskey-x",
     }
     # RCLONE_REMOTE_NAME names the remote whatever the spec says
-    assert "RCLONE_CONFIG_R2_SECRET_ACCESS_KEY" in secrets.wanted(ENV, "other-name", "X")
+    assert "RCLONE_CONFIG_R2_SECRET_ACCESS_KEY" in secrets.wanted(ENV, "other-name", ["X"])
 
 
 def test_the_file_is_private_and_the_worker_reads_what_the_host_wrote(tmp_path: Path) -> None:

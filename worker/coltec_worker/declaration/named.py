@@ -33,20 +33,31 @@ from coltec_worker.record import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
-    class CryptLike(Protocol):
-        password_env: str
-        password2_env: str | None
-        filename_encryption: str
-        directory_name_encryption: bool
+    class CryptLike(Protocol):  # storagespec.CryptSpec (read-only: a Record)
+        @property
+        def password_env(self) -> str: ...
+        @property
+        def password2_env(self) -> str | None: ...
+        @property
+        def filename_encryption(self) -> str: ...
+        @property
+        def directory_name_encryption(self) -> bool: ...
 
-    class RemoteLike(Protocol):
-        type: str
-        bucket: str | None
-        path_prefix: str | None
-        options: Mapping[str, Any]
-        wrap_remote: str | None
-        wrap_path: str | None
-        crypt: CryptLike | None
+    class RemoteLike(Protocol):  # storagespec.RemoteSpec
+        @property
+        def type(self) -> str: ...
+        @property
+        def bucket(self) -> str | None: ...
+        @property
+        def path_prefix(self) -> str | None: ...
+        @property
+        def options(self) -> Mapping[str, Any]: ...
+        @property
+        def wrap_remote(self) -> str | None: ...
+        @property
+        def wrap_path(self) -> str | None: ...
+        @property
+        def crypt(self) -> CryptLike | None: ...
 
 
 WHERE = "$.persistence.remotes"
@@ -184,3 +195,24 @@ def compile_remotes(declared: Mapping[str, RemoteLike], used: Iterable[str]) -> 
     """The Remote of every name in `used` (a declared remote name), by name."""
     builder = _Builder(declared)
     return {name: builder.remote(name) for name in sorted(set(used))}
+
+
+def declared_variables(declared: Mapping[str, RemoteLike]) -> dict[str, str]:
+    """Every variable the named remotes name, with the first field naming it: the
+    `${VAR}`s of buckets and options, crypt password_env and password2_env (what cs:up
+    delivers)."""
+    out: dict[str, str] = {}
+    for name in sorted(declared):
+        decl, where = declared[name], f"{WHERE}.{name}"
+        fields = [(decl.bucket or "", f"{where}.bucket")]
+        fields += [
+            (option_text(v), f"{where}.options.{k}") for k, v in sorted(decl.options.items())
+        ]
+        for text, field in fields:
+            for var in variables_in(text):
+                out.setdefault(var, field)
+        if decl.type == "crypt" and decl.crypt is not None:
+            out.setdefault(decl.crypt.password_env, f"{where}.crypt.password_env")
+            if decl.crypt.password2_env:
+                out.setdefault(decl.crypt.password2_env, f"{where}.crypt.password2_env")
+    return out
