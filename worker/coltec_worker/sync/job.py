@@ -57,7 +57,7 @@ class PathRunner:
         self.logger, self.redactor, self.rclone = logger, redactor, rclone
         self.timeout, self.grace, self.wake_fd = timeout, grace, wake_fd
         self.stop_requested, self.clock = stop_requested, clock
-        self.crypt_verified: set[str] = set()  # remotes whose password opened the bucket
+        self.crypt_verified: set[str | None] = set()  # remotes whose password opened the bucket
 
     def remote_for(self, sync: PlannedPath) -> Remote:
         """The path's remote: its named one, else the rclone_config/RCLONE_* remote."""
