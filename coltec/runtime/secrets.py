@@ -37,6 +37,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from coltec_worker.declaration import secretfile
+from coltec_worker.declaration.named import declared_variables
 from coltec_worker.declaration.source import load_yaml
 from coltec_worker.declaration.spec import spec_from_dict
 from coltec_worker.declaration.variables import NAME as _NAME
@@ -140,7 +141,7 @@ def for_workspace(
     doc = load_yaml(spec_file)
     spec = spec_from_dict(doc.data)
     pers = spec.persistence
-    named: dict[str, str] = {}
+    named = declared_variables(pers.remotes)
     enc = pers.rclone_config.encryption
     if enc.enabled:
         named.setdefault(enc.password_env, "$.persistence.rclone_config.encryption.password_env")

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 
 from coltec_worker.declaration import env_rules, operation, rules
 from coltec_worker.declaration.compiled import Plan, PlannedPath
+from coltec_worker.declaration.named import compile_remotes
 from coltec_worker.declaration.notices import notices
 from coltec_worker.declaration.resolve import remote_from_env
 from coltec_worker.declaration.salvage import salvage
@@ -229,6 +230,7 @@ def build_plan(
         tags=net.tags,
         workspace=spec.name,
         notices=tuple(notices(spec)),
+        remotes=compile_remotes(pers.remotes, [p.remote for p in paths if p.remote]),
     )
 
 
