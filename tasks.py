@@ -200,18 +200,19 @@ def move(c: Context, workspace: str, to: str = "", force: bool = False, purge: b
     hosts.moved(result, as_json=json_)
 
 
-@cs()
+@cs(iterable=["host"])
 def image(
-    c: Context, tag: str = "", base_image: str = "", offline: bool = False,
-    no_tailscale: bool = False, no_mise: bool = False, docker_host: str = "", sku: str = "",
+    c: Context, tag: str = "", base_image: str = "", offline: bool = False, no_mise: bool = False,
+    no_tailscale: bool = False, docker_host: str = "", sku: str = "", host: Any = None,
+    all_hosts: bool = False,
 ) -> None:  # fmt: skip
-    """Build the base image from this checkout (worker wheel built here); exit 0 built, 1 failed."""
-    from coltec.runtime.docker import DockerEngine
-    from coltec.runtime.image import build
+    """Build the base image here or onto hosts (--host, --all-hosts); exit 0 ok, 1 failed."""
+    from coltec.hosts.images import build_image
     from coltec.runtime.image_sku import image_options
 
     options = image_options(tag, base_image, offline, no_tailscale, no_mise, sku)
-    runtime.built(build(DockerEngine.from_option(docker_host), options, runtime.note))
+    runtime.on_hosts(done := build_image(options, host or [], all_hosts, docker_host, runtime.note))
+    done.check()
 
 
 @cs()

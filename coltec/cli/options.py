@@ -42,6 +42,9 @@ HELP = {
     "no_mise": "do not install mise",
     "sku": "build an image SKU: base, base-net (+Tailscale), base-dind (+Docker in Docker), "
     "base-dind-net (both; tagged e.g. coltec/base-dind-net:latest)",
+    "image.host": "a host of the hosts file to put the image on (repeatable); "
+    "built on the first, sent to the others",
+    "all_hosts": "put the image on every host of the hosts file (built on the first)",
     "host": "with a hosts file: the host for a workspace that has no container yet",
     "hosts.timeout": "seconds to wait for each host (default 8); hosts are asked in parallel",
     "to": "the host to move it to (a name from the hosts file)",

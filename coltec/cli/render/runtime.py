@@ -135,6 +135,20 @@ def built(result: Any) -> None:
     )
 
 
+def on_hosts(done: Any) -> None:
+    """cs:image: the build's line; with --host/--all-hosts, then one line per host."""
+    built(done.built)
+    if not done.builder:  # built on one engine, nothing sent
+        return
+    out.print(f"  {escape(done.builder)}: built there")
+    for name, sent in done.sent:
+        text = {
+            "sent": f"[green]loaded[/] in {sent.seconds:.0f}s",
+            "current": "[green]current[/] (the same image id was there; skipped)",
+        }.get(sent.outcome, f"[red]FAILED[/]: {escape(sent.detail.splitlines()[0])}")
+        out.print(f"  {escape(name)}: {text}", markup=True)
+
+
 def demo_title() -> None:
     out.rule("[bold]coltec demo")
 

@@ -200,6 +200,25 @@ class Lab:
         return str(RUN_DIR / "bin")
 
 
+def hosts_yaml(lab: Lab) -> str:
+    """The hosts file of the tier: h1 by its unix socket, h2 by ssh://, h3 by tcp:// + TLS."""
+    h1, h2, h3 = lab.hosts
+    return (
+        "hosts:\n"
+        f"  - name: {h1.name}\n"
+        f"    docker_host: {h1.socket}\n"
+        "    max_workspaces: 1\n"
+        "    labels: {site: here}\n"
+        f"  - name: {h2.name}\n"
+        f"    docker_host: {h2.ssh_url}\n"
+        "    max_workspaces: 3\n"
+        f"  - name: {h3.name}\n"
+        f"    docker_host: {h3.tls_url}\n"
+        f"    tls: {{cert_path: {TLS_DIR / 'client'}}}\n"
+        "    max_workspaces: 2\n"
+    )
+
+
 # -- network -----------------------------------------------------------------------
 
 

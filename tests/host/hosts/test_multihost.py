@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.host.hosts.lab import TLS_DIR, Lab
+from tests.host.hosts.images import cs_image
+from tests.host.hosts.lab import RUN_DIR, Lab, hosts_yaml
 from tests.support.s3 import S3Server
 
 pytestmark = [pytest.mark.multihost, pytest.mark.slow]
@@ -57,24 +58,6 @@ def cs(
             pytrace=False,
         )
     return proc
-
-
-def hosts_yaml(lab: Lab) -> str:
-    h1, h2, h3 = lab.hosts
-    return (
-        "hosts:\n"
-        f"  - name: {h1.name}\n"
-        f"    docker_host: {h1.socket}\n"
-        "    max_workspaces: 1\n"
-        "    labels: {site: here}\n"
-        f"  - name: {h2.name}\n"
-        f"    docker_host: {h2.ssh_url}\n"
-        "    max_workspaces: 3\n"
-        f"  - name: {h3.name}\n"
-        f"    docker_host: {h3.tls_url}\n"
-        f"    tls: {{cert_path: {TLS_DIR / 'client'}}}\n"
-        "    max_workspaces: 2\n"
-    )
 
 
 def new_workspace(env: dict[str, str], key: str, image: str) -> Path:
@@ -224,6 +207,45 @@ def forced_move(env: dict[str, str], lab: Lab) -> None:
     assert h2.docker("exec", container_of(lab, "h2", "acme/two"), "true").returncode == 0
 
 
+def test_cs_image_skips_a_host_that_has_the_image_and_names_one_that_fails(
+    lab: Lab, base_image: str, rootfs: str, tmp_path: Path
+) -> None:
+    """`cs:image --host ...` builds on the first host named (h1) from the same inputs as
+    base_image, so the image id is the same: h2 (ssh://) and a second entry for h1's
+    engine are skipped. A host whose engine is gone is named, exit 1, the others done."""
+    gone = RUN_DIR / "gone.sock"
+    hosts_file = tmp_path / "hosts.yaml"
+    hosts_file.write_text(
+        hosts_yaml(lab)
+        + f"  - name: h1-again\n    docker_host: {lab.host('h1').socket}\n"
+        + f"  - name: gone\n    docker_host: unix://{gone}\n"
+    )
+    names = ("h1", "gone", "h2", "h1-again")
+    proc = cs_image(rootfs, hosts_file, *(w for n in names for w in ("--host", n)), check=False)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    lines = [line.strip() for line in proc.stdout.splitlines()]
+    assert lines[0].startswith(f"built {base_image}: "), lines
+    assert lines[1:] == [
+        "h1: built there",
+        lines[2],  # the error, checked below
+        "h2: current (the same image id was there; skipped)",
+        "h1-again: current (the same image id was there; skipped)",
+    ]
+    assert lines[2].startswith("gone: FAILED: no Docker engine answers at host gone"), lines[2]
+    assert (
+        f"did not reach 1 of 4 hosts:\ngone: no Docker engine answers at host gone (unix://{gone})"
+        in proc.stderr
+    )
+    progress = [line for line in proc.stderr.splitlines() if line.startswith("host ")]
+    assert any(line.startswith("host h2 (ssh://") and "skipped" in line for line in progress)
+    ids = {
+        lab.host(n).docker("image", "inspect", "--format", "{{.Id}}", base_image).stdout
+        for n in ("h1", "h2")
+    }
+    assert len(ids) == 1, ids
+
+
+@pytest.mark.timeout(1200)  # cold its body took 395 s (first devcontainer builds per host)
 def test_three_hosts(lab: Lab, base_image: str, hub_s3: S3Server, tmp_path: Path) -> None:
     with ArgvWatch([hub_s3.secret_key]) as watch:
         outputs = scenario(lab, base_image, hub_s3, tmp_path)
