@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             cs(env, "cs:new", key, "--defaults", "--data", 'run_args=["--network=host"]',
                "--data", "start_delay=0", "--data", f"project={key.split('/')[1]}")  # fmt: skip
         first = cs(env, "cs:up", keys[0])  # the first container pays for the layer builds
+        cs(env, "cs:up", "--all")  # every container created, so both sides start stopped ones
         cs(env, "cs:down", "--all")
         jobs = ["--jobs", str(args.jobs)] if args.jobs else []
         loop = sum(cs(env, "cs:up", key) for key in keys)
