@@ -5,6 +5,7 @@ silently."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def test_the_worker_says_them_once_and_status_shows_them(tmp_path: Path) -> None
         config,
         layout,
         Logger(open(log, "a")),  # noqa: SIM115
-        env=dict(ENV),
+        env={**ENV, "PATH": os.environ["PATH"]},  # the worker finds rclone on it
         home=tmp_path / "home",
         options=Options(start_delay=30),
     )
