@@ -257,3 +257,81 @@ def test_org_tools_and_env(tmp_path: Path) -> None:
     assert shown == "ghcr.io/acme|vim|a b'c\n"  # the org's value wins over the user's
     setup(tmp_path, "env: {}\n", org)  # again: the rc files get the source line once
     assert (home / ".bashrc").read_text().count("coltec: org and user environment") == 1
+
+
+# -- a user's extra paths are judged as the folders they really are ----------------------
+
+
+def _extra(tmp_path: Path, path: str, name: str = "notes") -> Path:
+    return write_user(
+        tmp_path,
+        f"user_id: ana\nextra_sync_paths:\n  - name: {name}\n    path: {path}\n"
+        "    remote_path: users/{user_id}/" + name + "\n",
+    )
+
+
+def _cs_user(path: Path) -> dict[str, object]:
+    invoke = Path(sys.executable).parent / "invoke"
+    out = subprocess.run(
+        [str(invoke), "user", "--user-config", str(path), "--json"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "Traceback" not in out.stderr
+    data: dict[str, object] = json.loads(out.stdout)
+    data["exit"] = out.returncode
+    return data
+
+
+@pytest.mark.parametrize(
+    "spelling", ["/proc/self/root", "/proc/1/root/home", "/proc/self/cwd", "link-to-root"]
+)
+def test_an_extra_path_naming_root_by_another_name_is_refused(
+    tmp_path: Path, spelling: str
+) -> None:
+    new_workspace("acme/api", ["persistence_enabled=true"], defaults=True)
+    if spelling == "link-to-root":
+        (tmp_path / "link").symlink_to("/")
+        spelling = str(tmp_path / "link")
+    data = _cs_user(_extra(tmp_path, spelling))
+    assert data["exit"] == 1, data
+    problems = data["problems"]
+    assert isinstance(problems, list)
+    hits = [p for p in problems if p["path"] == "$.extra_sync_paths[0].path"]
+    assert hits and hits[0]["rule"] == "local-path" and hits[0]["line"] == 4, problems
+
+
+def test_an_extra_path_symlinked_onto_a_workspace_path_overlaps_it(tmp_path: Path) -> None:
+    created = new_workspace("acme/api", ["persistence_enabled=true"], defaults=True)
+    from coltec_worker.declaration.pipeline import validate_file
+
+    own = validate_file(created.workspace.spec_file, with_user=False).spec
+    assert own is not None and own.persistence.sync
+    target = own.persistence.sync[0].path
+    (tmp_path / "alias").symlink_to(target)
+    data = _cs_user(_extra(tmp_path, str(tmp_path / "alias" / "sub")))
+    assert data["exit"] == 1, data
+    problems = data["problems"]
+    assert isinstance(problems, list)
+    overlap = [p for p in problems if p["rule"] == "local-overlap"]
+    assert overlap and f"really {target}/sub" in overlap[0]["message"], problems
+    worker = Path(sys.executable).parent / "coltec-worker"
+    env = {**os.environ, "COLTEC_USER_CONFIG": str(tmp_path / "user.yaml")}
+    checked = subprocess.run(
+        [str(worker), "--config", str(created.workspace.spec_file), "--validate-only"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 1 and "really" in checked.stdout, checked.stdout
+
+
+def test_an_extra_path_symlinked_to_an_ordinary_folder_is_fine(tmp_path: Path) -> None:
+    new_workspace("acme/api", ["persistence_enabled=true"], defaults=True)
+    (tmp_path / "real-notes").mkdir()
+    (tmp_path / "notes-link").symlink_to(tmp_path / "real-notes")
+    data = _cs_user(_extra(tmp_path, str(tmp_path / "notes-link")))
+    assert data["exit"] == 0 and data["problems"] == [], data

@@ -375,7 +375,9 @@ def test_every_rule_is_exercised_here() -> None:
         persistence=Persistence(
             enabled=True,
             mode="replicated",
-            rclone_config=RcloneConfig(encryption=Encryption(password_env="secret")),
+            rclone_config=RcloneConfig(
+                remote_name="coltec_crypt", encryption=Encryption(password_env="secret")
+            ),
         ),
     )
     empty = rule_names(everything)
@@ -401,6 +403,7 @@ def test_every_rule_is_exercised_here() -> None:
         "local-overlap",
         "remote-overlap",
         "password-env",
+        "remote-name",
         "tag",
         "hostname",
     }

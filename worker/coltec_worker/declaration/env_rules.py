@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
+from coltec_worker.declaration.remote import reserved_remote_name
 from coltec_worker.declaration.rules_base import SLUG, Finding, shown
 from coltec_worker.declaration.spec import IDENTITY_ENV
 
@@ -53,6 +54,13 @@ def check_environment(env: dict[str, str] | Mapping[str, str]) -> Iterator[Findi
             "RCLONE_REMOTE_NAME",
             f"RCLONE_REMOTE_NAME={shown(name)!r} is not a remote name",
             "use letters, digits and '_'",
+            "env",
+        )
+    elif name and reserved_remote_name(name):
+        yield Finding(
+            "RCLONE_REMOTE_NAME",
+            f"RCLONE_REMOTE_NAME={shown(name)!r} {reserved_remote_name(name)}",
+            "choose another name, e.g. r2",
             "env",
         )
     raw = env.get("RCLONE_BUCKET", "")

@@ -15,6 +15,7 @@ when there is no problem, so a valid spec always starts and an invalid one never
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Mapping
 
 from coltec_worker.declaration import env_rules, operation, rules
@@ -122,7 +123,9 @@ def compile_document(
             )
             for i, s in enumerate(spec.persistence.sync)
         ]
-        for f in rules.check_sync_paths(user.extra_sync_paths, "$.extra_sync_paths", values, taken):
+        for f in rules.check_sync_paths(
+            user.extra_sync_paths, "$.extra_sync_paths", values, taken, resolve=real_folder
+        ):
             report.problems.append(user_doc.problem(f.path, f.message, f.hint, f.rule))
         spec = spec.with_extra_paths(user.extra_sync_paths)
     _sorted(report)
@@ -130,6 +133,15 @@ def compile_document(
         report.spec = spec
         report.plan = build_plan(spec, user_id, env, home, doc.file, user_path)
     return report
+
+
+def real_folder(path: str) -> str:
+    """The folder `path` really is, as this machine sees it: a user's extra path may be a
+    symlink, or /proc/self/root/..., that names '/' or a workspace path by another name."""
+    try:
+        return posixpath.normpath(os.path.realpath(path))
+    except (OSError, ValueError):
+        return path
 
 
 def volumes_at(data: object) -> str:

@@ -11,6 +11,7 @@ Remote holds no secret and no expanded `${VAR}`: `expand` keeps the templates an
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -18,6 +19,22 @@ from coltec_worker.errors import ConfigError
 from coltec_worker.record import Record
 
 CRYPT_NAME = "coltec_crypt"
+# rclone reads RCLONE_CONFIG_<NAME>_* case-blind: a remote named like the worker's own
+# (the crypt layer, named remotes' aliases coltec_r_<name> / coltec_h<i>_alias) would
+# share their variables — `coltec_crypt` with encryption on wraps itself.
+_RESERVED = re.compile(r"coltec_crypt|coltec_r_.*|coltec_h[0-9]+_alias", re.IGNORECASE)
+
+
+def reserved_remote_name(name: str) -> str | None:
+    """Why `name` cannot be the rclone_config remote's name, or None."""
+    if _RESERVED.fullmatch(name):
+        return (
+            f"is reserved: the worker names its own rclone remotes {CRYPT_NAME} and "
+            "coltec_r_<name> (in any case)"
+        )
+    return None
+
+
 # The remote folder that holds backups: no sync path may live inside it.
 BACKUP_ROOT = ".coltec-backups"
 

@@ -19,7 +19,7 @@ import os
 from collections.abc import Mapping
 
 from coltec_worker.declaration import env_rules, rules
-from coltec_worker.declaration.remote import CRYPT_NAME, Remote
+from coltec_worker.declaration.remote import CRYPT_NAME, Remote, reserved_remote_name
 from coltec_worker.declaration.spec import OptionValue, WorkspaceSpec
 from coltec_worker.errors import ConfigError
 
@@ -75,6 +75,11 @@ def remote_from_env(
             raise ConfigError(
                 f"RCLONE_REMOTE_NAME={rules.shown(name)!r} is not a remote name",
                 hint="use letters, digits and '_'",
+            )
+        reserved = reserved_remote_name(name)
+        if reserved:
+            raise ConfigError(
+                f"remote name {rules.shown(name)!r} {reserved}", hint="choose another name, e.g. r2"
             )
         extra[prefix + "TYPE"] = env.get(prefix + "TYPE") or rc.type
         for key, value in rc.options.items():

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import posixpath
 import re
 import string
 from collections.abc import Callable, Iterator, Sequence
 
 from coltec_worker.declaration import container_rules, remote_rules
-from coltec_worker.declaration.remote import BACKUP_ROOT
+from coltec_worker.declaration.remote import BACKUP_ROOT, reserved_remote_name
 from coltec_worker.declaration.rules_base import (
     DNS_LABEL,
     ENV_NAME,
@@ -18,31 +17,15 @@ from coltec_worker.declaration.rules_base import (
     remote_segment_problem,
     shown,
 )
-from coltec_worker.declaration.rules_base import is_control as _is_control
+from coltec_worker.declaration.rules_base import local_path_problem as _local_path_problem
 from coltec_worker.declaration.spec import PLACEHOLDERS, SyncPath, WorkspaceSpec, placeholders_in
 from coltec_worker.declaration.variables import variables_in
 
 __all__ = ["DNS_LABEL", "ENV_NAME", "SLUG", "TAG", "Finding", "remote_segment_problem", "shown"]
 
 
-def _local_path_problem(path: str) -> tuple[str, str] | None:
-    if not path.startswith("/"):
-        return "local path must be absolute", f"write it from the root, e.g. /workspace/{path}"
-    if any(_is_control(c) for c in path):
-        return (
-            f"local path {shown(path)} contains a control character",
-            "remove it; name folders with printable characters",
-        )
-    if ".." in path.split("/"):
-        return "local path must not contain '..'", "write the resolved folder"
-    norm = posixpath.normpath(path)
-    if norm.startswith("//"):  # POSIX keeps a leading '//'; for us it is just '/'
-        norm = "/" + norm.lstrip("/")
-    if norm == "/":
-        return "syncing '/' is not allowed", "name the folder to sync, e.g. /workspace"
-    if norm != path:
-        return "local path is not normalized", f"write it as {norm}"
-    return None
+def _as_written(path: str) -> str:
+    return path
 
 
 def resolve_checked(sync: SyncPath, values: dict[str, str]) -> tuple[str | None, str, str]:
@@ -121,6 +104,7 @@ def check_sync_paths(
     values: dict[str, str],
     others: Sequence[tuple[str, SyncPath, str | None]] = (),
     locate: Locate = _same_place,
+    resolve: Callable[[str], str] = _as_written,
 ) -> Iterator[Finding]:
     """Rules for a list of sync paths at json path `base` (e.g. '$.persistence.sync').
 
@@ -128,13 +112,28 @@ def check_sync_paths(
     list — the workspace's, when checking a user's extra paths — for collisions.
     `locate` turns a resolved remote path into where it lands (storage and full path,
     named remotes.locator), so paths on different buckets never collide.
+    `resolve` gives the folder a local path really is (the pipeline passes realpath for
+    a user's extra paths: symlinks and /proc/self/root resolved); the rules about '/',
+    kernel filesystems and overlaps then hold for that folder too.
     """
     seen: list[tuple[str, SyncPath, str | None]] = list(others)
     for i, sync in enumerate(items):
         here = f"{base}[{i}]"
         local_bad = _local_path_problem(sync.path)
+        real = sync.path
         if local_bad:
             yield Finding(f"{here}.path", local_bad[0], local_bad[1], "local-path")
+        else:
+            real = resolve(sync.path)
+            real_bad = None if real == sync.path else _local_path_problem(real)
+            if real_bad:
+                local_bad = real_bad
+                yield Finding(
+                    f"{here}.path",
+                    f"local path {shown(sync.path)} resolves to {shown(real)}: {real_bad[0]}",
+                    real_bad[1],
+                    "local-path",
+                )
         resolved, message, hint = resolve_checked(sync, values)
         if resolved is None:
             yield Finding(f"{here}.remote_path", message, hint, "remote-path")
@@ -146,15 +145,13 @@ def check_sync_paths(
                     "give every sync path its own name",
                     "unique-name",
                 )
-            if (
-                not local_bad
-                and _local_path_problem(other.path) is None
-                and _nested(sync.path, other.path)
-            ):
-                how = "the same as" if sync.path == other.path else "nested with"
+            other_real = resolve(other.path) if _local_path_problem(other.path) is None else ""
+            if not local_bad and other_real and _nested(real, other_real):
+                how = "the same as" if real == other_real else "nested with"
+                said = sync.path if real == sync.path else f"{sync.path} (really {real})"
                 yield Finding(
                     f"{here}.path",
-                    f"local path {sync.path} is {how} {other.path} ({other_path})",
+                    f"local path {said} is {how} {other.path} ({other_path})",
                     "sync each folder once; merge them or use exclude",
                     "local-overlap",
                 )
@@ -244,6 +241,14 @@ def check_spec(
             yield _as_volume(f)
     yield from remote_rules.check_remotes(spec, volumes_at, written)
     yield from container_rules.check_containers(spec)
+    reserved = reserved_remote_name(pers.rclone_config.remote_name)
+    if reserved:
+        yield Finding(
+            "$.persistence.rclone_config.remote_name",
+            f"remote_name '{shown(pers.rclone_config.remote_name)}' {reserved}",
+            "choose another name, e.g. r2",
+            "remote-name",
+        )
     enc = pers.rclone_config.encryption
     if not ENV_NAME.fullmatch(enc.password_env):
         # Never echo the value: it may be the secret itself.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 import unicodedata
 
@@ -50,3 +51,34 @@ def remote_segment_problem(segment: str) -> str | None:
     if any(c.isspace() or is_control(c) for c in segment):
         return "whitespace or a control character"
     return None
+
+
+def local_path_problem(path: str) -> tuple[str, str] | None:
+    if not path.startswith("/"):
+        return "local path must be absolute", f"write it from the root, e.g. /workspace/{path}"
+    if any(is_control(c) for c in path):
+        return (
+            f"local path {shown(path)} contains a control character",
+            "remove it; name folders with printable characters",
+        )
+    if ".." in path.split("/"):
+        return "local path must not contain '..'", "write the resolved folder"
+    norm = posixpath.normpath(path)
+    if norm.startswith("//"):  # POSIX keeps a leading '//'; for us it is just '/'
+        norm = "/" + norm.lstrip("/")
+    if norm == "/":
+        return "syncing '/' is not allowed", "name the folder to sync, e.g. /workspace"
+    if norm != path:
+        return "local path is not normalized", f"write it as {norm}"
+    for pseudo in KERNEL_FOLDERS:
+        if norm == pseudo or norm.startswith(pseudo + "/"):
+            return (
+                f"local path {shown(path)} is inside {pseudo}, a kernel filesystem "
+                "(/proc/self/root is '/' by another name)",
+                "name the folder itself, e.g. /workspace",
+            )
+    return None
+
+
+# Not folders of files: /proc/<pid>/root and /proc/self/cwd are other names of '/'.
+KERNEL_FOLDERS = ("/proc", "/sys", "/dev")

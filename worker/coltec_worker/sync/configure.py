@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 
 from coltec_worker.declaration import secretfile
 from coltec_worker.declaration.compiled import Plan, PlannedPath
+from coltec_worker.declaration.statedir import check_state_dir
 from coltec_worker.errors import ConfigError
 from coltec_worker.log import Logger, Redactor
 from coltec_worker.record import TYPE_CHECKING, Record
@@ -91,6 +92,7 @@ def prepare(
             hint="names: " + ", ".join(names),
         )
     chosen = [p for p in plan.paths if not options.only or p.name in options.only]
+    check_state_dir(layout.root, ((p.name, p.local) for p in plan.paths))
     if options.interval is not None:
         chosen = [p._replace(interval=options.interval) for p in chosen]
     if not plan.persistence_enabled:
