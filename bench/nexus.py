@@ -351,9 +351,14 @@ def _copier_update_command() -> str:
 
 
 def _same_files(a: Path, b: Path) -> bool:
+    """The same workspace files, but for the render manifest: ours records the new
+    render there, a plain copier update leaves the old one (which then goes unused)."""
+
     def files(root: Path) -> dict[str, bytes]:
         return {
-            p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()
+            p.relative_to(root).as_posix(): p.read_bytes()
+            for p in root.rglob("*")
+            if p.is_file() and p.name != ".coltec-rendered.json"
         }
 
     return files(a) == files(b)

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from coltec.template import rendering
+from coltec.template import manifest, rendering
 from coltec.template.inference import carried_answers, lost_settings, project_type, referenced_files
 from coltec.template.devcontainer_json import load_devcontainer
 from coltec.template.answers import load_questions, parse_data
@@ -251,6 +251,10 @@ def adopt(ws_dir: Path, *, apply: bool = False, data: Iterable[str] = ()) -> Ado
         result.diff, result.changed_files = _diff(ws_dir, render)
         if apply:
             _write(ws_dir, render, result, source)
+            if manifest.template_clean(source.local_repo):
+                # What the template wrote, not the user's files kept beside it.
+                files = rendering.rendered_files(render)
+                manifest.write(ws_dir, rendering.read_answers(ws_dir), files)
             result.applied = True
     return result
 

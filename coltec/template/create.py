@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from coltec.template import rendering
+from coltec.template import manifest, rendering
 from coltec.template.extensions import ANSWER, load_extension
 from coltec.template.answers import load_questions, parse_data
 from coltec.errors import UsageError
@@ -87,5 +87,9 @@ def new_workspace(
         if created:
             shutil.rmtree(created[0], ignore_errors=True)
         raise
+    if manifest.template_clean(source.local_repo):
+        # The folder was empty: everything in it now is the render.
+        files = rendering.rendered_files(ws.dir)
+        manifest.write(ws.dir, rendering.read_answers(ws.dir), files)
     write_org_install(ws)
     return Created(ws, source, validate_files([ws.spec_file]))

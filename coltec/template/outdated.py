@@ -5,8 +5,10 @@ for a local git template (this repository, the usual case) the template's inputs
 changed between the recorded commit and the one an update would move to; for any
 other source copier check-update.
 
-Hand edits: the rendered files compared with a fresh render of the same answers at
-the same template commit, in a temporary directory.
+Hand edits: the rendered files compared with what the template writes for the same
+answers at the same template commit: the hashes of the workspace's manifest
+(coltec.template.manifest) when it describes exactly that render, else a fresh render
+in a temporary directory.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from coltec.template import rendering
+from coltec.template import manifest, rendering
 from coltec.template.versions import Versions as Versions  # re-exported for tasks.py
 from coltec.errors import ColtecError
 from coltec.workspaces import ANSWERS_FILE, Workspace
@@ -38,6 +40,14 @@ class Drift:
 
 def hand_edits(ws_dir: Path, answers: dict[str, object]) -> tuple[list[str], list[str]]:
     """(rendered files whose content differs, rendered files that are missing)."""
+    recorded = manifest.load(ws_dir, answers)
+    if recorded is not None:
+        return manifest.compare(ws_dir, recorded)
+    return rendered_edits(ws_dir, answers)
+
+
+def rendered_edits(ws_dir: Path, answers: dict[str, object]) -> tuple[list[str], list[str]]:
+    """`hand_edits` by rendering the answers again (no manifest to trust)."""
     with tempfile.TemporaryDirectory(prefix="coltec-outdated-") as tmp:
         fresh = Path(tmp) / "render"
         rendering.render_answers(answers, fresh)

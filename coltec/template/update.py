@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from coltec.template import gitstate, rendering
-from coltec.template.inputs import rendered_names
+from coltec.template import gitstate, manifest, rendering
+from coltec.template.inputs import rendered_names, template_inputs
 from coltec.template.versions import TemplateState
 from coltec.template.versions import Versions as Versions  # re-exported for tasks.py
 from coltec.errors import ColtecError, UsageError
@@ -91,6 +91,27 @@ def _apply(
     else:
         result.outcome = "current"
     return result
+
+
+def _record(
+    ws: Workspace, before: dict[str, str] | None, result: UpdateResult, state: TemplateState
+) -> None:
+    """Keep the manifest true after an update: a workspace that was exactly its old
+    render and took the update without conflicts is now exactly the new render."""
+    if result.outcome == "current":
+        return
+    if before is None or result.outcome != "updated" or not manifest.template_clean(state.repo):
+        manifest.discard(ws.dir)
+        return
+    answers = rendering.read_answers(ws.dir)
+    names = {*before, *result.files}
+    if state.repo is not None and (ins := template_inputs(state.repo, state.latest_sha)):
+        # Rendered files git ignores appear in no status: take the render's own names.
+        names |= (
+            rendered_names(state.repo, state.latest_sha, ins, rendering.user_answers(answers))
+            or set()
+        )
+    manifest.write_from_disk(ws.dir, answers, sorted(names - {manifest.MANIFEST_FILE}))
 
 
 def _dry_run(
@@ -192,7 +213,11 @@ def update_workspace(
             return result
         if dry_run:
             return _dry_run(ws, where, state, src, result)
-        return _apply(ws.dir, where, state.ref, result)
+        recorded = manifest.load(ws.dir, answers)
+        pristine = recorded is not None and manifest.compare(ws.dir, recorded) == ([], [])
+        _apply(ws.dir, where, state.ref, result)
+        _record(ws, recorded if pristine else None, result, state)
+        return result
     except ColtecError as exc:
         result.outcome = "failed"
         result.reason = exc.message + (f" ({exc.hint})" if exc.hint else "")
