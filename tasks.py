@@ -12,15 +12,12 @@ from typing import Any
 
 from invoke.context import Context
 from invoke.exceptions import Exit
-from invoke.tasks import task
 
 from coltec.cli import updown
-from coltec.cli.options import help_for
 from coltec.cli.program import cs
 from coltec.cli.program import run as run_program
 from coltec.cli.render import checks, hosts, progress, runtime, template
 from coltec.workspaces import all_workspaces, existing_workspace, resolve_spec_files
-from coltec.workspaces import workspace as named
 
 
 @cs(variadic="target", iterable=["target"], optional=["explain"])
@@ -61,7 +58,7 @@ def discover(c: Context, json_: bool = False, tag: Any = None) -> None:
     checks.peers(discovery.discover(tags), tags, as_json=json_)
 
 
-@task(help=help_for("test", ["pytest_args", "lint"]))
+@cs()
 def test(c: Context, pytest_args: str = "", lint: bool = True) -> None:
     """Run ruff, mypy (strict) and the whole pytest suite (unit, integration, e2e)."""
     checks_first = ["ruff check .", "ruff format --check .", "mypy"] if lint else []
@@ -155,10 +152,12 @@ def list_(c: Context, json_: bool = False, docker_host: str = "") -> None:
 def exec_(c: Context, workspace: str, command: Any = None, docker_host: str = "") -> None:
     """Run a command in a running workspace (default: a login shell); its exit code."""
     from coltec.hosts.target import where_running
+    from coltec.runtime.docker import ping
     from coltec.runtime.running import exec_in
 
     ws, tty = existing_workspace(workspace), sys.stdin.isatty() and sys.stdout.isatty()
-    code = exec_in(where_running(ws, docker_host).engine, ws, command, tty=tty)
+    ping(engine := where_running(ws, docker_host).engine)
+    code = exec_in(engine, ws, command, tty=tty)
     if code:
         raise Exit(code=code)
 
@@ -171,7 +170,7 @@ def logs(
     from coltec.hosts.target import where_running
     from coltec.runtime.running import tail_logs
 
-    target = where_running(ws := named(workspace), docker_host)
+    target = where_running(ws := existing_workspace(workspace), docker_host)
     code = tail_logs(target.engine, ws, follow, lines, remote=target.remote, notice=runtime.note)
     if code:
         raise Exit(code=code)
@@ -195,8 +194,9 @@ def move(c: Context, workspace: str, to: str = "", force: bool = False, purge: b
     from coltec.hosts.move import move_workspace
 
     ws = existing_workspace(workspace)
-    hosts.moving(ws.key, to)
-    result = move_workspace(ws, to, force=force, purge=purge, timeout=timeout, report=hosts.step)
+    result = move_workspace(
+        ws, to, force=force, purge=purge, timeout=timeout, report=hosts.step, begin=hosts.moving
+    )
     hosts.moved(result, as_json=json_)
 
 
@@ -227,7 +227,7 @@ def demo(c: Context, workspace: str = "") -> None:
         raise Exit(code=1)
 
 
-@task(iterable=["only"], help=help_for("bench", ["quick", "only"]))
+@cs(iterable=["only"])
 def bench(c: Context, quick: bool = False, only: Any = None) -> None:
     """Run every benchmark in sequence (validate, worker, fleet, nexus) into bench/results.md."""
     argv = [sys.executable, str(Path(__file__).parent / "bench" / "run_all.py")]

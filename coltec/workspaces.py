@@ -117,7 +117,8 @@ def existing_workspace(key: str, root: Path | None = None) -> Workspace:
         names = ", ".join(w.key for w in all_workspaces(root)[:5]) or "none yet"
         raise WorkspaceNotFound(
             f"no workspace '{key}' under {ws.dir.parent.parent}",
-            f"create it with `mise run cs:new {key}`; existing: {names}",
+            f"`mise run cs:list` shows them (here: {names}); "
+            f"create it with `mise run cs:new {key}`",
         )
     return ws
 

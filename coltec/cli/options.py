@@ -1,4 +1,5 @@
-"""The help text of every task argument (`invoke --help TASK`), by name or `task.name`."""
+"""Every task argument's help (`TASK --help`, mise's `usage`), by name or `task.name`, and
+the one short flag each letter means across all tasks (SHORT)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ HELP = {
     "rm": "also remove the container (its /workspace is on the host and stays)",
     "force": "stop even when the final sync fails (the last edits may not be in S3)",
     "timeout": "seconds to wait for the final sync (default 300)",
-    "command": "the command: every word after ORG/NAME (default: a login shell)",
+    "command": "the command: from the first word after ORG/NAME that is not an option "
+    "of cs:exec (default: a login shell)",
     "follow": "keep printing new lines",
     "lines": "how many last lines (default 200)",
     "image.tag": "image tag (default: base-image/IMAGE, the template's base_image default)",
@@ -56,6 +58,22 @@ HELP = {
     "quick": "smoke run: shorter and smaller variants (minutes instead of ~45)",
     "only": "run only this benchmark: validate, worker, fleet, nexus or upall (repeatable)",
 }
+
+
+# One meaning per letter in every task; every other option is long only. -h is help and
+# -V the version, everywhere (never a task's own option).
+SHORT = {
+    "json_": "j",
+    "all_": "a",
+    "dry_run": "n",
+    "docker_host": "d",
+    "follow": "f",
+    "quick": "q",
+    "user_config": "u",
+    "target": "t",  # invoke validate -t A -t B
+}
+RESERVED = {"h": "help", "V": "version"}
+VERSION_HELP = "print the version and exit"
 
 
 def help_for(task: str, arguments: list[str]) -> dict[str, str]:

@@ -7,11 +7,15 @@ variadic positional (pyinvoke/invoke#159, #760). Two task attributes add them:
 
 - `task.variadic = NAME`: every word that is not an option is appended to the list
   argument NAME (`cs:validate [TARGET...] [--json]`, `cs:update [ORG/NAME] --all`);
-- `task.rest = NAME`: once the required positionals are filled, every word — options
-  included, quoting intact — goes to the list argument NAME (`cs:exec ORG/NAME CMD...`;
-  mise drops the `--` users write before CMD, invoke's own `--` works too).
+- `task.rest = NAME`: after the required positionals, the task's own options, then from the
+  first other word (or a `--`) every word, quoting intact, goes to the list argument NAME
+  (`cs:exec ORG/NAME [--docker-host H] CMD...`). mise drops the first `--` users write, so
+  a task option written after CMD is refused (it would silently become the command's):
+  `-- --` passes it to the command.
 
-A parse error is a usage error: one `error:` line, a `hint:`, exit 2 (as documented).
+Every task also takes `-h/--help` and `-V/--version` anywhere before CMD, and its short
+flags come from one table (cli.options.SHORT). A parse error is a usage error: one
+`error:` line, a `hint:`, exit 2 (as documented).
 """
 
 from __future__ import annotations
@@ -22,20 +26,42 @@ import io
 import sys
 from collections.abc import Callable, Iterator
 from functools import wraps
+from importlib import metadata
 from typing import Any
 
 import invoke.parser.parser as invoke_parser
 from invoke.collection import Collection
 from invoke.exceptions import Exit, ParseError
 from invoke.program import Program
-from invoke.tasks import task
+from invoke.tasks import Task, task
 
 from coltec.errors import ColtecError, stdout_guarded
 
-from .options import help_for
+from .options import SHORT, VERSION_HELP, help_for
 from .render import error, mise_name, usage_error
 
 PLACEHOLDERS = {"workspace": "ORG/NAME", "path": "PATH", "target": "TARGET", "command": "CMD"}
+
+
+def version_line() -> str:
+    worker = metadata.version("coltec-worker")
+    return f"coltec {metadata.version('coltec')} (coltec-worker {worker})"
+
+
+class CsTask(Task[Any]):
+    """A task whose short flags come from cli.options.SHORT, with a `--version` flag."""
+
+    def argspec(self, body: Callable[..., Any]) -> inspect.Signature:
+        sig = super().argspec(body)
+        flag = inspect.Parameter("version", inspect.Parameter.KEYWORD_ONLY, default=False)
+        return sig.replace(parameters=[*sig.parameters.values(), flag])
+
+    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
+        opts: dict[str, Any] = super().arg_opts(name, default, taken_names)
+        opts["names"] = opts["names"][:1] + ([SHORT[name]] if name in SHORT else [])
+        if name == "version":
+            opts["names"].append("V")
+        return opts
 
 
 def cs(variadic: str = "", rest: str = "", **options: Any) -> Callable[..., Any]:
@@ -48,6 +74,9 @@ def cs(variadic: str = "", rest: str = "", **options: Any) -> Callable[..., Any]
     def decorate(fn: Callable[..., Any]) -> Any:
         @wraps(fn)
         def edge(*args: Any, **kwargs: Any) -> Any:
+            if kwargs.pop("version", False):  # `invoke validate --version` (invoke's parser)
+                print(version_line())
+                return None
             try:
                 return fn(*args, **kwargs)
             except ColtecError as exc:
@@ -55,8 +84,8 @@ def cs(variadic: str = "", rest: str = "", **options: Any) -> Callable[..., Any]
                 raise Exit(code=exc.exit_code) from None
 
         names = list(inspect.signature(fn).parameters)[1:]
-        options["help"] = help_for(fn.__name__.rstrip("_"), names)
-        made = task(**options)(edge)
+        options["help"] = {**help_for(fn.__name__.rstrip("_"), names), "version": VERSION_HELP}
+        made = task(klass=CsTask, **options)(edge)
         made.variadic, made.rest = variadic or None, rest or None
         return made
 
@@ -72,9 +101,13 @@ def _shaped_machine(*args: Any, **kwargs: Any) -> Any:
         context: Any = machine.context
         rest = getattr(context, "rest", None)
         if rest and not context.missing_positional_args:
-            # kept verbatim: once `unparsed` has words, invoke stops splitting `-la`, `--a=b`
-            machine.result.unparsed.append(token)
-            return
+            command = machine.result.unparsed
+            if command or not (token.startswith("-") or machine.waiting_for_flag_value):
+                if command and token.split("=")[0] in _task_options(context):
+                    raise ParseError(f"{token.split('=')[0]} after the command", context)
+                # kept verbatim: once `unparsed` has words, invoke stops splitting `-la`
+                command.append(token)
+                return
         unknown = token.startswith("-") and token not in context.flags
         if unknown and context.missing_positional_args and not machine.waiting_for_flag_value:
             # invoke would take it as the ORG/NAME still missing
@@ -106,6 +139,27 @@ def _shaped_machine(*args: Any, **kwargs: Any) -> Any:
 _PARSE_MACHINE = invoke_parser.ParseMachine
 
 
+def _before_command(context: Any, words: list[str]) -> list[str]:
+    """The words of a `rest` task before its command: positionals, options and values."""
+    positionals, taking = len(context.positional_args), False
+    for i, word in enumerate(words):
+        if taking:
+            taking = False
+        elif word.startswith("-"):
+            flag = context.flags.get(word.split("=")[0])
+            taking = bool(flag and flag.takes_value and "=" not in word)
+        elif positionals:
+            positionals -= 1
+        else:
+            return words[:i]
+    return words
+
+
+def _task_options(context: Any) -> set[str]:
+    """The long options of a task that a user may put after its command by mistake."""
+    return {f for f in context.flags if f.startswith("--")} - {"--help", "--version"}
+
+
 @contextlib.contextmanager
 def _machine() -> Iterator[None]:
     # Parser.parse_argv builds its ParseMachine by this module-level name.
@@ -128,7 +182,7 @@ class TasksProgram(Program):
         return parser
 
     def parse_tasks(self) -> None:
-        self._task_help()
+        self._early_exits()
         try:
             with _machine():
                 super().parse_tasks()
@@ -137,22 +191,29 @@ class TasksProgram(Program):
             raise Exit(usage_error(str(exc), task, self._options(task)), code=2) from None
         for context in self.tasks:
             rest = getattr(context, "rest", None)
-            for word in [*self.tasks.unparsed, *self._remainder()] if rest else []:
+            command, remainder = list(self.tasks.unparsed), self._remainder()
+            words = [*command, "--", *remainder] if command and remainder else command + remainder
+            for word in words if rest else []:
                 context.args[rest].value = word  # a list argument appends
 
-    def _task_help(self) -> None:
-        """`TASK --help` / `-h` prints the task's help, exit 0, also where a positional is
-        required (invoke would take the word as its value); for a `rest` task only as its
-        first word (`cs:exec ORG/NAME ls --help` is the command's)."""
+    def _early_exits(self) -> None:
+        """`TASK --help`/`-h` prints the task's help, `--version`/`-V` the version, exit 0,
+        also where a positional is required (invoke would take the word as its value); for
+        a `rest` task only before its command (`cs:exec ORG/NAME ls --help` is the command's)."""
         words = list(self.core.unparsed)
-        if not {"--help", "-h"} & set(words[1:]):
+        if not {"--help", "-h", "--version", "-V"} & set(words[1:]):
             return  # the usual case: no second parser built
         self.parser = self._make_parser()
         if words[0] not in self.parser.contexts:
             return
         context = self.parser.contexts[words[0]]
-        after = words[1:][:1] if getattr(context, "rest", None) else words[1:]
+        after = words[1:]
         after = after[: after.index("--")] if "--" in after else after
+        if getattr(context, "rest", None):
+            after = _before_command(context, after)
+        if any(w in ("--version", "-V") for w in after):
+            print(version_line())
+            raise Exit(code=0)
         if any(w in ("--help", "-h") and w not in context.flags for w in after):
             self.print_task_help(words[0])
             raise Exit(code=0)

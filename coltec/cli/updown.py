@@ -15,14 +15,26 @@ from invoke.exceptions import Exit
 
 from coltec.cli.render import hosts, many, runtime
 from coltec.workspaces import Workspace, existing_workspace
-from coltec.workspaces import workspace as named
+
+
+def _engine_answers(docker_host: str) -> None:
+    """Without a hosts file every workspace goes to one engine: ask it before starting."""
+    from coltec.hosts.hostsfile import load_hosts
+    from coltec.runtime.docker import DockerEngine, ping
+
+    if load_hosts(docker_host=docker_host).path is None:
+        ping(DockerEngine.from_option(docker_host))
 
 
 def up_one(workspace: str, docker_host: str, host: str, *, rebuild: bool) -> None:
     from coltec.hosts.target import placed, start
+    from coltec.runtime.docker import ping
+    from coltec.runtime.lifecycle import validate_workspace
 
     ws = existing_workspace(workspace)
+    validate_workspace(ws)  # what the user can fix here comes first
     with placed(ws, docker_host, host) as target:
+        ping(target.engine)  # before a line says it starts
         hosts.placement_note(target.note)
         runtime.starting(ws.key, target.where, rebuild=rebuild)
         runtime.started(ws.key, start(target, ws, rebuild=rebuild), on=target.name)
@@ -45,6 +57,7 @@ def up(words: Sequence[str], every: bool, jobs: int, docker_host: str, host: str
         where = f"on {target.where}" if target.host else ""
         return where + (" (its configuration drifted: cs:up-rebuild)" if result.drifted else "")
 
+    _engine_answers(docker_host)
     jobs = jobs or default_jobs()
     many.begin("starting", len(chosen), jobs)
     run = up_all(chosen, start, jobs=jobs, report=many.line, on_interrupt=many.interrupted)
@@ -63,6 +76,7 @@ def down(
     chosen = targets(words, every=every, task="cs:down")
     if chosen is None:
         return down_one(words[0], docker_host, rm=rm, force=force, timeout=timeout)
+    _engine_answers(docker_host)
     found, unreachable = containers_everywhere(docker_host)
     jobs = jobs or default_jobs()
     many.begin("flushing, then stopping,", len(chosen), jobs)
@@ -77,8 +91,9 @@ def down(
 
 def down_one(workspace: str, docker_host: str, *, rm: bool, force: bool, timeout: int) -> None:
     from coltec.hosts.target import where_running
+    from coltec.runtime.docker import ping
     from coltec.runtime.running import down as stop
 
-    on = where_running(ws := named(workspace), docker_host).engine
+    ping(on := where_running(ws := existing_workspace(workspace), docker_host).engine)
     runtime.flushing(ws.key, timeout)
     runtime.stopped(ws.key, stop(on, ws, remove=rm, force=force, timeout=timeout))

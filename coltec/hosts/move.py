@@ -161,9 +161,10 @@ def move(
 
 
 def move_workspace(
-    ws: Workspace, to: str, *, force: bool, purge: bool, timeout: int, report: OnStep
-) -> MoveResult:
-    """cs:move: `ws` to the host named `to` of the hosts file."""
+    ws: Workspace, to: str, *, force: bool, purge: bool, timeout: int, report: OnStep,
+    begin: Callable[[str, str], None] = lambda key, to: None,
+) -> MoveResult:  # fmt: skip
+    """cs:move: `ws` to the host named `to` of the hosts file; `begin` once it checked out."""
     if not to:
         raise UsageError(
             "expected one workspace ORG/NAME and --to HOST",
@@ -177,6 +178,7 @@ def move_workspace(
         )
     with claiming(ws.key) as claim:  # no cs:up of it meanwhile; others count it on `to`
         claim.hold(hostsfile.get(to).name)
+        begin(ws.key, to)
         return move(
             hostsfile, ws, to, up=start_on, force=force, purge=purge, timeout=timeout, report=report
         )

@@ -147,6 +147,7 @@ def tail_logs(
     """
     argv = None
     try:
+        engines.ping(engine)
         argv = logs_argv(engine, ws, follow=follow, lines=lines)
     except ColtecError as exc:  # no engine: the log is on the host too
         notice(f"{exc.message}; reading the host copy")

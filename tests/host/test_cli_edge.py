@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.closedpipe import QUIET_EXIT_1, closed_pipe_run
-from tests.support.mise import mise_run
+from tests.support.mise import MISE, mise_env, mise_run
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +39,7 @@ def test_a_reader_that_goes_away_is_exit_1_without_a_traceback() -> None:
 def test_help_of_every_shape_of_task_explains_its_options(
     task: str, usage: str, option: str
 ) -> None:
-    """`mise run TASK -- --help` (mise keeps a bare --help for itself): exit 0, no side effect."""
+    """`mise run TASK -- --help` (mise drops the first `--`): exit 0, no side effect."""
     result = mise_run(task, "--", "--help")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith(f"Usage: mise run {usage}\n"), result.stdout
@@ -69,3 +71,176 @@ def test_an_option_without_its_value_is_a_usage_error(
     assert f"error: {says}" in result.stderr and "hint:" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "codespaces" / "team").exists()  # COLTEC_CODESPACES_DIR (conftest)
+
+
+# --- issue 20 item 4: task interfaces that cannot mislead ---------------------------------
+
+NO_ENGINE = "unix:///nonexistent/coltec-test-docker.sock"
+MISE_TASKS = [
+    "test", "demo", "bench", "cs:validate", "cs:user", "cs:discover", "cs:new", "cs:update",
+    "cs:outdated", "cs:adopt", "cs:image", "cs:up", "cs:up-rebuild", "cs:down", "cs:list",
+    "cs:exec", "cs:logs", "cs:hosts", "cs:move",
+]  # fmt: skip
+
+
+def _workspace(tmp_path: Path, key: str = "acme/api") -> dict[str, str]:
+    """A workspace folder (what the tasks look for) and an environment without an engine."""
+    (tmp_path / "codespaces" / key / ".devcontainer").mkdir(parents=True)
+    return {**os.environ, "DOCKER_HOST": NO_ENGINE}
+
+
+def test_exec_options_after_the_workspace_are_its_options(tmp_path: Path) -> None:
+    """`--docker-host` after ORG/NAME picks the engine; it is not sent as the command."""
+    env = _workspace(tmp_path)
+    other = f"unix://{tmp_path}/other.sock"
+    result = mise_run("cs:exec", "acme/api", "--docker-host", other, "ls", "-la", env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"no Docker engine answers at {other}" in result.stderr
+    assert "nonexistent" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("words", "says"),
+    [
+        (["--bogus", "ls"], "error: unknown option --bogus"),
+        (["ls", "--docker-host", "unix:///x.sock"], "error: --docker-host after the command"),
+        (["ls", "--docker-host=unix:///x.sock"], "error: --docker-host after the command"),
+    ],
+)
+def test_exec_refuses_an_option_it_would_send_as_the_command(
+    words: list[str], says: str, tmp_path: Path
+) -> None:
+    result = mise_run("cs:exec", "acme/api", *words, env=_workspace(tmp_path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert says in result.stderr and "hint:" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["cs:up", "no/such"],
+        ["cs:up", "acme/api", "no/such"],
+        ["cs:up-rebuild", "no/such"],
+        ["cs:down", "no/such"],
+        ["cs:exec", "no/such", "ls"],
+        ["cs:logs", "no/such"],
+        ["cs:move", "no/such", "--to", "h2"],
+        ["cs:update", "no/such"],
+        ["cs:validate", "no/such"],
+    ],
+)
+def test_an_unknown_workspace_is_named_with_the_way_to_list_them(
+    args: list[str], tmp_path: Path
+) -> None:
+    result = mise_run(*args, env=_workspace(tmp_path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "error: no workspace 'no/such'" in result.stderr
+    assert "mise run cs:list" in result.stderr and "acme/api" in result.stderr
+    assert "Traceback" not in result.stderr and "final sync" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["cs:up", "acme/api"],
+        ["cs:up", "--all"],
+        ["cs:up-rebuild", "acme/api"],
+        ["cs:down", "acme/api"],
+        ["cs:down", "--all"],
+        ["cs:exec", "acme/api", "ls"],
+    ],
+)
+def test_no_engine_is_one_error_line_and_its_hint_before_any_progress(args: list[str]) -> None:
+    env = {**os.environ, "DOCKER_HOST": NO_ENGINE}
+    made = mise_run("cs:new", "acme/api", "--defaults", env=env)  # valid: cs:up checks first
+    assert made.returncode == 0, made.stdout + made.stderr
+    result = mise_run(*args, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    ours = [line for line in result.stderr.splitlines() if "ERROR task failed" not in line]
+    assert len(ours) == 2, ours
+    assert ours[0].startswith(f"error: no Docker engine answers at {NO_ENGINE}: ")
+    assert ours[1].startswith("  hint: start an engine")
+    assert result.stdout == ""
+
+
+def test_logs_without_an_engine_says_so_in_one_line_and_reads_the_host_copy(
+    tmp_path: Path,
+) -> None:
+    env = _workspace(tmp_path)
+    state = tmp_path / "codespaces" / "acme" / "api" / ".coltec" / "state"
+    state.mkdir(parents=True)
+    (state / "worker.log").write_text('{"event": "synced"}\n')
+    result = mise_run("cs:logs", "acme/api", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == '{"event": "synced"}\n'
+    (note,) = result.stderr.splitlines()
+    assert note.startswith(f"no Docker engine answers at {NO_ENGINE}: ")
+    assert note.endswith("; reading the host copy")
+
+
+def test_move_says_it_moves_only_once_its_checks_passed(tmp_path: Path) -> None:
+    result = mise_run("cs:move", "acme/api", "--to", "h2", env=_workspace(tmp_path))
+    assert result.returncode == 2 and "needs a hosts file" in result.stderr
+    assert "moving" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("task", MISE_TASKS)
+def test_every_task_prints_its_version(task: str) -> None:
+    for flag in ("--version", "-V"):
+        result = mise_run(task, flag)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.startswith("coltec 0.1.0 (coltec-worker 0.1.0)\n"), result.stdout
+
+
+def test_every_entry_point_prints_its_version() -> None:
+    bin_ = REPO_ROOT / ".venv" / "bin"
+    for name in ("coltec-worker", "coltec-daemon", "coltec-validate"):
+        for flag in ("--version", "-V"):
+            done = subprocess.run([str(bin_ / name), flag], capture_output=True, text=True)
+            assert done.returncode == 0 and done.stdout == f"{name} 0.1.0\n", done
+    done = subprocess.run(
+        [str(bin_ / "invoke"), "validate", "--version"], cwd=REPO_ROOT, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stdout.startswith("coltec 0.1.0"), done
+
+
+SHORT_FLAG = re.compile(r"^\s+-(\w)(?: \w+)?, --([\w-]+)")
+
+
+def test_each_short_flag_means_one_option_in_every_task() -> None:
+    """`-d` is not --data here and --dry-run there; -h is only help, -V the version."""
+    meanings: dict[str, set[str]] = {}
+    for task in MISE_TASKS:
+        result = mise_run(task, "--help")
+        assert result.returncode == 0, result.stdout + result.stderr
+        for line in result.stdout.splitlines():
+            if found := SHORT_FLAG.match(line):
+                meanings.setdefault(found[1], set()).add(found[2])
+    assert meanings["V"] == {"version"} and "h" not in meanings
+    assert {letter: names for letter, names in meanings.items() if len(names) > 1} == {}
+
+
+@pytest.mark.parametrize(("task", "option"), [("cs:new", "--data"), ("cs:up", "--jobs")])
+def test_mise_help_of_a_task_shows_its_options(task: str, option: str) -> None:
+    result = mise_run(task, "--help")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert option in result.stdout and "does not accept any arguments" not in result.stdout
+    info = subprocess.run(
+        [MISE, "tasks", "info", task], cwd=REPO_ROOT, env=mise_env(), capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert f"flag {option} help=" in info.stdout, info.stdout
+
+
+def test_mise_toml_usage_agrees_with_the_task_declarations() -> None:
+    from coltec.cli.usage import disagreements, load_tasks, usages
+
+    assert disagreements(REPO_ROOT / "mise.toml", usages(load_tasks())) == []
+
+
+@pytest.mark.parametrize("task", ["test", "demo", "bench"])
+def test_project_tasks_have_the_cs_tasks_errors(task: str) -> None:
+    result = mise_run(task, "--bogus")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "error: unknown option --bogus" in result.stderr and "hint:" in result.stderr

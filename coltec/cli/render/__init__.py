@@ -47,11 +47,18 @@ def usage_error(parse_error: str, task: str | None, options: list[str]) -> str:
         word = message.split("'")[1] if "'" in message else message
         message = f"unknown option {word}" if word.startswith("-") else f"unexpected '{word}'"
     elif message.startswith("Flag <Argument:") and "needed value" in message:
-        flag = message.split("Argument: ", 1)[1].split(" ", 1)[0].replace("_", "-")
+        flag = message.split("Argument: ", 1)[1].split(" ", 1)[0].rstrip(">").replace("_", "-")
         message = f"--{flag} needs a value"
     known = ", ".join(o for o in options if o.startswith("--")) or "none"
-    see = f"; see `mise run {mise_name(task)} -- --help`" if task else ""
+    see = f"; see `mise run {mise_name(task)} --help`" if task else ""
     hint = f"options here: {known}{see}"
+    if message.endswith(" after the command"):  # cs:exec ORG/NAME CMD... --docker-host H
+        flag = message.split()[0]
+        message = f"{flag} after the command is {mise_name(task or '')}'s own option"
+        hint = (
+            f"put it before the command (ORG/NAME {flag} VALUE CMD...); "
+            "to pass it to the command, write `-- --` before CMD"
+        )
     return f"error: {message}\n  hint: {hint}"
 
 

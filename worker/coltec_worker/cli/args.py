@@ -136,7 +136,7 @@ def build_parser(prog: str = "coltec-worker", env: Mapping[str, str] | None = No
         metavar="L",
         help="trace|debug|info|warn|error (default: $COLTEC_LOG_LEVEL, else info)",
     )
-    parser.add_argument("--version", action="version", version=f"{prog} {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"{prog} {__version__}")
     return parser
 
 

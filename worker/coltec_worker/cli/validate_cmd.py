@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from coltec_worker import __version__
 from coltec_worker.cli.report import report_json as report_json  # re-exported: tests
 from coltec_worker.cli.report import report_text
 from coltec_worker.declaration.pipeline import validate_file
@@ -84,6 +85,9 @@ def _main(argv: Sequence[str] | None) -> int:
         "else ~/.config/coltec/user.yaml if present)",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON report")
+    parser.add_argument(
+        "-V", "--version", action="version", version=f"coltec-validate {__version__}"
+    )
     args = parser.parse_args(argv)
     if not args.generate_schema and not args.file:
         parser.error("the following arguments are required: --file (unless --generate-schema)")
