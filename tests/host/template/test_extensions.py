@@ -88,10 +88,12 @@ def test_venture_renders_networking_dind_and_its_layout(
 
 
 def test_privileged_needs_the_org_exception(nexus: Path, cli: Cli) -> None:
-    """Without policy/orgs/coltec.yaml the default policy refuses the venture container."""
+    """Without policy/orgs/coltec.yaml the default policy refuses the venture container,
+    before anything is written (exit 2)."""
     result = cli("new", "coltec/venture-dev", "--template", "coltec-venture", "--defaults")
-    assert result.returncode == 1
-    assert "privileged" in result.stdout + result.stderr
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "policy rule 'privileged'" in result.stderr
+    assert not (nexus / "codespaces" / "coltec").exists()
 
 
 def test_data_wins_over_the_extensions_answers(nexus: Path, cli: Cli, coltec_policy: None) -> None:
