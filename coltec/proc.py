@@ -61,6 +61,10 @@ def require(name: str, hint: str) -> str:
     return found
 
 
+def _text(data: bytes | str | None) -> str:
+    return data.decode(errors="replace") if isinstance(data, bytes) else data or ""
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -80,6 +84,7 @@ def run(
             env=dict(env) if env is not None else None,
             capture_output=True,
             text=True,
+            errors="replace",  # a tool's bytes that are not UTF-8 never raise
             timeout=timeout,
             input=input,
             check=False,
@@ -88,8 +93,8 @@ def run(
     except FileNotFoundError:
         raise ToolMissing(f"{args[0]} is not installed", hint or "run ./dev setup") from None
     except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
-        err = exc.stderr.decode() if isinstance(exc.stderr, bytes) else exc.stderr or ""
+        out = _text(exc.stdout)
+        err = _text(exc.stderr)
         raise ToolFailed(
             redact(args), -1, out, f"timed out after {timeout}s\n{err}", hint
         ) from None

@@ -8,8 +8,13 @@ container. So every `cs:up` holds a claim for as long as it runs: an entry in
 placed, its host. Entries change only under an exclusive `flock` on `claims.lock`;
 placements run one at a time under `placing.lock`, each counting the live claims of
 other workspaces as workspaces on their hosts. A claim whose process is gone (killed,
-crashed) is dropped when next read. Scope: one clone of the nexus on one machine — the same scope as
-capacity itself, which counts this nexus's containers (`coltec.nexus`).
+crashed) is dropped when next read. A claim counts only while its `cs:up` holds
+`held-<pid>.lock` (a flock, released by the kernel when the process ends, however it
+ends) and its pid still names the process that started then: an entry that names pid 1,
+or any process that is alive but not a `cs:up`, never blocks. A claims file that is not
+a small JSON object of such entries is read as no claims (the live `cs:up`s rewrite
+theirs). Scope: one clone of the nexus on one machine — the same scope as capacity
+itself, which counts this nexus's containers (`coltec.nexus`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import contextlib
 import fcntl
 import json
 import os
+import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +37,11 @@ from coltec.workspaces import nexus_id
 
 FILE, LOCK = "claims.json", "claims.lock"  # the claims; held while they change (instants)
 PLACING = "placing.lock"  # held while one cs:up places (asking the hosts: seconds)
+MAX_FILE = 1 << 20  # one small entry per cs:up under way
+
+
+def _held_file(folder: Path, pid: int) -> Path:
+    return folder / f"held-{pid}.lock"
 
 
 def _started(pid: int) -> str:
@@ -42,11 +54,68 @@ def _started(pid: int) -> str:
     return fields[19] if len(fields) > 19 else ""  # field 22; the name may hold spaces
 
 
-def _alive(entry: dict[str, Any]) -> bool:
+def _alive(folder: Path, entry: dict[str, Any]) -> bool:
     pid = entry.get("pid")
-    if not isinstance(pid, int) or pid <= 0 or not pid_alive(pid):  # a zombie is not
+    if not isinstance(pid, int) or isinstance(pid, bool) or not 0 < pid < 1 << 31:
         return False
-    return not entry.get("started") or entry["started"] == _started(pid)
+    if not pid_alive(pid):  # a zombie is not
+        return False
+    started = entry.get("started")
+    if not isinstance(started, str) or started != _started(pid):
+        return False
+    try:  # held by that cs:up for as long as it runs: free means nobody holds the claim
+        fd = os.open(_held_file(folder, pid), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _read_bounded(path: Path) -> str:
+    """The file's text if it is a regular file of at most MAX_FILE bytes, else ""."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return ""
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return ""
+        data = handle.read(MAX_FILE + 1)
+    return "" if len(data) > MAX_FILE else data.decode("utf-8", errors="replace")
+
+
+# One held-<pid>.lock per process and folder, shared by its claims (cs:up --all claims
+# several workspaces from threads of one process): [fd, claims holding it].
+_HELD: dict[Path, list[int]] = {}
+_HELD_GUARD = threading.Lock()
+
+
+def _hold(folder: Path) -> None:
+    with _HELD_GUARD:
+        if folder in _HELD:
+            _HELD[folder][1] += 1
+            return
+        fd = os.open(_held_file(folder, os.getpid()), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _HELD[folder] = [fd, 1]
+
+
+def _unhold(folder: Path) -> None:
+    with _HELD_GUARD:
+        held = _HELD.get(folder)
+        if held is None:
+            return
+        held[1] -= 1
+        if held[1] == 0:
+            del _HELD[folder]
+            with contextlib.suppress(OSError):
+                _held_file(folder, os.getpid()).unlink()
+            os.close(held[0])
 
 
 class Claim:
@@ -55,6 +124,18 @@ class Claim:
     def __init__(self, folder: Path, workspace: str) -> None:
         self.folder, self.workspace = folder, workspace
         self.me = {"pid": os.getpid(), "started": _started(os.getpid()), "host": ""}
+        self._holding = False
+
+    def _hold_lock(self) -> None:
+        """Take held-<pid>.lock before any entry names this process (see _alive)."""
+        if not self._holding:
+            _hold(self.folder)
+            self._holding = True
+
+    def _drop_lock(self) -> None:
+        if self._holding:
+            _unhold(self.folder)
+            self._holding = False
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[dict[str, dict[str, Any]]]:
@@ -79,18 +160,25 @@ class Claim:
 
     def _read(self) -> dict[str, dict[str, Any]]:
         try:
-            data = json.loads((self.folder / FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = json.loads(_read_bounded(self.folder / FILE) or "{}")
+        except (ValueError, RecursionError):
             return {}  # none yet, or unreadable: claims are rebuilt by the live cs:ups
         if not isinstance(data, dict):
             return {}
-        return {k: v for k, v in data.items() if isinstance(v, dict) and _alive(v)}
+        return {
+            k: v
+            for k, v in data.items()
+            if isinstance(k, str) and isinstance(v, dict) and _alive(self.folder, v)
+        }
 
     def take(self) -> None:
+        self._hold_lock()
         with self.locked() as claims:
             other = claims.get(self.workspace)
             if other is not None and other.get("pid") != self.me["pid"]:
-                where = f" on {other['host']}" if other.get("host") else ""
+                host = other.get("host")
+                where = f" on {host}" if isinstance(host, str) and host else ""
+                self._drop_lock()
                 raise LifecycleError(
                     f"{self.workspace} is being started{where} by another cs:up "
                     f"(process {other.get('pid')})",
@@ -102,7 +190,8 @@ class Claim:
         """Workspaces other live `cs:up`s have placed, by host."""
         out: dict[str, set[str]] = {}
         for workspace, entry in claims.items():
-            if workspace != self.workspace and entry.get("host"):
+            host = entry.get("host")
+            if workspace != self.workspace and isinstance(host, str) and host:
                 out.setdefault(str(entry["host"]), set()).add(workspace)
         return out
 
@@ -116,6 +205,7 @@ class Claim:
         with self.locked() as claims:
             if claims.get(self.workspace, {}).get("pid") == self.me["pid"]:
                 del claims[self.workspace]
+        self._drop_lock()
 
 
 @contextlib.contextmanager

@@ -72,6 +72,54 @@ def _first_line(text: str) -> str:
     return lines[-1].strip() if lines else ""
 
 
+MAX_INFO = 1 << 20  # `docker info` is a few KiB; a MiB is an engine not to be believed
+
+
+@dataclass
+class EngineFacts:
+    """What `docker info --format '{{json .}}'` said, each field of the type it must
+    have; `unusable` says why the answer as a whole was not one."""
+
+    version: str = ""
+    cpus: int | None = None
+    memory: int | None = None
+    errors: list[str] = field(default_factory=list)
+    unusable: str = ""
+
+
+def _count(value: object) -> int | None:
+    """A non-negative whole number, or None: JSON may say "8", 8.5, true, [8] or 1e400."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 63:
+        return value
+    return None
+
+
+def engine_facts(stdout: str) -> EngineFacts:
+    """The facts of one `docker info` answer, whatever an engine (or an impostor on the
+    way, a proxy, a hostile ssh host) printed: never an exception."""
+    if len(stdout) > MAX_INFO:
+        return EngineFacts(unusable=f"unexpected answer: {len(stdout)} characters from docker info")
+    text = stdout.strip()
+    try:
+        data = json.loads(text) if text.startswith("{") else None
+    except (ValueError, RecursionError) as exc:
+        return EngineFacts(unusable=f"unexpected answer: {str(exc)[:200]}")
+    if not isinstance(data, dict):
+        return EngineFacts(unusable="unexpected answer: not a JSON object" if text else "")
+    errors = data.get("ServerErrors") or []
+    if not isinstance(errors, list):
+        errors = [errors]
+    version = data.get("ServerVersion")
+    if version is not None and not isinstance(version, str):
+        return EngineFacts(unusable="unexpected answer: ServerVersion is not text")
+    return EngineFacts(
+        version=(version or "")[:100],
+        cpus=_count(data.get("NCPU")),
+        memory=_count(data.get("MemTotal")),
+        errors=[str(e)[:500] for e in errors[:10]],
+    )
+
+
 def query(host: Host, timeout: float = QUERY_TIMEOUT, *, with_info: bool = True) -> HostInfo:
     """One host's engine facts and coltec containers; errors become `error`, never raised."""
     info = HostInfo(host)
@@ -81,14 +129,11 @@ def query(host: Host, timeout: float = QUERY_TIMEOUT, *, with_info: bool = True)
     try:
         if with_info:
             result = engine.run(["info", "--format", "{{json .}}"], timeout=timeout, check=False)
-            data = json.loads(result.stdout) if result.stdout.strip().startswith("{") else {}
-            errors = data.get("ServerErrors") or []
-            if result.returncode != 0 or errors or not data.get("ServerVersion"):
-                why = "; ".join(errors) or _first_line(result.stderr) or "no answer"
-                raise ColtecError(why)
-            info.version = str(data.get("ServerVersion", ""))
-            info.cpus = int(data["NCPU"]) if "NCPU" in data else None
-            info.memory_bytes = int(data["MemTotal"]) if "MemTotal" in data else None
+            facts = engine_facts(result.stdout)
+            if result.returncode != 0 or facts.errors or not facts.version:
+                why = "; ".join(facts.errors) or _first_line(result.stderr) or facts.unusable
+                raise ColtecError(why or "no answer")
+            info.version, info.cpus, info.memory_bytes = facts.version, facts.cpus, facts.memory
         remaining = max(1.0, deadline - time.monotonic())
         info.containers = containers(engine, nexus_id(), timeout=remaining)
         info.reachable = True
@@ -99,8 +144,6 @@ def query(host: Host, timeout: float = QUERY_TIMEOUT, *, with_info: bool = True)
         info.error = _first_line(message) if "\n" in message else message
         # the docker CLI names an ssh:// engine by a placeholder URL in its messages
         info.error = info.error.replace("http://docker.example.com", host.docker_host)
-    except ValueError as exc:  # unparsable output
-        info.error = f"unexpected answer: {exc}"
     info.seconds = time.monotonic() - started
     return info
 

@@ -10,15 +10,41 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
+from rich.text import Text
 
-out = Console(stderr=False, highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# What an engine says (a container's name, an image label, docker's or devcontainer's
+# error text) can hold terminal escapes that would recolour, retitle or clear the
+# user's terminal, or bidi overrides that reorder a line: shown as \x1b, \u202e.
+_KEEP = {"\n", "\t"}
+
+
+def visible(text: str) -> str:
+    """`text` with control and invisible format characters escaped (newlines kept)."""
+    return "".join(
+        c
+        if c in _KEEP or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp")
+        else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
+
+
+class SafeConsole(Console):
+    """A Console whose every string (printed, or a table's cell) is made `visible`
+    before markup is parsed: rich's own styling comes after and is untouched."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(visible(text), **kwargs)
+
+
+out = SafeConsole(stderr=False, highlight=False, soft_wrap=True)
+err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 T = TypeVar("T")
 R = TypeVar("R")
 

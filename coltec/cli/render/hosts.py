@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import emit_json, err, out
+from . import SafeConsole, emit_json, err, out
 
 HOST_COLUMNS = ("HOST", "DOCKER_HOST", "STATE", "ENGINE", "CPUS", "MEMORY")
 LOAD_COLUMNS = ("RUNNING", "PLACED", "FREE", "LABELS")
@@ -19,7 +19,7 @@ def wide() -> Console:
     of hosts hold URLs that must not be cut off."""
     if out.is_terminal:
         return out
-    return Console(width=200, highlight=False, soft_wrap=True)
+    return SafeConsole(width=200, highlight=False, soft_wrap=True)
 
 
 def size(n: int | None) -> str:
