@@ -6,7 +6,9 @@ Two halves, one policy reader (coltec.checks.policy):
   sync_interval, base-image on base_image, network-tags on network_tags) into the
   private copier value `_policy_bounds`. copier.yaml's `help:` shows them and its
   `validator:` enforces them, so copier re-asks a prompt and refuses a `--data` value
-  outside them. A rule the workspace is excepted from bounds nothing.
+  outside them. A rule the workspace is excepted from bounds nothing. Required excludes
+  are shown only: the template's own excludes (per project type, per sync path of an
+  extension) may hold them, so only the check on the render can judge them.
 - `refusals` runs cs:validate's own policy check on a render in a scratch folder: what it
   refuses is refused before anything is written to the nexus, so the verdict before
   writing and the one after are the same check on the same files.
@@ -69,6 +71,14 @@ def prompt_bounds(
             "regexes": [r"\A" + fnmatch.translate(p) for p in patterns],
             "where": images.where,
             "text": f"org {org} allows: {', '.join(patterns)}; {images.where}",
+        }
+    excludes = policy.items("rules.required_excludes")
+    if "required-excludes" not in exempt and excludes:
+        required = [str(s.value) for s in excludes]
+        out["extra_excludes"] = {
+            "required": required,
+            "text": f"org {org} requires: {', '.join(required)}; "
+            f"{_lines(*(s.where for s in excludes))}",
         }
     tags = policy.items("rules.required_network_tags")
     if "network-tags" not in exempt and tags:

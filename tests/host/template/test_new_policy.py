@@ -241,7 +241,8 @@ def test_prompts_show_the_org_bounds_and_re_ask_outside_them(
         assert f"60 to 3600 s, {org_file}:{MIN_LINE},{MAX_LINE}" in shown, shown
         term.expect(r"sync_interval 30 is below the org minimum 60")
         term.type("\x15120\r")
-        term.answer("Extra rclone exclude")
+        shown = term.answer(r"Extra rclone exclude[^\n]*\n")
+        assert f"requires: data/**; {org_file}:{EXCLUDE_LINE}" in shown, shown
         term.expect("Join the tailnet")
         term.type("y")  # a yes/no question takes the key alone
         shown = term.answer(r"Tailscale ACL tags[^\n]*\n", "[tag:devcontainer]")
