@@ -139,12 +139,15 @@ def down(
     updown.down(workspace, all_, jobs, docker_host, rm=rm, force=force, timeout=timeout)
 
 
-@cs(name="list")
-def list_(c: Context, json_: bool = False, docker_host: str = "") -> None:
-    """Every workspace: template version, container state, config drift, last sync per path."""
+@cs(name="list", variadic="workspace", iterable=["workspace"])
+def list_(c: Context, workspace: Any = None, json_: bool = False, docker_host: str = "") -> None:
+    """Every workspace (or those of ORG, ORG/NAME): template version, container, drift, sync."""
     from coltec.hosts.fleet import list_everywhere
+    from coltec.runtime.many import matching
 
+    keep = matching(workspace or [])  # an unknown ORG or ORG/NAME: exit 2 before any work
     listing, across_hosts = list_everywhere(docker_host)
+    listing.rows = [row for row in listing.rows if keep(row.workspace)]
     runtime.fleet(listing, across_hosts=across_hosts, as_json=json_)
 
 

@@ -19,6 +19,7 @@ HELP = {
     "defaults": "use the default for every unanswered question (no prompts)",
     "all_": "update every workspace under codespaces/ (progress bar, summary table)",
     "up.workspace": "ORG/NAME, or ORG/ for every workspace of an org (several allowed)",
+    "list.workspace": "ORG or ORG/NAME: list only those (several allowed; default: all)",
     "down.workspace": "ORG/NAME, or ORG/ for every workspace of an org (several allowed)",
     "up.all_": "start every workspace under codespaces/, --jobs at a time; a summary",
     "down.all_": "flush every worker, then stop each container whose final sync succeeded",

@@ -51,6 +51,7 @@ class FleetRow:
     host: str = ""  # the host its container is on (cs:list across hosts); "" = none found
     project: str = ""
     env: str = ""
+    description: str = ""  # metadata.description of its declaration, else the answer
     template_version: str = ""
     outdated: bool | None = None  # None: unknown (template not a local checkout)
     container: str | None = None  # docker state; None: no container, or Docker unavailable
@@ -99,6 +100,7 @@ def describe_workspace(ws: Workspace, versions: TemplateVersions) -> FleetRow:
         ws.name,
         project=str(meta.get("project") or answers.get("project") or ""),
         env=str(meta.get("environment") or answers.get("environment") or ""),
+        description=str(meta.get("description") or answers.get("description") or ""),
         template_version=str(answers.get("_commit") or ""),
         note=note,
     )

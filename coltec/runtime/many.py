@@ -76,6 +76,29 @@ def targets(words: Sequence[str], *, every: bool, task: str) -> list[Workspace] 
     return chosen
 
 
+def matching(words: Sequence[str]) -> Callable[[str], bool]:
+    """cs:list's filter: a test of ORG/NAME keys, every word an existing ORG (or ORG/) or
+    ORG/NAME (UsageError otherwise, exit 2). No words: everything."""
+    orgs: set[str] = set()
+    keys: set[str] = set()
+    for word in words:
+        if "/" in word.rstrip("/"):
+            keys.add(existing_workspace(word).key)
+            continue
+        org = word.rstrip("/")
+        check_name("org", org)
+        found = all_workspaces()
+        if not any(w.org == org for w in found):
+            known = ", ".join(sorted({w.org for w in found})) or "none yet"
+            raise UsageError(
+                f"no workspaces in {org}/", f"`mise run cs:list` shows them; orgs: {known}"
+            )
+        orgs.add(org)
+    if not words:
+        return lambda key: True
+    return lambda key: key in keys or key.split("/")[0] in orgs
+
+
 @dataclass(frozen=True)
 class Done:
     """What happened to one workspace."""

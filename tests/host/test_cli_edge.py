@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -33,7 +34,7 @@ def test_a_reader_that_goes_away_is_exit_1_without_a_traceback() -> None:
         ("cs:exec", "cs:exec ORG/NAME [CMD...] [--options]", "--workspace"),
         ("cs:new", "cs:new ORG/NAME [--options]", "--data"),
         ("cs:validate", "cs:validate [TARGET...] [--options]", "--explain"),
-        ("cs:list", "cs:list [--options]", "--json"),
+        ("cs:list", "cs:list [ORG/NAME...] [--options]", "--json"),
     ],
 )
 def test_help_of_every_shape_of_task_explains_its_options(
@@ -244,3 +245,91 @@ def test_project_tasks_have_the_cs_tasks_errors(task: str) -> None:
     result = mise_run(task, "--bogus")
     assert result.returncode == 2, result.stdout + result.stderr
     assert "error: unknown option --bogus" in result.stderr and "hint:" in result.stderr
+
+
+# --- issue 20 item 5: output people and scripts can use -----------------------------------
+
+LONG_ORG, LONG_NAME = "platform-engineering-team", "x" * 40 + "-continuous-integration"
+
+
+def _new(env: dict[str, str], key: str, *data: str) -> None:
+    args = [a for d in data for a in ("--data", d)]
+    made = mise_run("cs:new", key, "--defaults", *args, env=env)
+    assert made.returncode == 0, made.stdout + made.stderr
+
+
+@pytest.fixture
+def nexus_env() -> dict[str, str]:
+    """Three workspaces of two orgs (one with a long id and a description), no engine."""
+    env = {**os.environ, "DOCKER_HOST": NO_ENGINE, "COLUMNS": "80"}
+    _new(env, f"{LONG_ORG}/{LONG_NAME}", "description=Builds every pull request of the org")
+    _new(env, "acme/api")
+    _new(env, "acme/web", "description=The storefront")
+    return env
+
+
+def test_list_piped_keeps_every_id_whole_and_no_trailing_spaces(nexus_env: dict[str, str]) -> None:
+    result = mise_run("cs:list", env=nexus_env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith(f"{LONG_ORG}/{LONG_NAME}  ") for line in lines), result.stdout
+    assert [line for line in lines if line != line.rstrip()] == []
+    assert "DESCRIPTION" in lines[0]
+    assert "The storefront" in next(line for line in lines if line.startswith("acme/web "))
+    assert "Builds every pull request" in result.stdout
+
+
+def test_list_json_has_the_description(nexus_env: dict[str, str]) -> None:
+    data = json.loads(mise_run("cs:list", "--json", env=nexus_env).stdout)
+    described = {w["workspace"]: w["description"] for w in data["workspaces"]}
+    assert described["acme/web"] == "The storefront" and described["acme/api"] == ""
+
+
+@pytest.mark.parametrize(
+    ("words", "listed"),
+    [
+        (["acme"], ["acme/api", "acme/web"]),
+        (["acme/"], ["acme/api", "acme/web"]),
+        (["acme/web"], ["acme/web"]),
+        (["acme/web", LONG_ORG], [f"{LONG_ORG}/{LONG_NAME}", "acme/web"]),
+    ],
+)
+def test_list_takes_an_org_or_workspace_filter(
+    words: list[str], listed: list[str], nexus_env: dict[str, str]
+) -> None:
+    data = json.loads(mise_run("cs:list", *words, "--json", env=nexus_env).stdout)
+    assert sorted(w["workspace"] for w in data["workspaces"]) == sorted(listed)
+    table = mise_run("cs:list", *words, env=nexus_env).stdout.splitlines()[1:]
+    assert sorted(line.split()[0] for line in table if not line.startswith(" ")) == sorted(listed)
+
+
+@pytest.mark.parametrize(
+    ("word", "says"),
+    [("nope", "no workspaces in nope/"), ("acme/nope", "no workspace 'acme/nope'")],
+)
+def test_list_of_an_unknown_org_or_workspace_is_a_usage_error(
+    word: str, says: str, nexus_env: dict[str, str]
+) -> None:
+    result = mise_run("cs:list", word, env=nexus_env)
+    assert result.returncode == 2 and f"error: {says}" in result.stderr, result.stderr
+    assert "mise run cs:list" in result.stderr and result.stdout == ""
+
+
+def test_list_puts_a_note_many_workspaces_share_on_one_stderr_line(
+    nexus_env: dict[str, str], tmp_path: Path
+) -> None:
+    hosts = tmp_path / "hosts.yaml"
+    hosts.write_text(
+        "hosts:\n"
+        f"  - {{name: h1, docker_host: 'unix://{tmp_path}/h1.sock'}}\n"
+        f"  - {{name: h2, docker_host: 'unix://{tmp_path}/h2.sock'}}\n"
+    )
+    env = {**nexus_env, "COLTEC_HOSTS": str(hosts)}
+    env.pop("DOCKER_HOST")
+    result = mise_run("cs:list", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "not asked" not in result.stdout
+    notes = [line for line in result.stderr.splitlines() if "not asked: h1, h2" in line]
+    assert notes == [
+        f"acme/api, acme/web, {LONG_ORG}/{LONG_NAME}: not on any reachable host; not asked: h1, h2"
+    ]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
 from . import emit_json, err, out
-from .hosts import wide
 
 
 def starting(key: str, where: str, *, rebuild: bool) -> None:
@@ -82,12 +84,34 @@ def fleet(listing: Any, *, across_hosts: bool = False, as_json: bool) -> None:
     if as_json:
         emit_json(listing.to_dict())
         return
+    if listing.rows:
+        _table(out, _fleet_table(listing, across_hosts, piped=not out.is_terminal))
+    else:
+        out.print("no workspaces yet: create one with `mise run cs:new ORG/NAME`")
+    for text, keys in _notes(listing.rows).items():  # one line for what many share
+        err.print(f"[yellow]{escape(', '.join(keys))}[/]: {escape(text)}", markup=True)
+    if not listing.docker:
+        err.print(
+            f"[yellow]container columns unavailable:[/] {escape(listing.docker_error)}",
+            markup=True,
+        )
+    elif listing.docker_error:
+        err.print(f"[yellow]unreachable:[/] {escape(listing.docker_error)}", markup=True)
+
+
+def _fleet_table(listing: Any, across_hosts: bool, *, piped: bool) -> Table:
     table = Table(box=None, pad_edge=False, header_style="bold")
-    columns = ["WORKSPACE", "PROJECT", "ENV", "TEMPLATE", "CONTAINER", "DRIFT", "LAST SYNC"]
+    longest = max(len(row.workspace) for row in listing.rows)
+    # The id is what every other task takes: never cut. On a terminal the description
+    # wraps, the first to give way; piped, it is one line per workspace.
+    table.add_column("WORKSPACE", no_wrap=True, min_width=longest)
+    table.add_column("DESCRIPTION", min_width=12, max_width=40, no_wrap=piped, overflow="ellipsis")
+    columns = ["PROJECT", "ENV", "TEMPLATE", "CONTAINER", "DRIFT"]
     if across_hosts:
-        columns.insert(4, "HOST")
+        columns.insert(3, "HOST")
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, no_wrap=True)
+    table.add_column("LAST SYNC", min_width=len("LAST SYNC"))  # wraps too
     na = "[dim]n/a[/]"
     for row in listing.rows:
         version = escape(row.template_version[:12]) or "[dim]?[/]"
@@ -95,6 +119,7 @@ def fleet(listing: Any, *, across_hosts: bool = False, as_json: bool) -> None:
             version += " [yellow](outdated)[/]"
         cells = [
             escape(row.workspace),
+            escape(row.description),
             escape(row.project),
             escape(row.env),
             version,
@@ -103,22 +128,34 @@ def fleet(listing: Any, *, across_hosts: bool = False, as_json: bool) -> None:
             _sync_cell(row),
         ]
         if across_hosts:
-            cells.insert(4, escape(row.host) or "[dim]-[/]")
+            cells.insert(5, escape(row.host) or "[dim]-[/]")
         table.add_row(*cells)
-    if listing.rows:
-        (wide() if across_hosts else out).print(table)
-    else:
-        out.print("no workspaces yet: create one with `mise run cs:new ORG/NAME`")
-    for row in listing.rows:
+    return table
+
+
+def _table(console: Console, table: Table) -> None:
+    """A table never narrower than its columns can wrap to (rich would cut or drop
+    columns); not on a terminal, as wide as it is (nothing wrapped) and without the
+    padding that ends each line (scripts)."""
+    measured = Measurement.get(console, console.options.update_width(10_000), table)
+    if console.is_terminal:
+        if measured.minimum > console.width:
+            console = Console(width=measured.minimum, force_terminal=True, highlight=False)
+        console.print(table)
+        return
+    console = Console(width=max(measured.maximum, 80), highlight=False)
+    with console.capture() as captured:
+        console.print(table)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+
+
+def _notes(rows: list[Any]) -> dict[str, list[str]]:
+    """{note: workspaces}: a note many workspaces share (a host not asked) is one line."""
+    notes: dict[str, list[str]] = {}
+    for row in rows:
         if row.note:
-            out.print(f"[yellow]{escape(row.workspace)}[/]: {escape(row.note)}", markup=True)
-    if not listing.docker:
-        err.print(
-            f"[yellow]container columns unavailable:[/] {escape(listing.docker_error)}",
-            markup=True,
-        )
-    elif listing.docker_error:
-        err.print(f"[yellow]unreachable:[/] {escape(listing.docker_error)}", markup=True)
+            notes.setdefault(row.note, []).append(row.workspace)
+    return notes
 
 
 def note(text: str) -> None:
