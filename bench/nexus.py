@@ -64,7 +64,9 @@ def cache_root() -> Path:
 
 
 def cache_key(count: int, update: int) -> str:
-    trees = [git(REPO, "rev-parse", f"HEAD:{p}") for p in ("copier.yaml", "template", "policy")]
+    trees = [
+        git(REPO, "rev-parse", f"HEAD:{p}") for p in ("copier.yaml", "template", "schema", "policy")
+    ]
     text = "\n".join([CACHE_VERSION, str(count), str(update), *trees])
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -98,7 +100,8 @@ def make_template(cache: Cache) -> None:
     """This repository's committed template as its own git repository: v1, then v2."""
     cache.template.mkdir(parents=True)
     archive = subprocess.run(
-        ["git", "archive", "HEAD", "copier.yaml", "template", "base-image"],
+        # copier.yaml reads the spec schema's bounds and defaults: schema/ goes too.
+        ["git", "archive", "HEAD", "copier.yaml", "template", "schema", "base-image"],
         cwd=REPO,
         capture_output=True,
         check=True,

@@ -90,15 +90,35 @@ def policy_defaults(data: Any, policy: Policy) -> dict[str, Setting]:
 # -- exceptions -----------------------------------------------------------------------
 
 
-def load_exceptions(
-    answers: Path, rules: tuple[str, ...] | list[str] = RULES
-) -> tuple[list[Exemption], list[Problem]]:
+class _Unread:
+    """The answers file was not read yet (its callers read it themselves)."""
+
+
+UNREAD = _Unread()
+Answers = Document | ConfigError | None  # parsed, unreadable, or no answers file
+
+
+def _answers_doc(answers: Path) -> Answers:
+    """The answers file parsed (None: there is none; its ConfigError: unreadable)."""
     if not answers.is_file():
-        return [], []
+        return None
     try:
-        doc = load_yaml(answers)
+        return load_yaml(answers)
     except ConfigError as exc:
-        return [], exc.problems
+        return exc
+
+
+def load_exceptions(
+    answers: Path,
+    rules: tuple[str, ...] | list[str] = RULES,
+    parsed: Answers | _Unread = UNREAD,
+) -> tuple[list[Exemption], list[Problem]]:
+    """The workspace's own `policy_exceptions` (`parsed`: the answers file, if read)."""
+    doc = _answers_doc(answers) if isinstance(parsed, _Unread) else parsed
+    if doc is None:
+        return [], []
+    if isinstance(doc, ConfigError):
+        return [], doc.problems
     items = doc.data.get(EXCEPTIONS_KEY) if isinstance(doc.data, dict) else None
     if items is None:
         return [], []
@@ -143,16 +163,15 @@ def load_exceptions(
     return found, problems
 
 
-def org_exemptions(policy: Policy, answers: Path) -> tuple[list[Exemption], list[Problem]]:
+def org_exemptions(
+    policy: Policy, answers: Path, parsed: Answers | _Unread = UNREAD
+) -> tuple[list[Exemption], list[Problem]]:
     """The policy's `exceptions` that cover this workspace's template extension."""
-    extension = ""
-    if answers.is_file():
-        try:
-            data = load_yaml(answers).data
-        except ConfigError:
-            data = None  # load_exceptions reports an unreadable answers file
-        value = data.get("extension") if isinstance(data, dict) else None
-        extension = value if isinstance(value, str) else ""
+    doc = _answers_doc(answers) if isinstance(parsed, _Unread) else parsed
+    # (an unreadable answers file is load_exceptions' to report)
+    data = doc.data if isinstance(doc, Document) else None
+    value = data.get("extension") if isinstance(data, dict) else None
+    extension = value if isinstance(value, str) else ""
     found: list[Exemption] = []
     problems: list[Problem] = []
     known = policy.rule_names()
@@ -179,11 +198,16 @@ def org_exemptions(policy: Policy, answers: Path) -> tuple[list[Exemption], list
 # -- rules ----------------------------------------------------------------------------
 
 
-def check_policy(spec_file: Path, store: PolicyStore | None = None) -> PolicyVerdict:
-    """Apply the org's policy to one workspace-spec.yaml (PolicyError if a policy is bad)."""
+def check_policy(
+    spec_file: Path, store: PolicyStore | None = None, doc: Document | None = None
+) -> PolicyVerdict:
+    """Apply the org's policy to one workspace-spec.yaml (PolicyError if a policy is bad).
+
+    `doc`: the spec file as already parsed by the caller (validation), not read again.
+    """
     verdict = PolicyVerdict(str(spec_file))
     try:
-        doc = load_yaml(spec_file)
+        doc = doc or load_yaml(spec_file)
         spec = spec_from_dict(doc.data)
     except ConfigError:
         return verdict  # schema validation reports why; policy needs a usable spec
@@ -193,8 +217,10 @@ def check_policy(spec_file: Path, store: PolicyStore | None = None) -> PolicyVer
     verdict.spec = spec
     verdict.defaults = policy_defaults(doc.data, policy)
     ws_dir = spec_file.resolve().parent.parent
-    exemptions, verdict.problems = load_exceptions(ws_dir / ANSWERS_FILE, policy.rule_names())
-    by_org, bad = org_exemptions(policy, ws_dir / ANSWERS_FILE)
+    answers = ws_dir / ANSWERS_FILE
+    parsed = _answers_doc(answers)  # read once for both kinds of exception
+    exemptions, verdict.problems = load_exceptions(answers, policy.rule_names(), parsed)
+    by_org, bad = org_exemptions(policy, answers, parsed)
     exemptions, verdict.problems = [*exemptions, *by_org], [*verdict.problems, *bad]
     waived: dict[str, int] = {}
     by_rule = {e.rule for e in exemptions}

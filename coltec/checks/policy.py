@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +53,18 @@ def policy_dir() -> Path:
 
 def display(path: Path | str) -> str:
     """A path as users should read it: relative to the repository when inside it."""
-    p = Path(path)
+    text = os.fspath(path)
+    return _display(text, "" if os.path.isabs(text) else os.getcwd())
+
+
+@lru_cache(maxsize=4096)
+def _display(text: str, cwd: str) -> str:
+    # Every located setting names its file: thousands of calls in a run over a nexus,
+    # for a handful of files, each a realpath() on its own (~0.2 ms).
     try:
-        return str(p.resolve().relative_to(REPO_ROOT))
+        return str(Path(cwd, text).resolve().relative_to(REPO_ROOT))
     except ValueError:
-        return str(p)
+        return str(Path(text))
 
 
 @dataclass(frozen=True)

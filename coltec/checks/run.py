@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coltec_worker.declaration.pipeline import validate_file
+from coltec_worker.declaration.pipeline import compile_document
+from coltec_worker.declaration.source import load_yaml
 from coltec_worker.declaration.validation import ValidationReport
-from coltec_worker.errors import Problem, UnreadableError
+from coltec_worker.errors import ConfigError, Problem, UnreadableError
 
 from coltec.checks.compliance import Exemption, check_policy
 from coltec.checks.policy import PolicyStore
@@ -45,15 +46,20 @@ def validate_files(files: Iterable[Path], user_config: Path | None = None) -> Va
     bad_policies: set[str] = set()
     for path in files:
         try:
-            report = validate_file(path, user_config)
+            doc = load_yaml(path)  # parsed once, for the schema, the rules and the policy
         except UnreadableError as exc:
             run.unreadable.append(
                 Problem(str(path), None, None, "$", exc.message, exc.hint, "unreadable")
             )
             continue
-        run.reports.append(report)
+        except ConfigError as exc:
+            run.reports.append(ValidationReport(str(path), exc.problems))
+            doc = None
+        if doc is not None:
+            run.reports.append(compile_document(doc, user_config))
+        report = run.reports[-1]
         try:
-            verdict = check_policy(path, store)
+            verdict = check_policy(path, store, doc)
         except PolicyError as exc:  # the policy file's own problems, shown once
             key = exc.problems[0].file if exc.problems else exc.message
             if key in bad_policies:

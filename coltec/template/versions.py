@@ -90,6 +90,7 @@ class Versions:
     _targets: dict[tuple[Path, str], tuple[str, str]] = field(default_factory=dict)
     _inputs: dict[tuple[Path, str], Inputs | None] = field(default_factory=dict)
     _changed: dict[tuple[Path, str, str], bool] = field(default_factory=dict)
+    _described: dict[tuple[Path, str], str] = field(default_factory=dict)
 
     def sha(self, repo: Path, rev: str) -> str:
         key = (repo, rev)
@@ -139,7 +140,11 @@ class Versions:
         return any(side.covers(p) for side in sides if side is not None for p in paths)
 
     def describe(self, repo: Path, sha: str) -> str:
-        return proc.run([_git(), "describe", "--tags", "--always", sha], cwd=repo).stdout.strip()
+        key = (repo, sha)
+        if key not in self._described:
+            found = proc.run([_git(), "describe", "--tags", "--always", sha], cwd=repo)
+            self._described[key] = found.stdout.strip()
+        return self._described[key]
 
     def state(self, ws_dir: Path, src: str, commit: str) -> TemplateState:
         """Where the workspace at `ws_dir`, rendered from `src` at `commit`, stands."""

@@ -23,3 +23,24 @@ def test_two_workers_lose_no_edit(tmp_path: Path) -> None:
     assert outcome.lost == []
     assert outcome.undone == []
     assert outcome.failed_runs == 0, outcome.errors
+
+
+@pytest.mark.slow
+def test_nexus_bench_runs_on_a_small_nexus(tmp_path: Path) -> None:
+    """bench/nexus.py end to end on 3 workspaces: it renders its nexus from this
+    checkout's committed template (which once lacked schema/ and failed at the first
+    render), and both sides of every row reach the same result."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "bench/nexus.py", "--workspaces", "3", "--update", "2", "--repeat", "1",
+         "--no-write"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "same files as the loop" in out.stdout, out.stdout
+    assert "errors" not in out.stdout, out.stdout
