@@ -20,6 +20,9 @@ STATE_RELPATH = Path(".coltec") / "state"
 # An org or workspace name: a folder, a tailnet hostname (<= 63 characters) and a slug
 # in remote paths. Matched whole (re.fullmatch): `$` would accept a trailing newline.
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+# `./dev demo`'s sample workspace; codespaces/.gitignore keeps its org out of git.
+DEMO_KEY = "demo/sample-dev"
+DEMO_ORG = DEMO_KEY.split("/", 1)[0]
 
 
 def codespaces_dir() -> Path:

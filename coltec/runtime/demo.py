@@ -1,5 +1,10 @@
 """`mise run demo`: a sample workspace, validated, synced once on this host, listed.
 
+A second run refreshes the sample: when the template changed since it was rendered,
+its template files are rendered again (the workspace is git-ignored, so `cs:update`
+leaves it alone); the sample's work (hello.txt) and the worker's state stay. A template
+file edited by hand is never overwritten: the sample is then reused as it is.
+
 Inside a container the workspace is mounted at /workspace. On the host the demo runs
 the real worker against a copy of the spec whose local paths point at the
 workspace's folder instead, with no remote configured, so the worker uses its
@@ -19,10 +24,14 @@ from coltec_worker.declaration.source import load_yaml
 
 from coltec import proc
 from coltec.checks.run import ValidationRun, validate_files
+from coltec.template import rendering
 from coltec.template.create import new_workspace
-from coltec.workspaces import Workspace, workspace
+from coltec.template.org_install import write_org_install
+from coltec.template.outdated import fresh_render
+from coltec.template.versions import Versions
+from coltec.workspaces import ANSWERS_FILE, DEMO_KEY, Workspace, workspace
 
-DEMO_KEY = "demo/sample-dev"
+__all__ = ["DEMO_KEY", "DemoRun", "run_demo"]
 CONTAINER_ROOT = "/workspace"
 _REMOTE_VARS = ("RCLONE_REMOTE_NAME", "RCLONE_BUCKET")
 
@@ -37,6 +46,7 @@ class DemoRun:
     status: str
     remote_root: Path
     remote_files: list[str]
+    refreshed: str = ""  # what a re-run did to an existing sample ('' : nothing to do)
 
 
 def host_spec(ws: Workspace) -> Path:
@@ -61,12 +71,52 @@ def local_env(base: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def refresh(ws: Workspace) -> str:
+    """Render the sample's template files again when the template is newer (see above)."""
+    answers = rendering.read_answers(ws.dir)
+    src, commit = answers.get("_src_path"), answers.get("_commit")
+    if not isinstance(src, str) or not isinstance(commit, str):
+        return ""
+    if not Versions().state(ws.dir, src, commit).newer:
+        return ""
+    old, _ = fresh_render(answers)
+    present = {rel: ws.dir / rel for rel in old if (ws.dir / rel).is_file()}
+    edited = sorted(
+        rel
+        for rel, path in present.items()
+        if rel != ANSWERS_FILE and path.read_bytes() != old[rel]
+    )
+    if edited:
+        return (
+            f"kept as it is (template {commit}): your edits to {', '.join(edited)} are never "
+            f"overwritten; remove {ws.dir} to start the sample over"
+        )
+    saved = {rel: (path.read_bytes(), path.stat().st_mode) for rel, path in present.items()}
+    for path in present.values():
+        path.unlink()
+    try:
+        rendering.copy(
+            rendering.source_for_new(), ws.dir, rendering.user_answers(answers), defaults=True
+        )
+    except BaseException:
+        for rel, (content, mode) in saved.items():
+            (ws.dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (ws.dir / rel).write_bytes(content)
+            (ws.dir / rel).chmod(mode)
+        raise
+    write_org_install(ws)
+    new = rendering.read_answers(ws.dir).get("_commit", "")
+    return f"refreshed: template files rendered again ({commit} -> {new})"
+
+
 def run_demo(key: str = DEMO_KEY) -> DemoRun:
     ws = workspace(key)
-    created = False
+    created, refreshed = False, ""
     if not ws.spec_file.exists():
         new_workspace(key, ["persistence_enabled=true", "project=sample"], defaults=True)
         created = True
+    else:
+        refreshed = refresh(ws)
     (ws.dir / "hello.txt").write_text("hello from the coltec demo\n", encoding="utf-8")
     validation = validate_files([ws.spec_file])
     env = local_env(os.environ)
@@ -91,4 +141,5 @@ def run_demo(key: str = DEMO_KEY) -> DemoRun:
         status.stdout or status.stderr,
         remote,
         files,
+        refreshed,
     )

@@ -87,8 +87,10 @@ def ignored_by(where: GitDir, rel: str) -> str:
         check=False,
     )
     source, _, rest = found.stdout.partition(":")
-    line = rest.split(":", 1)[0]
-    return f"{source}:{line}" if found.returncode == 0 and source else ""
+    line, _, pattern = rest.partition(":")
+    # -v also names the last matching *negated* pattern ('!/.gitignore'): not ignored then.
+    negated = pattern.startswith("!")
+    return f"{source}:{line}" if found.returncode == 0 and source and not negated else ""
 
 
 def conflicted_files(folder: Path, where: GitDir) -> list[str]:

@@ -46,13 +46,17 @@ def hand_edits(ws_dir: Path, answers: dict[str, object]) -> tuple[list[str], lis
     return rendered_edits(ws_dir, answers)
 
 
-def rendered_edits(ws_dir: Path, answers: dict[str, object]) -> tuple[list[str], list[str]]:
-    """`hand_edits` by rendering the answers again (no manifest to trust)."""
+def fresh_render(answers: dict[str, object]) -> tuple[dict[str, bytes], dict[str, object]]:
+    """(files, answers) of a render of `answers` at their recorded source and version."""
     with tempfile.TemporaryDirectory(prefix="coltec-outdated-") as tmp:
         fresh = Path(tmp) / "render"
         rendering.render_answers(answers, fresh)
-        rendered = rendering.rendered_files(fresh)
-        fresh_answers = rendering.read_answers(fresh)
+        return rendering.rendered_files(fresh), rendering.read_answers(fresh)
+
+
+def rendered_edits(ws_dir: Path, answers: dict[str, object]) -> tuple[list[str], list[str]]:
+    """`hand_edits` by rendering the answers again (no manifest to trust)."""
+    rendered, fresh_answers = fresh_render(answers)
     edited, missing = [], []
     for rel, content in rendered.items():
         path = ws_dir / rel

@@ -27,7 +27,14 @@ from coltec.template.inputs import rendered_names, template_inputs
 from coltec.template.versions import TemplateState
 from coltec.template.versions import Versions as Versions  # re-exported for tasks.py
 from coltec.errors import ColtecError, UsageError
-from coltec.workspaces import ANSWERS_FILE, Workspace, all_workspaces, existing_workspace
+from coltec.workspaces import (
+    ANSWERS_FILE,
+    DEMO_ORG,
+    Workspace,
+    all_workspaces,
+    codespaces_dir,
+    existing_workspace,
+)
 
 Outcome = Literal["updated", "current", "conflicts", "skipped", "failed"]
 
@@ -161,13 +168,19 @@ def _not_tracked(ws: Workspace, where: gitstate.GitDir, paths: set[str]) -> list
     return sorted(p for p in paths if p not in tracked and os.path.lexists(ws.dir / p))
 
 
-def _track_hint(where: gitstate.GitDir, files: list[str]) -> str:
+def _track_hint(ws: Workspace, where: gitstate.GitDir, files: list[str]) -> str:
     shown = " ".join(shlex.quote(where.prefix + f) for f in files)
     why = gitstate.ignored_by(where, files[0])
-    return (
+    head = (
         f"not tracked by git ({len(files)} file(s){f', ignored by {why}' if why else ''}): "
-        "nothing was changed, because git could not restore them; to update it, track "
-        f"them: `git -C {shlex.quote(str(where.top))} add -f -- {shown}` and commit"
+        "nothing was changed, because git could not restore them; "
+    )
+    if ws.org == DEMO_ORG and ws.dir.parent.parent.resolve() == codespaces_dir().resolve():
+        # The demo's own sample, kept out of git on purpose: the demo renews it.
+        return head + "it is the demo's sample workspace: `./dev demo` refreshes it"
+    return head + (
+        f"to update it, track them: `git -C {shlex.quote(str(where.top))} add -f -- {shown}` "
+        "and commit"
     )
 
 
@@ -200,7 +213,7 @@ def update_workspace(
             return result
         untracked = _not_tracked(ws, where, template_paths(state, src, answers, versions))
         if untracked:
-            result.reason, result.files = _track_hint(where, untracked), untracked
+            result.reason, result.files = _track_hint(ws, where, untracked), untracked
             return result
         dirty = gitstate.status(where)
         if dirty:

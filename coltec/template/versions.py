@@ -114,7 +114,10 @@ class Versions:
         key = (repo, os.environ.get(rendering.TEMPLATE_REF_ENV) or src)
         if key not in self._targets:
             ref = rendering.target_ref(src) or newest_tag(repo) or "HEAD"
-            self._targets[key] = (ref, self.sha(repo, ref))
+            sha = self.sha(repo, ref)
+            # copier folds a dirty local template into a throw-away commit when given
+            # HEAD, and records that commit, which no later update can find: the id.
+            self._targets[key] = (sha if ref == "HEAD" else ref, sha)
         return self._targets[key]
 
     def inputs(self, repo: Path, sha: str) -> Inputs | None:

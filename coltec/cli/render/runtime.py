@@ -194,6 +194,7 @@ def demo(run: Any) -> None:
     ws = run.workspace
     out.print(
         f"1. workspace {ws.key} {'created' if run.created else 'reused'} at {escape(str(ws.dir))}"
+        + (f"\n     {escape(run.refreshed)}" if run.refreshed else "")
     )
     for name in ("devcontainer.json", "workspace-spec.yaml"):
         out.print(f"     .devcontainer/{name}")
