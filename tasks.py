@@ -97,13 +97,16 @@ def update(
         raise Exit(code=1)
 
 
-@cs()
-def outdated(c: Context, json_: bool = False, no_edits: bool = False) -> None:
-    """Template version of every workspace vs the newest, and its hand-edited files."""
+@cs(variadic="workspace", iterable=["workspace"])
+def outdated(
+    c: Context, workspace: Any = None, json_: bool = False, no_edits: bool = False
+) -> None:
+    """Template version of every workspace (or the named ones) vs the newest, and hand edits."""
     from coltec.template.outdated import Versions, check_drift
 
     check = partial(check_drift, edits=not no_edits, versions=Versions())  # one for all
-    drifts = progress("checking", all_workspaces(), check)
+    chosen = [existing_workspace(w) for w in workspace or []] or all_workspaces()
+    drifts = progress("checking", chosen, check)
     template.drifts(drifts, edits_checked=not no_edits, as_json=json_)
 
 

@@ -114,7 +114,27 @@ def is_file(path: Path) -> bool:
         return False
 
 
+def workspace_at(folder: Path) -> Workspace:
+    """A workspace folder outside codespaces/ (a project's own, `cs:adopt`ed): named by
+    the org and name of its answers file, else by its parent folder and its own."""
+    folder = folder.expanduser().resolve()
+    org, name = folder.parent.name, folder.name
+    import yaml
+
+    try:
+        answers = yaml.safe_load((folder / ANSWERS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        answers = None
+    if isinstance(answers, dict):
+        org, name = str(answers.get("org") or org), str(answers.get("name") or name)
+    return Workspace(org, name, folder)
+
+
 def existing_workspace(key: str, root: Path | None = None) -> Workspace:
+    """ORG/NAME under codespaces/, or a path to a folder holding .devcontainer/ (one
+    with a slash that is not ORG/NAME: `./proj`, `/src/proj`, `~/proj`)."""
+    if _looks_like_path(key) and is_dir(Path(key).expanduser() / ".devcontainer"):
+        return workspace_at(Path(key))
     ws = workspace(key, root)
     if not is_dir(ws.dir / ".devcontainer"):
         names = ", ".join(w.key for w in all_workspaces(root)[:5]) or "none yet"

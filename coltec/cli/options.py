@@ -18,6 +18,7 @@ HELP = {
     "template_": "render from the template extension extensions/NAME/ (e.g. coltec-venture)",
     "defaults": "use the default for every unanswered question (no prompts)",
     "all_": "update every workspace under codespaces/ (progress bar, summary table)",
+    "outdated.workspace": "ORG/NAME or a folder path (several allowed); none = every workspace",
     "up.workspace": "ORG/NAME, or ORG/ for every workspace of an org (several allowed)",
     "list.workspace": "ORG or ORG/NAME: list only those (several allowed; default: all)",
     "down.workspace": "ORG/NAME, or ORG/ for every workspace of an org (several allowed)",

@@ -196,7 +196,7 @@ def copy(
         dst.mkdir(parents=True, exist_ok=True)
         url, cwd = os.path.relpath(REPO_ROOT.resolve(), dst.resolve()), dst
     with copier_errors("rendering", dst), contextlib.chdir(cwd):
-        run_copy(
+        worker = run_copy(
             url,
             dst.resolve(),
             data=dict(data),
@@ -208,6 +208,22 @@ def copy(
             skip_tasks=True,
             cleanup_on_error=True,
         )
+        # A question whose `when:` is false is not recorded, yet copier renders with the
+        # value --data (or a default of the org's) gave it: no later render of the
+        # recorded answers (cs:outdated, cs:update) could reproduce the files. Render
+        # again from exactly what was recorded, as every later render will.
+        dropped = set(worker.answers.hidden) & (set(data) | set(user_defaults or {}))
+        if dropped:
+            run_copy(
+                url,
+                dst.resolve(),
+                data=user_answers(read_answers(dst)),
+                vcs_ref=source.ref,
+                defaults=True,
+                quiet=True,
+                overwrite=True,
+                skip_tasks=True,
+            )
 
 
 def render_answers(answers: Mapping[str, Any], dst: Path) -> None:

@@ -124,8 +124,8 @@ def adoption(result: Any) -> None:
         return
     out.print(
         f"[green]wrote {escape(', '.join(result.written))}[/]"
-        + (f"; kept yours: {escape(', '.join(result.kept))}" if result.kept else "")
-        + "\n  next: git add and commit the folder; then `mise run cs:update` and "
-        "`mise run cs:outdated` work for it",
+        + (f"; kept yours: {escape(', '.join(result.kept))}" if result.kept else ""),
         markup=True,
     )
+    for step in result.next_steps:
+        out.print(f"  next: {escape(step)}")

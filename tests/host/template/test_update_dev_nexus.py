@@ -196,3 +196,17 @@ def test_a_template_repository_without_tags_and_with_uncommitted_edits(tmp_path:
     assert outcomes(nexus, env=own) == {"acme/sep-dev": "current"}
     assert os.path.exists(other / "scratch.txt")
 
+
+def test_answers_copier_drops_are_no_hand_edits(tmp_path: Path) -> None:
+    """--data for a question whose `when:` is false: copier records no answer for it."""
+    nexus = dev_nexus(tmp_path / "nexus")
+    data = ["persistence_enabled=false", "sync_interval=120", "network_tags=[tag:x]"]
+    argv = [a for item in data for a in ("--data", item)]
+    created = dev(nexus, "run", "cs:new", "acme/quiet-dev", "--defaults", *argv)
+    assert created.returncode == 0, created.stdout + created.stderr
+    commit_all(nexus, "a workspace")
+    (drift,) = dev_json(nexus, "outdated")
+    assert (drift["edited"], drift["missing"], drift["error"]) == ([], [], ""), drift
+    before = sha256s(nexus / "codespaces")
+    assert outcomes(nexus) == {"acme/quiet-dev": "current"}
+    assert sha256s(nexus / "codespaces") == before
