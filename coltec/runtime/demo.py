@@ -24,7 +24,7 @@ from coltec_worker.declaration.source import load_yaml
 
 from coltec import proc
 from coltec.checks.run import ValidationRun, validate_files
-from coltec.template import rendering
+from coltec.template import manifest, rendering
 from coltec.template.create import new_workspace
 from coltec.template.org_install import write_org_install
 from coltec.template.outdated import fresh_render
@@ -104,6 +104,7 @@ def refresh(ws: Workspace) -> str:
             (ws.dir / rel).write_bytes(content)
             (ws.dir / rel).chmod(mode)
         raise
+    manifest.discard(ws.dir)  # it described the old render; cs:outdated renders instead
     write_org_install(ws)
     new = rendering.read_answers(ws.dir).get("_commit", "")
     return f"refreshed: template files rendered again ({commit} -> {new})"

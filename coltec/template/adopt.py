@@ -17,7 +17,6 @@ import difflib
 import json
 import os
 import re
-import shlex
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -27,7 +26,8 @@ from typing import Any
 
 import yaml
 
-from coltec.template import gitstate, manifest, rendering
+from coltec.template import adopt_project as project
+from coltec.template import manifest, rendering
 from coltec.template.inference import carried_answers, lost_settings, project_type, referenced_files
 from coltec.template.devcontainer_json import load_devcontainer
 from coltec.template.answers import load_questions, parse_data
@@ -41,7 +41,6 @@ from coltec.workspaces import (
     REPO_ROOT,
     SPEC_RELPATH,
     check_name,
-    codespaces_dir,
     existing_workspace,
     is_dir,
 )
@@ -61,15 +60,6 @@ class Adoption:
     next_steps: list[str] = field(default_factory=list)  # commands that work for this folder
 
 
-GITIGNORE = ".gitignore"
-# What coltec writes into a workspace that git must not see: the worker's state and the
-# org tools cs:new/cs:up write (the template's .gitignore lists them too).
-COLTEC_OWN = ("/.coltec/", "/.devcontainer/coltec-org.json")
-PROJECT_GITIGNORE = (
-    "# coltec's own files in this project (the sync worker's state, the org's tools\n"
-    "# written by cs:up); the project's files are not ignored.\n"
-    + "".join(f"{p}\n" for p in COLTEC_OWN)
-)
 # The spec schema's bound: a smaller interval is not carried into the answers.
 INTERVAL_MIN: int = schema_property("syncPath", "interval")["minimum"]
 
@@ -172,31 +162,12 @@ def _answers_text(render: Path, source: rendering.TemplateSource, ws_dir: Path) 
     return re.sub(r"(?m)^_src_path:.*$", lambda _: line, text)
 
 
-def in_codespaces(ws_dir: Path) -> bool:
-    """Whether the folder is a workspace of this nexus (codespaces/ORG/NAME)."""
-    return ws_dir.resolve().parent.parent == codespaces_dir().resolve()
-
-
 def _write(ws_dir: Path, render: Path, result: Adoption, source: rendering.TemplateSource) -> None:
     had_spec = (ws_dir / SPEC_RELPATH).is_file()
     for rel, content in rendering.rendered_files(render).items():
         path = ws_dir / rel
-        if rel == GITIGNORE and not in_codespaces(ws_dir):
-            # The template's .gitignore keeps only its own files in git: in a project's
-            # own folder it would hide the project's files. Only coltec's are ignored.
-            if path.exists():
-                result.kept.append(rel)
-                result.notes.append(
-                    f"your {GITIGNORE} is kept: add {' and '.join(COLTEC_OWN)} to it, or "
-                    "cs:update finds them uncommitted once cs:up wrote them"
-                )
-            else:
-                path.write_text(PROJECT_GITIGNORE, encoding="utf-8")
-                result.written.append(rel)
-                result.notes.append(
-                    f"{GITIGNORE} ignores only coltec's own files ({', '.join(COLTEC_OWN)}), "
-                    "not the template's `/*`: your project's files stay visible to git"
-                )
+        if rel == project.GITIGNORE and not project.in_codespaces(ws_dir):
+            project.write_gitignore(path, result.written, result.kept, result.notes)
             continue
         if rel == ANSWERS_FILE:
             path.write_text(_answers_text(render, source, ws_dir), encoding="utf-8")
@@ -290,37 +261,8 @@ def adopt(ws_dir: Path, *, apply: bool = False, data: Iterable[str] = ()) -> Ado
                 files = rendering.rendered_files(render)
                 manifest.write(ws_dir, rendering.read_answers(ws_dir), files)
             result.applied = True
-            result.next_steps = _next_steps(ws_dir, result)
+            result.next_steps = project.next_steps(ws_dir, result.written)
     return result
-
-
-def _next_steps(ws_dir: Path, result: Adoption) -> list[str]:
-    """What to run next, naming the folder the way every task finds it."""
-    msg = shlex.quote("coltec: the workspace's template files (cs:adopt)")
-    if in_codespaces(ws_dir):
-        key = f"{ws_dir.resolve().parent.name}/{ws_dir.resolve().name}"
-        add = f"git add -- {shlex.quote(str(ws_dir))} && git commit -m {msg}"
-    else:
-        key = str(ws_dir.resolve())  # an absolute path: the tasks run from the nexus root
-        where = gitstate.locate(ws_dir)
-        written = set(result.written)
-        if (ws_dir / manifest.MANIFEST_FILE).is_file():  # committed with the answers
-            written.add(manifest.MANIFEST_FILE)
-        files = " ".join(shlex.quote(f) for f in sorted(written))
-        add = (
-            f"git -C {shlex.quote(key)} add -- {files} && git -C {shlex.quote(key)} commit -m {msg}"
-            if where is not None
-            else f"git -C {shlex.quote(key)} init && git -C {shlex.quote(key)} add -- {files} "
-            f"&& git -C {shlex.quote(key)} commit -m {msg}"
-        )
-    target = shlex.quote(key)
-    return [
-        add,
-        f"mise run cs:validate {target}",
-        f"mise run cs:up {target}",
-        f"mise run cs:outdated {target}",
-        f"mise run cs:update {target}",
-    ]
 
 
 def adopt_target(target: str, *, apply: bool = False, data: Iterable[str] = ()) -> Adoption:

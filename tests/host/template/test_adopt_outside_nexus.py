@@ -49,9 +49,10 @@ def test_adopting_a_projects_own_devcontainer(tmp_path: Path) -> None:
     assert adopted.returncode == 0, adopted.stdout + adopted.stderr
 
     # Nothing of the project's is hidden from git (no `/*`), only coltec's own files.
-    for rel, hidden in (("app.py", 1), ("pyproject.toml", 1), (".coltec/state/x", 0)):
-        found = subprocess.run(["git", "check-ignore", "-q", rel], cwd=project, check=False)
-        assert found.returncode == hidden, rel
+    cases = (("app.py", 1), ("pyproject.toml", 1), ("new_module.py", 1), (".coltec/state/x", 0))
+    for rel, hidden in cases:  # --no-index: the rules, also for files git already tracks
+        argv = ["git", "check-ignore", "-q", "--no-index", rel]
+        assert subprocess.run(argv, cwd=project, check=False).returncode == hidden, rel
 
     steps = [line.split("next: ", 1)[1] for line in adopted.stdout.splitlines() if "next: " in line]
     assert [s.split()[2] for s in steps[1:]] == ["cs:validate", "cs:up", "cs:outdated", "cs:update"]
