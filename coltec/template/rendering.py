@@ -217,7 +217,10 @@ def copy(
             run_copy(
                 url,
                 dst.resolve(),
-                data=user_answers(read_answers(dst)),
+                data={
+                    **{k: v for k, v in data.items() if k.startswith("_")},  # private values
+                    **user_answers(read_answers(dst)),
+                },
                 vcs_ref=source.ref,
                 defaults=True,
                 quiet=True,
