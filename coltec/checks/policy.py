@@ -105,6 +105,9 @@ class Policy:
 
     org: str
     layers: list[Layer] = field(default_factory=list)
+    _deny: tuple[tuple[int, ...], list[tuple[str, Setting]]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def files(self) -> list[str]:
@@ -144,6 +147,12 @@ class Policy:
 
     def deny_rules(self) -> list[tuple[str, Setting]]:
         """Each named rule of rules.deny (built-in ones first) with its effective patterns."""
+        key = tuple(id(layer) for layer in self.layers)  # asked per workspace: once per org
+        if self._deny is None or self._deny[0] != key:
+            self._deny = (key, self._deny_rules())
+        return list(self._deny[1])
+
+    def _deny_rules(self) -> list[tuple[str, Setting]]:
         names = list(DENY_RULES)
         for layer in self.layers:
             found, table = layer.lookup("rules.deny")
