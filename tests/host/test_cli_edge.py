@@ -333,3 +333,12 @@ def test_list_puts_a_note_many_workspaces_share_on_one_stderr_line(
     assert notes == [
         f"acme/api, acme/web, {LONG_ORG}/{LONG_NAME}: not on any reachable host; not asked: h1, h2"
     ]
+
+
+def test_list_piped_escapes_terminal_controls_in_a_description(nexus_env: dict[str, str]) -> None:
+    spec = Path(os.environ["COLTEC_CODESPACES_DIR"]) / "acme/api/.devcontainer/workspace-spec.yaml"
+    text = spec.read_text()
+    spec.write_text(text.replace('description: ""', 'description: "evil\\e[2J\\u202e"', 1))
+    result = mise_run("cs:list", env=nexus_env)
+    assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
+    assert "evil\\x1b[2J\\u202e" in result.stdout

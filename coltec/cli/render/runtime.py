@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
-from . import emit_json, err, out
+from . import SafeConsole, emit_json, err, out
 
 
 def starting(key: str, where: str, *, rebuild: bool) -> None:
@@ -140,10 +140,10 @@ def _table(console: Console, table: Table) -> None:
     measured = Measurement.get(console, console.options.update_width(10_000), table)
     if console.is_terminal:
         if measured.minimum > console.width:
-            console = Console(width=measured.minimum, force_terminal=True, highlight=False)
+            console = SafeConsole(width=measured.minimum, force_terminal=True, highlight=False)
         console.print(table)
         return
-    console = Console(width=max(measured.maximum, 80), highlight=False)
+    console = SafeConsole(width=max(measured.maximum, 80), highlight=False)
     with console.capture() as captured:
         console.print(table)
     sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
