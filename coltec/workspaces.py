@@ -149,11 +149,24 @@ def existing_workspace(key: str, root: Path | None = None) -> Workspace:
 def resolve_spec_files(targets: Iterable[str], root: Path | None = None) -> list[Path]:
     """Spec files for targets: a spec file, a directory (searched), or ORG/NAME.
 
-    No targets means every workspace under codespaces/.
+    No targets means every workspace under codespaces/. A file named twice (acme/api and
+    its folder, its spec's path) is checked once, where it was first named.
     """
     targets = list(targets)
     if not targets:
         return [w.spec_file for w in all_workspaces(root)]
+    files = _targets(targets, root)
+    unique: dict[Path, Path] = {}
+    for file in files:
+        try:
+            same = file.resolve()
+        except (OSError, RuntimeError):  # a name the file system cannot hold: as given
+            same = file
+        unique.setdefault(same, file)
+    return list(unique.values())
+
+
+def _targets(targets: list[str], root: Path | None) -> list[Path]:
     files: list[Path] = []
     for target in targets:
         path = Path(target)

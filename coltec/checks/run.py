@@ -81,8 +81,12 @@ def validate_files(files: Iterable[Path], user_config: Path | None = None) -> Va
                 ]
             report.spec = None
             continue
-        seen = {(p.file, p.path) for p in report.problems}
-        report.problems += [p for p in verdict.problems if (p.file, p.path) not in seen]
+        seen = {(p.file, p.path): i for i, p in enumerate(report.problems)}
+        for p in verdict.problems:
+            if (i := seen.get((p.file, p.path))) is None:
+                report.problems.append(p)
+            elif p.hint:  # the schema's fix (at least 10) can fail the org's (at least 60)
+                report.problems[i] = report.problems[i]._replace(hint=p.hint)
         if not report.ok:
             report.spec = None
         if verdict.exemptions:

@@ -342,3 +342,57 @@ def test_list_piped_escapes_terminal_controls_in_a_description(nexus_env: dict[s
     result = mise_run("cs:list", env=nexus_env)
     assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
     assert "evil\\x1b[2J\\u202e" in result.stdout
+
+
+def _spec(key: str) -> Path:
+    return Path(os.environ["COLTEC_CODESPACES_DIR"]) / key / ".devcontainer/workspace-spec.yaml"
+
+
+@pytest.fixture
+def strict_org() -> dict[str, str]:
+    """acme/api under an org policy stricter than the schema (interval >= 60, no push-only)."""
+    orgs = Path(os.environ["COLTEC_POLICY_DIR"]) / "orgs"
+    orgs.mkdir()
+    (orgs / "acme.yaml").write_text(
+        'version: "1"\nrules:\n  interval: {min: 60, max: 3600}\n'
+        "  allowed_directions: [pull-only, bidirectional]\n"
+    )
+    env = dict(os.environ)
+    _new(env, "acme/api")
+    return env
+
+
+@pytest.mark.parametrize(
+    ("key", "bad", "suggested"),
+    [
+        ("interval", "5", re.compile(r"use at (?:least|most) (\d+)")),
+        ("direction", "pushonly", re.compile(r"(?:did you mean '|use one of: )([\w-]+)")),
+    ],
+)
+def test_validate_hints_suggest_a_value_that_passes(
+    key: str, bad: str, suggested: re.Pattern[str], strict_org: dict[str, str]
+) -> None:
+    spec = _spec("acme/api")
+    good = spec.read_text()
+    line = re.compile(rf"^(\s+{key}:) .*$", re.M)
+    spec.write_text(line.sub(rf"\1 {bad}", good, count=1))
+    result = mise_run("cs:validate", "acme/api", "--json", env=strict_org)
+    assert result.returncode == 1, result.stdout + result.stderr
+    (problem,) = json.loads(result.stdout)["files"][0]["problems"]
+    found = suggested.search(problem["hint"])
+    assert found, problem
+    spec.write_text(line.sub(rf"\g<1> {found[1]}", good, count=1))
+    again = mise_run("cs:validate", "acme/api", env=strict_org)
+    assert again.returncode == 0, (problem["hint"], again.stdout)
+
+
+def test_validate_checks_a_file_named_twice_once(strict_org: dict[str, str]) -> None:
+    spec = _spec("acme/api")
+    spec.write_text(re.sub(r"interval: \d+", "interval: 5", spec.read_text(), count=1))
+    result = mise_run(
+        "cs:validate", "acme/api", str(spec.parent.parent), str(spec), "--json", env=strict_org
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert [f["file"] for f in json.loads(result.stdout)["files"]] == [str(spec)]
+    text = mise_run("cs:validate", "acme/api", "acme/api", env=strict_org).stdout
+    assert "0/1 valid, 1 problem(s)" in text
