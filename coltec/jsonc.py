@@ -3,8 +3,31 @@
 from __future__ import annotations
 
 import json
+import math
 import re
+from decimal import Decimal
 from typing import Any
+
+# A number that float cannot hold as written (1e400 is inf, 1e-400 is 0.0,
+# 0.1000000000000000055511151231257827 is 0.1; an int past Python's digit limit cannot
+# be read at all) is kept as its text behind this mark, by loads(exact_numbers=True):
+# cs:adopt carries it so, and the template writes it back as the bare number it was.
+NUMBER_MARK = "\x00json-number:"
+
+
+def _exact_float(text: str) -> float | str:
+    value = float(text)
+    if math.isfinite(value) and Decimal(repr(value)) == Decimal(text):
+        return value
+    return NUMBER_MARK + text
+
+
+def _exact_int(text: str) -> int | str:
+    try:
+        return int(text)
+    except ValueError:  # more digits than int() reads (sys.get_int_max_str_digits)
+        return NUMBER_MARK + text
+
 
 # One alternation, scanned left to right: strings are kept whole (so '//' inside a
 # URL survives), comments are dropped.
@@ -25,10 +48,13 @@ def strip(text: str) -> str:
     return _TRAILING_COMMA.sub(drop_comma, _TOKENS.sub(drop_comment, text))
 
 
-def loads(text: str) -> Any:
-    """Parse JSONC; raises json.JSONDecodeError like json.loads (also for absurd nesting)."""
+def loads(text: str, *, exact_numbers: bool = False) -> Any:
+    """Parse JSONC; raises json.JSONDecodeError like json.loads (also for absurd nesting).
+    `exact_numbers`: a number float cannot hold as written is NUMBER_MARK + its text."""
     text = text.removeprefix("\ufeff")  # editors on Windows write a byte-order mark
     try:
+        if exact_numbers:
+            return json.loads(strip(text), parse_float=_exact_float, parse_int=_exact_int)
         return json.loads(strip(text))
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply", text, 0) from None

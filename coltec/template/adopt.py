@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from coltec import jsonc
 from coltec.template import adopt_project as project
 from coltec.template import manifest, rendering
 from coltec.template.inference import carried_answers, lost_settings, project_type, referenced_files
@@ -128,7 +129,8 @@ def _render(
     source: rendering.TemplateSource, answers: dict[str, Any], dst: Path
 ) -> dict[str, Any]:
     rendering.copy(source, dst, answers, defaults=True)
-    data: dict[str, Any] = json.loads((dst / DEVCONTAINER_RELPATH).read_text(encoding="utf-8"))
+    text = (dst / DEVCONTAINER_RELPATH).read_text(encoding="utf-8")
+    data: dict[str, Any] = jsonc.loads(text, exact_numbers=True)  # as load_devcontainer
     return data
 
 

@@ -118,7 +118,7 @@ def load_devcontainer(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
         raise UsageError(f"{path}: no such file", hint)
     try:
         text = path.read_text(encoding="utf-8")
-        data = jsonc.loads(text)
+        data = jsonc.loads(text, exact_numbers=True)  # 1e400 stays 1e400 (jsonc.NUMBER_MARK)
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not UTF-8 text", "save it as UTF-8") from None
     except ValueError as exc:
