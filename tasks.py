@@ -16,7 +16,7 @@ from invoke.exceptions import Exit
 from coltec.cli import updown
 from coltec.cli.program import cs
 from coltec.cli.program import run as run_program
-from coltec.cli.render import checks, hosts, progress, runtime, template
+from coltec.cli.render import checks, hosts, out, progress, runtime, template, ticker
 from coltec.workspaces import all_workspaces, existing_workspace, resolve_spec_files
 
 
@@ -32,7 +32,8 @@ def validate(
     files = resolve_spec_files([*target, *explained])
     if explain:
         return checks.explanation(explain_files(files), as_json=json_)
-    run = validate_files(files, Path(user_config) if user_config else None)
+    tick = ticker("validating", len(files)) if len(files) > 1 else None
+    run = validate_files(files, Path(user_config) if user_config else None, on_file=tick)
     checks.validation(run, len(files), as_json=json_)
     if run.exit_code():
         raise Exit(code=run.exit_code())
@@ -91,7 +92,7 @@ def update(
 
     targets = update_targets(workspace, every=all_)
     run = partial(update_workspace, dry_run=dry_run, versions=Versions())  # one for all
-    results = progress("updating", targets, run, show=all_ and not json_)
+    results = progress("updating", targets, run, show=all_ and not (json_ and out.is_terminal))
     template.updates(results, summary=all_, dry_run=dry_run, as_json=json_)
     if not all(r.ok for r in results):
         raise Exit(code=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,12 +39,19 @@ class ValidationRun:
         return 0 if self.ok else 1
 
 
-def validate_files(files: Iterable[Path], user_config: Path | None = None) -> ValidationRun:
-    """Schema + semantic rules (coltec_worker.declaration.validation), then the org policy."""
+def validate_files(
+    files: Iterable[Path],
+    user_config: Path | None = None,
+    on_file: Callable[[str], None] | None = None,
+) -> ValidationRun:
+    """Schema + semantic rules (coltec_worker.declaration.validation), then the org policy.
+    `on_file` is told of each file as its check starts (cs:validate's progress)."""
     run = ValidationRun()
     store = PolicyStore()
     bad_policies: set[str] = set()
     for path in files:
+        if on_file is not None:
+            on_file(str(path))
         try:
             doc = load_yaml(path)  # parsed once, for the schema, the rules and the policy
         except UnreadableError as exc:

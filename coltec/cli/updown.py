@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from invoke.exceptions import Exit
 
-from coltec.cli.render import hosts, many, runtime
+from coltec.cli.render import hosts, many, runtime, ticker
 from coltec.workspaces import Workspace, existing_workspace
 
 
@@ -52,7 +52,10 @@ def up(words: Sequence[str], every: bool, jobs: int, docker_host: str, host: str
 
         raise UsageError("--host places one workspace", "give one ORG/NAME with --host")
 
+    tick = ticker("starting", len(chosen))  # not on a terminal: a line as each starts
+
     def start(ws: Workspace) -> str:
+        tick(ws.key)
         result, target = up_placed(ws, docker_host)
         where = f"on {target.where}" if target.host else ""
         return where + (" (its configuration drifted: cs:up-rebuild)" if result.drifted else "")

@@ -396,3 +396,20 @@ def test_validate_checks_a_file_named_twice_once(strict_org: dict[str, str]) -> 
     assert [f["file"] for f in json.loads(result.stdout)["files"]] == [str(spec)]
     text = mise_run("cs:validate", "acme/api", "acme/api", env=strict_org).stdout
     assert "0/1 valid, 1 problem(s)" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "label"),
+    [(["cs:validate"], "validating"), (["cs:outdated"], "checking"),
+     (["cs:update", "--all", "--dry-run"], "updating")],
+)  # fmt: skip
+def test_long_commands_piped_print_a_progress_line_per_workspace_on_stderr(
+    args: list[str], label: str, nexus_env: dict[str, str]
+) -> None:
+    result = mise_run(*args, env=nexus_env, timeout=300)
+    lines = [line for line in result.stderr.splitlines() if line.startswith(f"{label} ")]
+    keys = sorted(["acme/api", "acme/web", f"{LONG_ORG}/{LONG_NAME}"])
+    assert [line.rsplit(" ", 1)[1] for line in lines] == ["(1/3)", "(2/3)", "(3/3)"], lines
+    for line, key in zip(lines, keys, strict=True):
+        assert key in line
+    assert label not in result.stdout

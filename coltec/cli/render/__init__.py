@@ -97,10 +97,26 @@ def problems(items: Iterable[Any], *, indent: str = "    ", with_path: bool = Tr
             out.print(f"{indent}[dim]hint:[/] {escape(p.hint)}", markup=True)
 
 
+def ticker(label: str, total: int) -> Callable[[str], None]:
+    """Not on a terminal (a log, CI): one stderr line per item as its work starts,
+    `label KEY (N/TOTAL)`; on a terminal nothing (a live bar, where there is one)."""
+    count = iter(range(1, total + 1))
+
+    def tick(key: str) -> None:
+        if not err.is_terminal:
+            err.print(f"{label} {key} ({next(count, total)}/{total})", markup=False)
+
+    return tick
+
+
 def progress(label: str, items: list[T], work: Callable[[T], R], *, show: bool = True) -> list[R]:
-    """`work` on every item, with a transient progress bar on stderr (`label KEY`)."""
+    """`work` on every item, with a transient progress bar on stderr (`label KEY`); not
+    on a terminal, a line per item instead (ticker)."""
     if not show:
         return [work(item) for item in items]
+    if not err.is_terminal:
+        tick = ticker(label, len(items))
+        return [(tick(str(getattr(item, "key", ""))), work(item))[1] for item in items]
     results = []
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task(label, total=len(items))
