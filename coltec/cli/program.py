@@ -246,7 +246,9 @@ def run(tasks_module: Any) -> None:
     """Run the program over `tasks_module` with sys.argv (mise's words)."""
 
     def body() -> int:  # invoke exits by SystemExit on errors, returns on success
-        TasksProgram(namespace=Collection.from_module(tasks_module), binary="invoke").run()
+        version = version_line().split(" ", 1)[1]  # `python tasks.py --version`
+        collection = Collection.from_module(tasks_module)
+        TasksProgram(namespace=collection, binary="invoke", name="coltec", version=version).run()
         return 0
 
     # `mise run cs:list --json | head`: the reader went away

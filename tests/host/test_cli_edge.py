@@ -199,11 +199,13 @@ def test_every_entry_point_prints_its_version() -> None:
         for flag in ("--version", "-V"):
             done = subprocess.run([str(bin_ / name), flag], capture_output=True, text=True)
             assert done.returncode == 0 and done.stdout == f"{name} 0.1.0\n", done
-    done = subprocess.run(
-        [str(bin_ / "invoke"), "validate", "--version"], cwd=REPO_ROOT, capture_output=True,
-        text=True,
-    )  # fmt: skip
-    assert done.returncode == 0 and done.stdout.startswith("coltec 0.1.0"), done
+    for argv in (
+        [str(bin_ / "invoke"), "validate", "--version"],
+        [sys.executable, "tasks.py", "--version"],
+        [sys.executable, "tasks.py", "-V"],
+    ):
+        done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True)
+        assert done.returncode == 0 and done.stdout.startswith("coltec 0.1.0"), done
 
 
 SHORT_FLAG = re.compile(r"^\s+-(\w)(?: \w+)?, --([\w-]+)")
