@@ -144,6 +144,8 @@ def query(host: Host, timeout: float = QUERY_TIMEOUT, *, with_info: bool = True)
         info.error = _first_line(message) if "\n" in message else message
         # the docker CLI names an ssh:// engine by a placeholder URL in its messages
         info.error = info.error.replace("http://docker.example.com", host.docker_host)
+    except ValueError as exc:  # unparsable output
+        info.error = f"unexpected answer: {exc}"
     info.seconds = time.monotonic() - started
     return info
 

@@ -119,14 +119,25 @@ def ping(engine: DockerEngine) -> str:
     return version
 
 
+_PS_TEXT = ("id", "name", "state", "status", "created")
+
+
 def parse_ps(lines: Iterable[str]) -> list[Container]:
-    """Containers from `docker ps --format _PS_FORMAT` output (one JSON object a line)."""
+    """Containers from `docker ps --format _PS_FORMAT` output (one JSON object a line).
+
+    A line that is not such an object (an engine or a proxy answering garbage) names
+    no container we could act on: it is skipped, never a traceback."""
     found: list[Container] = []
     for line in lines:
         line = line.strip()
         if not line:
             continue
-        data = json.loads(line)
+        try:
+            data = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in _PS_TEXT):
+            continue
         found.append(
             Container(
                 id=data["id"],
@@ -134,8 +145,10 @@ def parse_ps(lines: Iterable[str]) -> list[Container]:
                 state=data["state"],
                 status=data["status"],
                 created=data["created"],
-                workspace=data["workspace"] or "",
-                config_hash=data["config_hash"] or "",
+                workspace=data["workspace"] if isinstance(data.get("workspace"), str) else "",
+                config_hash=(
+                    data["config_hash"] if isinstance(data.get("config_hash"), str) else ""
+                ),
             )
         )
     return found

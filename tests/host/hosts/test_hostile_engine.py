@@ -21,7 +21,9 @@ import os, sys
 if sys.argv[1:2] == ["info"]:
     sys.stdout.buffer.write(open(os.environ["HOSTILE_INFO"], "rb").read())
     sys.exit(int(os.environ.get("HOSTILE_RC", "0")))
-sys.exit(0)  # ps, and anything else: nothing there
+if sys.argv[1:2] == ["ps"] and os.environ.get("HOSTILE_PS"):
+    sys.stdout.buffer.write(open(os.environ["HOSTILE_PS"], "rb").read())
+sys.exit(0)  # anything else: nothing there
 """
 
 ESC = "\x1b]0;pwned\x07\x1b[2J\x1b[31m"
@@ -95,6 +97,36 @@ def test_engine_text_is_printed_with_control_characters_escaped(tmp_path: Path) 
     both = down.stdout + down.stderr
     assert "\x1b" not in both
     assert "\x1b]0;" not in both and "\u202e" not in both and "\\u202e" in both
+
+
+def test_a_hostile_docker_ps_is_no_traceback_and_its_names_are_escaped(tmp_path: Path) -> None:
+    good = {
+        "id": "c1",
+        "name": f"evil{ESC}",
+        "state": "running",
+        "status": "Up",
+        "created": "2026-01-01",
+        "workspace": f"team/x{ESC}",
+        "config_hash": None,
+    }
+    lines = [
+        b"not json",
+        b"[1, 2]",
+        b'{"id": 1, "name": [], "state": {}}',
+        b"[" * 100_000,
+        b"\xff\xfe",
+        json.dumps(good).encode(),
+    ]
+    (tmp_path / "ps").write_bytes(b"\n".join(lines) + b"\n")
+    env = _engine(tmp_path, json.dumps({"ServerVersion": "27.0", "NCPU": 2}).encode())
+    env["HOSTILE_PS"] = str(tmp_path / "ps")
+    for task in ("cs:hosts", "cs:list"):
+        shown = mise_run(task, env=env)
+        assert "Traceback" not in shown.stderr, shown.stderr[-3000:]
+        assert "\x1b" not in shown.stdout + shown.stderr, task
+    listed = mise_run("cs:hosts", "--json", env=env)
+    [row] = json.loads(listed.stdout)["hosts"]
+    assert row["reachable"] is True and row["workspaces"] == 1, row
 
 
 # -- the claims file ---------------------------------------------------------------------
