@@ -24,9 +24,11 @@ import contextlib
 import inspect
 import io
 import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from functools import wraps
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import invoke.parser.parser as invoke_parser
@@ -43,9 +45,21 @@ from .render import error, mise_name, usage_error
 PLACEHOLDERS = {"workspace": "ORG/NAME", "path": "PATH", "target": "TARGET", "command": "CMD"}
 
 
+def _version(name: str, pyproject: Path) -> str:
+    """An installed distribution's version, else the checkout's pyproject.toml's."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:  # run from a checkout on PYTHONPATH
+        try:
+            return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
+
+
 def version_line() -> str:
-    worker = metadata.version("coltec-worker")
-    return f"coltec {metadata.version('coltec')} (coltec-worker {worker})"
+    root = Path(__file__).resolve().parents[2]
+    worker = _version("coltec-worker", root / "worker" / "pyproject.toml")
+    return f"coltec {_version('coltec', root / 'pyproject.toml')} (coltec-worker {worker})"
 
 
 class CsTask(Task[Any]):
