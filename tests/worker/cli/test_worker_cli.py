@@ -151,6 +151,88 @@ def test_daemon_imports_only_stdlib_pyyaml_and_schedule(env: dict[str, str], con
     assert report == {"rc": 0, "third_party": []}  # no jsonschema, rich, referencing...
 
 
+# What the idle daemon holds of the worker, exactly: a module it loads stays in memory for
+# as long as it runs (bench/worker.py measures the RSS), so adding one is a decision. The
+# declaration side (spec records, fields and the schema, the rules, the pipeline) runs in
+# the compile child only: remote_env takes bucket_problem from remote.py, plan.py
+# rclone_flags from operation.py, compiled.py writes the schema's defaults out.
+DAEMON_MODULES = [
+    "coltec_worker",
+    "coltec_worker.cli",
+    "coltec_worker.cli.args",
+    "coltec_worker.cli.daemon",
+    "coltec_worker.cli.main",
+    "coltec_worker.cli.values",
+    "coltec_worker.declaration",
+    "coltec_worker.declaration.compiled",
+    "coltec_worker.declaration.environ",
+    "coltec_worker.declaration.operation",
+    "coltec_worker.declaration.remote",
+    "coltec_worker.declaration.secretfile",
+    "coltec_worker.declaration.statedir",
+    "coltec_worker.declaration.variables",
+    "coltec_worker.errors",
+    "coltec_worker.log",
+    "coltec_worker.record",
+    "coltec_worker.sync",
+    "coltec_worker.sync.compile_child",
+    "coltec_worker.sync.configure",
+    "coltec_worker.sync.guards",
+    "coltec_worker.sync.job",
+    "coltec_worker.sync.loop",
+    "coltec_worker.sync.orphans",
+    "coltec_worker.sync.pidfile",
+    "coltec_worker.sync.plan",
+    "coltec_worker.sync.quarantine",
+    "coltec_worker.sync.rclone_log",
+    "coltec_worker.sync.recovery",
+    "coltec_worker.sync.remote_env",
+    "coltec_worker.sync.runner",
+    "coltec_worker.sync.scheduling",
+    "coltec_worker.sync.signals",
+    "coltec_worker.sync.state",
+    "coltec_worker.sync.status",
+    "coltec_worker.sync.verdict",
+]
+# Standard modules the idle daemon does without (unicodedata came with the rules).
+DAEMON_NEVER_LOADS = ["argparse", "dataclasses", "inspect", "pathlib", "unicodedata", "yaml"]
+
+
+def test_the_idle_daemon_loads_only_its_own_modules(
+    env: dict[str, str], config: Path, tmp_path: Path
+) -> None:
+    """The running daemon, after its first pass, asked for its sys.modules (SIGUSR2, a
+    handler the probe installs before main(): the daemon leaves that signal alone)."""
+    log, dump = tmp_path / "worker.log", tmp_path / "modules.json"
+    probe = (
+        "import json, signal, sys\n"
+        "def dump(*_):\n"
+        f"    with open({str(dump)!r}, 'w') as fh: json.dump(sorted(sys.modules), fh)\n"
+        "signal.signal(signal.SIGUSR2, dump)\n"
+        "from coltec_worker.cli.main import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    argv = ["--config", str(config), "--start-delay", "0", "--log-file", str(log)]
+    daemon = subprocess.Popen(
+        [sys.executable, "-c", probe, *argv],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        for name in ("data", "notes"):
+            wait_for(lambda n=name: has_event(log, "run_end", path=n, outcome="ok"), 60, name)
+        daemon.send_signal(signal.SIGUSR2)
+        wait_for(lambda: dump.exists() and dump.read_text().endswith("]"), 30, "module dump")
+    finally:
+        assert stop(daemon) == 0
+    loaded = json.loads(dump.read_text())
+    assert [m for m in loaded if m.startswith("coltec_worker")] == DAEMON_MODULES
+    assert [m for m in DAEMON_NEVER_LOADS if m in loaded] == []
+
+
 def test_one_daemon_per_state_dir_flush_and_stop(
     env: dict[str, str], config: Path, s3: S3Server, tmp_path: Path
 ) -> None:

@@ -246,6 +246,20 @@ def test_model_enums_match_the_schema() -> None:
     assert tuple(placeholders) == model.PLACEHOLDERS
 
 
+def test_the_compiled_plan_defaults_are_the_schema_s() -> None:
+    """compiled.py writes the defaults out (the daemon loads it, not fields or the schema):
+    they are the schema's, as every model record's are."""
+    from coltec_worker.declaration.compiled import PlannedPath
+    from coltec_worker.declaration.fields import schema_default
+
+    expected = {
+        **{n: schema_default("syncPath", n) for n in ("direction", "interval", "priority")},
+        **{n: schema_default("syncDefaults", n) for n in ("transfers", "checkers", "bwlimit")},
+        "exclude": schema_default("syncPath", "exclude"),
+    }
+    assert {n: PlannedPath._defaults[n] for n in expected} == expected
+
+
 def test_comparison_catches_a_disagreement() -> None:
     """The agreement check is not vacuous: a model with a renamed field fails it."""
 

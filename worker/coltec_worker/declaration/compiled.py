@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-from coltec_worker.declaration.fields import schema_default
 from coltec_worker.declaration.remote import Remote, remote_from_json
 from coltec_worker.errors import ConfigError
 from coltec_worker.record import TYPE_CHECKING, Record
@@ -42,13 +41,16 @@ class PlannedPath(Record):
     name: str
     local: str
     remote_path: str
-    direction: str = schema_default("syncPath", "direction")
-    interval: int = schema_default("syncPath", "interval")
-    priority: int = schema_default("syncPath", "priority")
+    # The schema's defaults, written out: the daemon loads this module, and reading them
+    # with fields.schema_default would load the schema and its checker into the daemon
+    # (test_schema pins them to the schema's). Both producers set every field anyway.
+    direction: str = "bidirectional"
+    interval: int = 300
+    priority: int = 2
     exclude: tuple[str, ...] = ()
     remote: str | None = None  # a key of Plan.remotes; None: Plan.remote
-    transfers: int = schema_default("syncDefaults", "transfers")
-    checkers: int = schema_default("syncDefaults", "checkers")
+    transfers: int = 8
+    checkers: int = 16
     bwlimit: str | None = None
 
     def to_json(self) -> dict[str, Any]:

@@ -6,6 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
+# bucket_problem lives with the remote (the daemon checks an expanded bucket with it
+# and imports neither these rules nor the spec records); re-exported for the rules.
+from coltec_worker.declaration.remote import BUCKET as BUCKET
+from coltec_worker.declaration.remote import bucket_problem as bucket_problem
 from coltec_worker.declaration.remote import reserved_remote_name
 from coltec_worker.declaration.rules_base import SLUG, Finding, shown
 from coltec_worker.declaration.spec import IDENTITY_ENV
@@ -13,21 +17,7 @@ from coltec_worker.declaration.spec import IDENTITY_ENV
 REMOTE_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
-BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
 MAX_NAME = 63
-
-
-def bucket_problem(bucket: str) -> str | None:
-    """Why a bucket name is unsafe for rclone, or None (an empty name: the remote's root)."""
-    if bucket == "":
-        return None
-    if len(bucket) > 255 or not BUCKET.fullmatch(bucket):
-        return "is not a bucket name (letters, digits, '.', '_', '-'; no leading '.' or '-')"
-    if ".." in bucket:
-        return "has '..' in it"
-    return None
 
 
 def check_environment(env: dict[str, str] | Mapping[str, str]) -> Iterator[Finding]:

@@ -5,9 +5,11 @@ flags to every rclone command of the path."""
 
 from __future__ import annotations
 
-from coltec_worker.declaration.spec import SyncPath
-from coltec_worker.declaration.storagespec import SyncDefaults
-from coltec_worker.record import Record
+from coltec_worker.record import TYPE_CHECKING, Record
+
+if TYPE_CHECKING:  # the daemon uses rclone_flags only: it loads no spec records
+    from coltec_worker.declaration.spec import SyncPath
+    from coltec_worker.declaration.storagespec import SyncDefaults
 
 
 class Operation(Record):

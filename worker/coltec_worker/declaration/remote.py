@@ -35,6 +35,21 @@ def reserved_remote_name(name: str) -> str | None:
     return None
 
 
+# A bucket name rclone takes safely (RCLONE_BUCKET, a named remote's expanded bucket).
+BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def bucket_problem(bucket: str) -> str | None:
+    """Why a bucket name is unsafe for rclone, or None (an empty name: the remote's root)."""
+    if bucket == "":
+        return None
+    if len(bucket) > 255 or not BUCKET.fullmatch(bucket):
+        return "is not a bucket name (letters, digits, '.', '_', '-'; no leading '.' or '-')"
+    if ".." in bucket:
+        return "has '..' in it"
+    return None
+
+
 # The remote folder that holds backups: no sync path may live inside it.
 BACKUP_ROOT = ".coltec-backups"
 

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from coltec_worker.declaration.env_rules import bucket_problem
-from coltec_worker.declaration.remote import Remote, crypt_password
+from coltec_worker.declaration.remote import Remote, bucket_problem, crypt_password
 from coltec_worker.declaration.variables import Unset, expand, is_system_variable, variables_in
 from coltec_worker.errors import ConfigError
 from coltec_worker.record import Record
