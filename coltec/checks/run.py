@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,16 @@ class ValidationRun:
         if self.unreadable:
             return 2
         return 0 if self.ok else 1
+
+
+def _stricter(schema_hint: str, policy_hint: str) -> bool:
+    """Whether the value the schema's hint suggests (at least 10, 'push-only') is one the
+    policy's hint for the same setting leaves out (at least 60; one of: pull-only, ...)."""
+    found = re.findall(r"'([^']+)'|at (?:least|most) (\d+)", schema_hint)
+    values = [quoted or number for quoted, number in found]
+    return bool(values) and not all(
+        re.search(rf"(?<![\w-]){re.escape(v)}(?![\w-])", policy_hint) for v in values
+    )
 
 
 def validate_files(
@@ -92,7 +103,7 @@ def validate_files(
         for p in verdict.problems:
             if (i := seen.get((p.file, p.path))) is None:
                 report.problems.append(p)
-            elif p.hint:  # the schema's fix (at least 10) can fail the org's (at least 60)
+            elif _stricter(report.problems[i].hint, p.hint):
                 report.problems[i] = report.problems[i]._replace(hint=p.hint)
         if not report.ok:
             report.spec = None
