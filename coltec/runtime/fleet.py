@@ -105,27 +105,29 @@ def describe_workspace(ws: Workspace, versions: TemplateVersions) -> FleetRow:
         note=note,
     )
     if row.template_version:
-        row.outdated = versions.outdated(str(answers.get("_src_path") or ""), row.template_version)
+        row.outdated = versions.outdated(
+            str(answers.get("_src_path") or ""), row.template_version, answers
+        )
     return row
 
 
 class TemplateVersions:
-    """Whether a recorded template commit is behind, computed once per (source, commit)."""
+    """Whether a recorded template commit is behind (git's answers kept for the run)."""
 
     def __init__(self) -> None:
         from coltec.template.versions import Versions
 
         self._versions = Versions()  # the one rule cs:update and cs:outdated use
-        self._seen: dict[tuple[str, str], bool | None] = {}
+        self._failed: set[tuple[str, str]] = set()
 
-    def outdated(self, src: str, commit: str) -> bool | None:
-        key = (src, commit)
-        if key not in self._seen:
-            try:  # a remote template: None (`cs:outdated` asks it, slowly; the list does not)
-                self._seen[key] = self._versions.local_newer(src, commit)
-            except ColtecError:
-                self._seen[key] = None
-        return self._seen[key]
+    def outdated(self, src: str, commit: str, answers: dict[str, Any]) -> bool | None:
+        if (src, commit) in self._failed:
+            return None
+        try:  # a remote template: None (`cs:outdated` asks it, slowly; the list does not)
+            return self._versions.local_newer(src, commit, answers)
+        except ColtecError:
+            self._failed.add((src, commit))
+            return None
 
 
 def parse_status(data: Any, now: datetime) -> tuple[bool | None, list[PathSync]]:

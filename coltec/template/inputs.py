@@ -11,6 +11,7 @@ delimiters, no subdirectory at all — every file of the repository counts (None
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -26,7 +27,9 @@ _STATEMENT = re.compile(r"\{%[-+]?\s*(?:include|import|from|extends)\s+(?P<arg>.
 _LITERAL = re.compile(r"""\s*(?P<q>['"])(?P<name>[^'"]+)(?P=q)""")
 _LITERAL_LIST = re.compile(r"""\s*\[(?P<items>(?:\s*(['"])[^'"]+\2\s*,?)+)\]""")
 # What may follow a literal name without making the statement pick another file.
-_TRAILER = re.compile(r"(?:\s+(?:ignore\s+missing|with\s+context|without\s+context|as\s+\w+|import\s.*))*\s*")
+_TRAILER = re.compile(
+    r"(?:\s+(?:ignore\s+missing|with\s+context|without\s+context|as\s+\w+|import\s.*))*\s*"
+)
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
@@ -134,8 +137,31 @@ def subdirectory(config: dict[str, Any], answers: dict[str, Any]) -> str | None:
         return None
 
 
-def template_inputs(repo: Path, sha: str) -> Inputs | None:
-    """The inputs of a render at commit `sha` of `repo` (None: every file counts)."""
+def _link_targets(repo: Path, sha: str, folder: str) -> set[str] | None:
+    """Repository paths the symlinks below `folder` point at (an extension's template
+    links the base template's files); None when one points outside the repository."""
+    listed = proc.run([_git(), "ls-tree", "-r", "-z", sha, "--", f"{folder}/"], cwd=repo)
+    targets: set[str] = set()
+    for entry in filter(None, listed.stdout.split("\0")):
+        meta, _, path = entry.partition("\t")
+        mode, _kind, blob = meta.split()
+        if mode != "120000":
+            continue
+        link = proc.run([_git(), "cat-file", "blob", blob], cwd=repo).stdout
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), link))
+        if link.startswith("/") or joined == ".." or joined.startswith("../"):
+            return None
+        targets.add(joined)
+    return targets
+
+
+def template_inputs(repo: Path, sha: str, sub: str | None = None) -> Inputs | None:
+    """The inputs of a render at commit `sha` of `repo` (None: every file counts).
+
+    `sub`: the subdirectory one workspace renders from (its answers pick it when
+    `_subdirectory` is templated): only that one's files, and what its links and
+    includes name, count for it.
+    """
     listed = proc.run([_git(), "ls-tree", "--name-only", sha], cwd=repo, check=False)
     top = set(listed.stdout.splitlines()) if listed.returncode == 0 else set()
     conf_name = next((n for n in CONFIG_NAMES if n in top), None)
@@ -143,12 +169,17 @@ def template_inputs(repo: Path, sha: str) -> Inputs | None:
         return None
     shown = proc.run([_git(), "show", f"{sha}:{conf_name}"], cwd=repo)
     settings, yaml_includes = _config(shown.stdout)
-    sub = str(settings.get("_subdirectory") or "").strip("/")
-    if not sub or settings.get("_jinja_extensions") or settings.get("_envops"):
+    configured = str(settings.get("_subdirectory") or "").strip("/")
+    if not configured or settings.get("_jinja_extensions") or settings.get("_envops"):
         return None
-    folders = _subdirectory_folders(sub)
+    folders = _subdirectory_folders(configured) if not sub else {f"{sub.strip('/')}/"}
     if folders is None:
         return None
+    if sub:
+        linked = _link_targets(repo, sha, sub.strip("/"))
+        if linked is None:
+            return None
+        folders |= linked
     paths = {conf_name, *folders, *(_pattern_root(p) for p in yaml_includes)}
     if "" in paths:
         return None
@@ -164,7 +195,9 @@ def template_inputs(repo: Path, sha: str) -> Inputs | None:
     return Inputs(frozenset(paths), settings)
 
 
-def rendered_names(repo: Path, sha: str, inputs: Inputs, answers: dict[str, Any]) -> set[str] | None:
+def rendered_names(
+    repo: Path, sha: str, inputs: Inputs, answers: dict[str, Any]
+) -> set[str] | None:
     """Workspace-relative paths a render at `sha` with `answers` writes (None: unknown).
 
     The subdirectory's files with the templates suffix dropped and templated names
@@ -178,7 +211,9 @@ def rendered_names(repo: Path, sha: str, inputs: Inputs, answers: dict[str, Any]
     if not sub:
         return None
     suffix = str(inputs.config.get("_templates_suffix", ".jinja") or "")
-    listed = proc.run([_git(), "ls-tree", "-r", "-z", "--name-only", sha, "--", f"{sub}/"], cwd=repo)
+    listed = proc.run(
+        [_git(), "ls-tree", "-r", "-z", "--name-only", sha, "--", f"{sub}/"], cwd=repo
+    )
     env = SandboxedEnvironment(undefined=StrictUndefined)
     context = {
         **answers,

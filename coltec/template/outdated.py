@@ -89,7 +89,7 @@ def check_drift(ws: Workspace, *, edits: bool = True, versions: Versions | None 
             )
             return drift
         drift.current = commit
-        state = (versions or Versions()).state(ws.dir, src, commit)
+        state = (versions or Versions()).state(ws.dir, src, commit, answers)
         drift.latest, drift.outdated = state.latest, state.newer
         drift.template_changed = state.newer if state.repo is not None else None
         if edits:

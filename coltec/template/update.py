@@ -200,7 +200,7 @@ def update_workspace(
             )
             return result
         result.from_version = str(commit)
-        state = versions.state(ws.dir, src, str(commit))
+        state = versions.state(ws.dir, src, str(commit), answers)
         if not state.newer:  # the same question cs:outdated asks, the same answer
             result.outcome, result.to_version = "current", result.from_version
             return result

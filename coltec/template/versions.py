@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from coltec import proc
 from coltec.errors import TemplateError
 from coltec.template import rendering
-from coltec.template.inputs import Inputs, template_inputs
+from coltec.template.inputs import Inputs, subdirectory, template_inputs
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,10 @@ class Versions:
 
     _shas: dict[tuple[Path, str], str] = field(default_factory=dict)
     _targets: dict[tuple[Path, str], tuple[str, str]] = field(default_factory=dict)
-    _inputs: dict[tuple[Path, str], Inputs | None] = field(default_factory=dict)
-    _changed: dict[tuple[Path, str, str], bool] = field(default_factory=dict)
+    _inputs: dict[tuple[Path, str, str | None], Inputs | None] = field(default_factory=dict)
+    _changed: dict[tuple[Path, str, str, str | None, str | None], bool] = field(
+        default_factory=dict
+    )
     _described: dict[tuple[Path, str], str] = field(default_factory=dict)
 
     def sha(self, repo: Path, rev: str) -> str:
@@ -120,24 +124,40 @@ class Versions:
             self._targets[key] = (sha if ref == "HEAD" else ref, sha)
         return self._targets[key]
 
-    def inputs(self, repo: Path, sha: str) -> Inputs | None:
-        if (repo, sha) not in self._inputs:
-            self._inputs[(repo, sha)] = template_inputs(repo, sha)
-        return self._inputs[(repo, sha)]
+    def inputs(self, repo: Path, sha: str, sub: str | None = None) -> Inputs | None:
+        if (repo, sha, sub) not in self._inputs:
+            self._inputs[(repo, sha, sub)] = template_inputs(repo, sha, sub)
+        return self._inputs[(repo, sha, sub)]
 
-    def changed(self, repo: Path, old: str, new: str) -> bool:
-        """Whether a template input differs between two commits."""
-        key = (repo, old, new)
+    def _subdirectory(self, repo: Path, sha: str, answers: Mapping[str, Any] | None) -> str | None:
+        """The subdirectory a workspace with `answers` renders from at `sha`, when its
+        answers pick one (a templated `_subdirectory`); None: every choice counts."""
+        every = self.inputs(repo, sha)
+        if answers is None or every is None:
+            return None
+        if "{" not in str(every.config.get("_subdirectory") or ""):
+            return None
+        return subdirectory(every.config, rendering.user_answers(answers)) or None
+
+    def changed(
+        self, repo: Path, old: str, new: str, answers: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Whether a template input differs between two commits (for a workspace with
+        `answers`: an input of the subdirectory it renders from)."""
+        if old == new:
+            return False
+        subs = (self._subdirectory(repo, old, answers), self._subdirectory(repo, new, answers))
+        key = (repo, old, new, *subs)
         if key not in self._changed:
-            self._changed[key] = old != new and self._differs(repo, old, new)
+            self._changed[key] = self._differs(repo, old, new, subs)
         return self._changed[key]
 
-    def _differs(self, repo: Path, old: str, new: str) -> bool:
+    def _differs(self, repo: Path, old: str, new: str, subs: tuple[str | None, ...]) -> bool:
         diff = proc.run([_git(), "diff", "--name-only", "-z", old, new], cwd=repo)
         paths = [p for p in diff.stdout.split("\0") if p]
         if not paths:
             return False
-        sides = (self.inputs(repo, old), self.inputs(repo, new))
+        sides = (self.inputs(repo, old, subs[0]), self.inputs(repo, new, subs[1]))
         if any(side is None for side in sides):
             return True  # inputs unknown: any change counts
         return any(side.covers(p) for side in sides if side is not None for p in paths)
@@ -149,22 +169,29 @@ class Versions:
             self._described[key] = found.stdout.strip()
         return self._described[key]
 
-    def state(self, ws_dir: Path, src: str, commit: str) -> TemplateState:
-        """Where the workspace at `ws_dir`, rendered from `src` at `commit`, stands."""
+    def state(
+        self, ws_dir: Path, src: str, commit: str, answers: Mapping[str, Any] | None = None
+    ) -> TemplateState:
+        """Where the workspace at `ws_dir`, rendered from `src` at `commit` with `answers`
+        (its answers file's, read when not given), stands."""
         repo = rendering.TemplateSource(src, None).local_repo
         if repo is None:
             available, _current, latest = check_update(ws_dir)
             return TemplateState(commit, latest, rendering.target_ref(src), available)
         old = self.sha(repo, commit)
         ref, new = self.target(repo, src)
-        newer = self.changed(repo, old, new)
+        if answers is None:
+            answers = rendering.read_answers(ws_dir)
+        newer = self.changed(repo, old, new, answers)
         latest = commit if new == old else self.describe(repo, new)
         return TemplateState(commit, latest, ref, newer, repo, old, new)
 
-    def local_newer(self, src: str, commit: str) -> bool | None:
+    def local_newer(
+        self, src: str, commit: str, answers: Mapping[str, Any] | None = None
+    ) -> bool | None:
         """`newer` for a local git template; None for any other source (cs:list stays fast)."""
         repo = rendering.TemplateSource(src, None).local_repo if src else None
         if repo is None:
             return None
         ref, new = self.target(repo, src)
-        return self.changed(repo, self.sha(repo, commit), new)
+        return self.changed(repo, self.sha(repo, commit), new, answers)
