@@ -25,17 +25,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from coltec import jsonc
-from coltec.template import adopt_project as project
-from coltec.template import manifest, rendering
-from coltec.template.inference import carried_answers, lost_settings, project_type, referenced_files
-from coltec.template.devcontainer_json import load_devcontainer
-from coltec.template.answers import load_questions, parse_data
-from coltec.template.create import infer_project
-from coltec.errors import UsageError
 from coltec_worker.declaration.fields import schema_property
 from coltec_worker.declaration.source import load_yaml
+
+from coltec import jsonc
+from coltec.errors import UsageError
+from coltec.template import adopt_project as project
+from coltec.template import manifest, rendering
+from coltec.template.answers import load_questions, parse_data
+from coltec.template.create import infer_project
+from coltec.template.devcontainer_json import load_devcontainer
+from coltec.template.inference import carried_answers, lost_settings, project_type, referenced_files
 from coltec.workspaces import (
     ANSWERS_FILE,
     DEVCONTAINER_RELPATH,
@@ -63,6 +63,7 @@ class Adoption:
 
 # The spec schema's bound: a smaller interval is not carried into the answers.
 INTERVAL_MIN: int = schema_property("syncPath", "interval")["minimum"]
+
 
 def _load_spec(ws_dir: Path) -> dict[str, Any] | None:
     from coltec_worker.declaration.pipeline import validate_file
@@ -109,7 +110,11 @@ def _identity(ws_dir: Path, spec: dict[str, Any] | None, given: dict[str, Any]) 
             persistence_enabled=bool(pers.get("enabled", False)),
             networking_enabled=bool(net.get("enabled", False)),
         )
-        if sync and isinstance(sync[0].get("interval"), int) and sync[0]["interval"] >= INTERVAL_MIN:
+        if (
+            sync
+            and isinstance(sync[0].get("interval"), int)
+            and sync[0]["interval"] >= INTERVAL_MIN
+        ):
             answers["sync_interval"] = sync[0]["interval"]
         if answers["networking_enabled"]:
             answers["network_tags"] = list(net.get("tags") or [])
@@ -125,9 +130,7 @@ def _excludes(spec: dict[str, Any]) -> list[str]:
     return list(sync[0].get("exclude") or []) if sync else []
 
 
-def _render(
-    source: rendering.TemplateSource, answers: dict[str, Any], dst: Path
-) -> dict[str, Any]:
+def _render(source: rendering.TemplateSource, answers: dict[str, Any], dst: Path) -> dict[str, Any]:
     rendering.copy(source, dst, answers, defaults=True)
     text = (dst / DEVCONTAINER_RELPATH).read_text(encoding="utf-8")
     data: dict[str, Any] = jsonc.loads(text, exact_numbers=True)  # as load_devcontainer

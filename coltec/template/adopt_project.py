@@ -59,7 +59,8 @@ def next_steps(ws_dir: Path, written: list[str]) -> list[str]:
         if (ws_dir / manifest.MANIFEST_FILE).is_file():  # committed with the answers
             files.add(manifest.MANIFEST_FILE)
         git = f"git -C {shlex.quote(key)}"
-        add = f"{git} add -- {' '.join(shlex.quote(f) for f in sorted(files))} && {git} commit -m {msg}"
+        listed = " ".join(shlex.quote(f) for f in sorted(files))
+        add = f"{git} add -- {listed} && {git} commit -m {msg}"
         if gitstate.locate(ws_dir) is None:  # cs:update merges through git history
             add = f"{git} init && {add}"
     target = shlex.quote(key)

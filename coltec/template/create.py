@@ -18,16 +18,21 @@ from pathlib import Path
 
 import yaml
 
-from coltec.template import manifest, rendering
-from coltec.template.extensions import ANSWER, load_extension
-from coltec.template.answers import load_questions, parse_data
+from coltec.checks.run import ValidationRun, validate_files
 from coltec.errors import ColtecError, UsageError
-from coltec.template.answers import policy_answers
+from coltec.template import manifest, rendering
+from coltec.template.answers import load_questions, parse_data, policy_answers
+from coltec.template.extensions import ANSWER, load_extension
 from coltec.template.org_install import write_org_install
 from coltec.template.policy_bounds import CONTEXT_KEY, prompt_bounds, refusals, refuse
-from coltec.checks.run import ValidationRun, validate_files
-from coltec.workspaces import ANSWERS_FILE, REPO_ROOT, SPEC_RELPATH, Workspace, check_name
-from coltec.workspaces import workspace
+from coltec.workspaces import (
+    ANSWERS_FILE,
+    REPO_ROOT,
+    SPEC_RELPATH,
+    Workspace,
+    check_name,
+    workspace,
+)
 
 
 @dataclass

@@ -1,18 +1,13 @@
 """Reading a devcontainer.json to adopt: JSON with comments, each property's shape checked,
 a malformed one reported as one located usage error (file:line: $.key: expected ...)."""
 
-
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from coltec import jsonc
-
-from coltec.checks import base_image
 from coltec.errors import UsageError
-
 
 LIFECYCLE = (
     "initializeCommand",

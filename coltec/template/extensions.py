@@ -83,8 +83,10 @@ def load_extension(
             "unknown key" if unknown else "not a mapping",
             "an extension.yaml has description, sku and answers",
         )
-    description, sku, answers = data.get("description", ""), data.get("sku", ""), data.get(
-        "answers", {}
+    description, sku, answers = (
+        data.get("description", ""),
+        data.get("sku", ""),
+        data.get("answers", {}),
     )
     if not isinstance(description, str):
         raise bad("$.description", "not a string", 'write description: "one line"')

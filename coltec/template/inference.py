@@ -14,11 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from coltec import jsonc
-
 from coltec.checks import base_image
-from coltec.errors import UsageError
-from coltec.template.devcontainer_json import LIFECYCLE, COMPOSE_KEYS
+from coltec.template.devcontainer_json import COMPOSE_KEYS, LIFECYCLE
 
 # Properties with a question of their own (everything else goes to devcontainer_extra).
 CARRIED = {

@@ -58,7 +58,7 @@ def _config(text: str) -> tuple[dict[str, Any], list[str]]:
     Loader.add_constructor("!include", lambda _loader, node: included.append(str(node.value)))
     settings: dict[str, Any] = {}
     try:
-        for doc in yaml.load_all(text, Loader=Loader):  # noqa: S506 - a SafeLoader
+        for doc in yaml.load_all(text, Loader=Loader):
             if isinstance(doc, dict):
                 settings.update({k: v for k, v in doc.items() if str(k).startswith("_")})
     except yaml.YAMLError as exc:
@@ -133,7 +133,7 @@ def subdirectory(config: dict[str, Any], answers: dict[str, Any]) -> str | None:
     try:
         env = SandboxedEnvironment(undefined=StrictUndefined)
         return env.from_string(sub).render({"extension": "", **answers}).strip("/")
-    except Exception:  # noqa: BLE001 - any failure: the caller renders with copier
+    except Exception:
         return None
 
 
@@ -227,7 +227,7 @@ def rendered_names(
         if "{" in rel:
             try:
                 parts = [env.from_string(part).render(context) for part in rel.split("/")]
-            except Exception:  # noqa: BLE001 - any failure: the caller renders with copier
+            except Exception:
                 return None
             if not all(parts):
                 continue

@@ -17,9 +17,9 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from coltec.errors import ColtecError
 from coltec.template import manifest, rendering
 from coltec.template.versions import Versions as Versions  # re-exported for tasks.py
-from coltec.errors import ColtecError
 from coltec.workspaces import ANSWERS_FILE, Workspace
 
 

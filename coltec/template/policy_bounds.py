@@ -16,6 +16,7 @@ Two halves, one policy reader (coltec.checks.policy):
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 from collections.abc import Mapping
 from pathlib import Path
@@ -86,7 +87,8 @@ def prompt_bounds(
         out["network_tags"] = {
             "required": required,
             "where": _lines(*(s.where for s in tags)),
-            "text": f"org {org} requires: {', '.join(required)}; {_lines(*(s.where for s in tags))}",
+            "text": f"org {org} requires: {', '.join(required)}; "
+            f"{_lines(*(s.where for s in tags))}",
         }
     return out
 
@@ -136,13 +138,13 @@ def refuse(key: str, problems: list[Problem], scratch: Path) -> UsageError:
     """One error line for the first problem (and how many more), as a usage error."""
     first = problems[0]
     file = Path(first.file)
-    try:
+    with contextlib.suppress(ValueError):
         file = file.resolve().relative_to(scratch.resolve())
-    except ValueError:
-        pass
     at = f"{file}:{first.line}" if first.line else str(file)
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    answer = next((f"answer {q}, " for at_path, q in ANSWER_AT if first.path.startswith(at_path)), "")
+    answer = next(
+        (f"answer {q}, " for at_path, q in ANSWER_AT if first.path.startswith(at_path)), ""
+    )
     return UsageError(
         f"{key}: nothing created: {answer}{at} {first.path}: {first.message}{more}",
         first.hint,

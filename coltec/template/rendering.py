@@ -20,13 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from coltec_worker.declaration.source import load_yaml
+from coltec_worker.errors import ConfigError
 
 from coltec import proc
-from coltec.errors import TemplateError, ColtecError, UsageError
+from coltec.errors import TemplateError, UsageError
 from coltec.workspaces import ANSWERS_FILE, REPO_ROOT
-from coltec_worker.errors import ConfigError
-from coltec_worker.declaration.source import load_yaml
 
 TEMPLATE_ENV = "COLTEC_TEMPLATE"
 TEMPLATE_REF_ENV = "COLTEC_TEMPLATE_REF"

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from coltec.errors import ColtecError, UsageError
 from coltec.template import gitstate, manifest, rendering
 from coltec.template.inputs import rendered_names, template_inputs
 from coltec.template.versions import TemplateState
 from coltec.template.versions import Versions as Versions  # re-exported for tasks.py
-from coltec.errors import ColtecError, UsageError
 from coltec.workspaces import (
     ANSWERS_FILE,
     DEMO_ORG,
@@ -244,7 +244,9 @@ def update_targets(words: list[str], *, every: bool) -> list[Workspace]:
     if every:
         found = all_workspaces()
         if not found:
-            raise UsageError("no workspaces to update", "create one with `mise run cs:new ORG/NAME`")
+            raise UsageError(
+                "no workspaces to update", "create one with `mise run cs:new ORG/NAME`"
+            )
         return found
     if len(words) != 1:
         raise UsageError(

@@ -193,5 +193,5 @@ class Versions:
         repo = rendering.TemplateSource(src, None).local_repo if src else None
         if repo is None:
             return None
-        ref, new = self.target(repo, src)
+        _ref, new = self.target(repo, src)
         return self.changed(repo, self.sha(repo, commit), new, answers)

@@ -21,7 +21,6 @@ import pytest
 import yaml
 
 from coltec import jsonc
-
 from coltec.checks import base_image
 from coltec.template.devcontainer_json import LIFECYCLE
 from tests.host.template.conftest import commit_all, edit_file, git

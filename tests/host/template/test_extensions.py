@@ -127,7 +127,7 @@ def test_update_and_outdated_keep_an_opencode_workspace_on_its_extension(
     edit_file(
         template_repo / "extensions" / "coltec-opencode" / "template" / "mise.toml.jinja",
         "[env]\n",
-        "[env]\nV2 = \"1\"\n",
+        '[env]\nV2 = "1"\n',
     )
     commit_all(template_repo, "template v2", "v2")
     before = json.loads(cli("outdated", "--json", "--no-edits").stdout)

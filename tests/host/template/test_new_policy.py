@@ -48,7 +48,6 @@ EXCLUDE_LINE = LINES['required_excludes: ["data/**"]']
 BUILT_IN = "built-in: schema/org-policy.schema.json"  # the deny rules hold without a file
 
 
-
 @pytest.fixture
 def strict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A policy folder: the shipped default.yaml, and the org `strict` above."""
@@ -80,7 +79,11 @@ CASES = [
     (["sync_interval=60"], None, []),
     (["sync_interval=3600"], None, []),
     (["sync_interval=3601"], MAX_LINE, ["sync_interval", "3601", "maximum 3600"]),
-    (["base_image=docker.io/library/ubuntu:24.04"], IMAGES_LINE, ["base_image", "ghcr.io/strict/*"]),
+    (
+        ["base_image=docker.io/library/ubuntu:24.04"],
+        IMAGES_LINE,
+        ["base_image", "ghcr.io/strict/*"],
+    ),
     (["base_image=ghcr.io/strict/dev:1"], None, []),
     # fnmatch's `*` spans `/`, as rule base-image's does; the match is anchored at the start
     (["base_image=ghcr.io/strict/a/b:1"], None, []),

@@ -73,8 +73,10 @@ def test_outdated_reports_no_false_hand_edits_on_the_default_paths(tmp_path: Pat
     out = _in_nexus(
         nexus,
         "import json; from coltec.template.create import new_workspace;"
-        "from coltec.template.outdated import check_drift; from coltec.workspaces import existing_workspace;"
-        "assert new_workspace('acme/api-dev', ['project_type=python'], defaults=True).validation.ok;"
+        "from coltec.template.outdated import check_drift;"
+        "from coltec.workspaces import existing_workspace;"
+        "assert new_workspace('acme/api-dev', ['project_type=python'], defaults=True)"
+        ".validation.ok;"
         "print(json.dumps(check_drift(existing_workspace('acme/api-dev')).to_dict()))",
     )
     drift = json.loads(out)
@@ -98,11 +100,12 @@ def test_outdated_reports_no_false_hand_edits_on_an_external_nexus(tmp_path: Pat
     (other / "codespaces").mkdir(parents=True)
     git(other, "init", "-q", "-b", "main")
     code = (
-        "import json, os; os.environ['COLTEC_CODESPACES_DIR'] = %r;"
-        "from coltec.template.create import new_workspace; from coltec.template.outdated import check_drift;"
+        f"import json, os; os.environ['COLTEC_CODESPACES_DIR'] = {str(other / 'codespaces')!r};"
+        "from coltec.template.create import new_workspace;"
+        "from coltec.template.outdated import check_drift;"
         "from coltec.workspaces import existing_workspace;"
         "assert new_workspace('acme/web-dev', [], defaults=True).validation.ok;"
         "print(json.dumps(check_drift(existing_workspace('acme/web-dev')).to_dict()))"
-    ) % str(other / "codespaces")
+    )
     drift = json.loads(_in_nexus(nexus, code))
     assert (drift["edited"], drift["missing"], drift["error"]) == ([], [], ""), drift

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from coltec_worker.declaration.pipeline import validate_file
 
-from coltec.template import rendering
 from coltec.errors import UsageError
+from coltec.template import rendering
 from tests.support.budget import budget
 
 HOSTILE = (

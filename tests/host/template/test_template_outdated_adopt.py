@@ -11,9 +11,9 @@ from subprocess import CompletedProcess
 import pytest
 import yaml
 
+from coltec.errors import UsageError
 from coltec.template.adopt import adopt
 from coltec.template.create import new_workspace
-from coltec.errors import UsageError
 from coltec.template.outdated import check_drift
 from coltec.template.update import update_workspace
 from coltec.workspaces import existing_workspace

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from coltec.template import rendering
 from coltec.checks.run import validate_files
+from coltec.template import rendering
 from tests.host.template.conftest import REPO_ROOT
 from tests.support.budget import budget
 
