@@ -11,10 +11,9 @@
 from __future__ import annotations
 
 import json
-import os
-import resource
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -197,26 +196,36 @@ DEEP = "name: x\nmetadata: " + "[" * 999 + "]" * 999 + "\n"
 WIDE_ALIASES = "a: &a [" + ",".join(["x"] * 200) + "]\nb: [" + ",".join(["*a"] * 200) + "]\n"
 
 
-def _limited() -> None:
-    # A guard, not a measurement: 1 GiB of address space is far above what the
-    # reader needs and far below what an unbounded bomb takes (> 3 GB).
+# Forks the command from a small interpreter and reports the child's own peak. Linux
+# starts a child's peak RSS at its parent's at fork time, so a child of the test
+# process itself (pytest past 100 MB in a full run) would report that instead. The
+# limit is a guard, not a measurement: 1 GiB of address space is far above what the
+# reader needs and far below what an unbounded bomb takes (> 3 GB).
+LAUNCHER = """
+import os, resource, sys
+pid = os.fork()
+if pid == 0:
     resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
 
 
 def _measured(argv: list[str]) -> tuple[int, str, int]:
-    """(exit code, stdout + stderr, peak RSS in KiB) of one command, under _limited."""
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        preexec_fn=_limited,
-    )
-    assert proc.stdout is not None
-    output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak, not the session's
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, output, usage.ru_maxrss
+    """(exit code, stdout + stderr, peak RSS in KiB) of one command, under the limit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "usage"
+        out = subprocess.run(
+            [sys.executable, "-c", LAUNCHER, str(report), *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+        )
+        code, peak = report.read_text().split()
+    return int(code), out.stdout, int(peak)
 
 
 @pytest.mark.parametrize(

@@ -296,7 +296,9 @@ def test_a_sync_path_that_is_a_file_says_so(
 
 # -- 6. an orphaned rclone after kill -9 ----------------------------------------------
 
-BIG = "x" * 3_000_000  # seconds of transfer at the test's bandwidth limit
+BIG = (
+    "x" * 3_000_000
+)  # a minute of transfer at the killed daemon's 50k limit: it cannot finish first
 
 
 def test_the_rclone_of_a_worker_killed_with_9_is_stopped_before_the_next_run(
@@ -307,7 +309,7 @@ def test_the_rclone_of_a_worker_killed_with_9_is_stopped_before_the_next_run(
     local = config.parent.parent / "data"
     write_tree(local, {"big.bin": BIG})
     log = tmp_path / "killed.log"
-    daemon = start_daemon(config, {**env, "RCLONE_BWLIMIT": "300k"}, log, "--state-dir", str(state))
+    daemon = start_daemon(config, {**env, "RCLONE_BWLIMIT": "50k"}, log, "--state-dir", str(state))
     orphans = wait_for(lambda: rclone_children(daemon.pid, "bisync"), 30, "bisync to start")
     daemon.kill()  # what the OOM killer does: no handler runs, rclone stays
     daemon.wait(10)
