@@ -129,6 +129,13 @@ def build_env(cache: Cache, codespaces: Path) -> dict[str, str]:
             "COLTEC_USER_CONFIG": "",
             "NO_COLOR": "1",
             "TERM": "dumb",
+            # The bench's own repositories: both sides commit (the loop after each
+            # copier update, copier in its scratch repositories) on machines whose
+            # user has no git identity too.
+            "GIT_AUTHOR_NAME": "coltec bench",
+            "GIT_AUTHOR_EMAIL": "bench@coltec.invalid",
+            "GIT_COMMITTER_NAME": "coltec bench",
+            "GIT_COMMITTER_EMAIL": "bench@coltec.invalid",
         }
     )
     for var in ("COLTEC_TEMPLATE", "COLTEC_TEMPLATE_REF"):
